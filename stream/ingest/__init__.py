@@ -1,0 +1,1 @@
+"""Ingest: publishers (WHIP, and the synthetic test pattern) feeding rooms."""

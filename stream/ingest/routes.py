@@ -1,0 +1,93 @@
+"""HTTP for ingest: WHIP (RFC 9725) at ``/whip/{session}``, authorised by the session's key."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from stream.errors import Conflict, NotFound, TooLarge, Unauthorized
+from stream.http.keys import REDIS, SETTINGS
+from stream.ingest.whip import accept_publisher
+from stream.program.sessions import SessionStore, validate_session_id
+from stream.rooms.routes import ROOMS
+from stream.rtc import routes as rtc
+from stream.rtc.sdp import MAX_SDP_BYTES, SDP_CONTENT_TYPE, check_offer, read_body
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stream"'}
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authorise_publisher(request: web.Request, session_id: str) -> None:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized(
+            "a publish key is required (Authorization: Bearer)", headers=BEARER_CHALLENGE
+        )
+    sessions = SessionStore(request.app[REDIS])
+    if not await sessions.exists(session_id):
+        raise NotFound("no such session")
+    if not await sessions.check_key(session_id, token):
+        raise Unauthorized(
+            "the publish key is not valid for this session", headers=BEARER_CHALLENGE
+        )
+
+
+async def whip_post(request: web.Request) -> web.Response:
+    session_id = validate_session_id(request.match_info["session"])
+    if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
+        raise TooLarge(f"body is larger than {MAX_SDP_BYTES} bytes")
+    await authorise_publisher(request, session_id)
+    offer = await read_body(request, SDP_CONTENT_TYPE)
+    kinds = check_offer(offer, want="send")
+    room = request.app[ROOMS].get_or_create(session_id)
+    if room.publisher is not None:
+        raise Conflict("this session already has a live publisher")
+    settings = request.app[SETTINGS]
+    peer, answer = await accept_publisher(
+        room,
+        offer,
+        kinds,
+        ice_servers=settings.ice_servers,
+        handshake_timeout=settings.handshake_timeout,
+    )
+    request.app[rtc.PEERS].add(peer)
+    return web.Response(
+        status=201,
+        body=answer.encode(),
+        content_type=SDP_CONTENT_TYPE,
+        headers={
+            "Location": f"/whip/{session_id}/{peer.id}",
+            "ETag": rtc.etag_of(peer),
+            "Accept-Patch": rtc.TRICKLE_CONTENT_TYPE,
+        },
+    )
+
+
+async def whip_options(request: web.Request) -> web.Response:
+    return rtc.options_response("POST, OPTIONS", accept_post=True)
+
+
+async def whip_resource_options(request: web.Request) -> web.Response:
+    return rtc.options_response("PATCH, DELETE, OPTIONS", accept_post=False)
+
+
+async def whip_delete(request: web.Request) -> web.Response:
+    return await rtc.delete_resource(request, "whip")
+
+
+async def whip_patch(request: web.Request) -> web.Response:
+    return await rtc.patch_resource(request, "whip")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/whip/{session}", whip_post)
+    app.router.add_route("OPTIONS", "/whip/{session}", whip_options)
+    app.router.add_delete("/whip/{session}/{resource}", whip_delete)
+    app.router.add_patch("/whip/{session}/{resource}", whip_patch)
+    app.router.add_route("OPTIONS", "/whip/{session}/{resource}", whip_resource_options)

@@ -1,0 +1,1 @@
+"""Pages for people: programme, watch page, studio."""

@@ -1,0 +1,1 @@
+"""The event programme: events, sessions, arrangers, studios, publish keys and roles."""

@@ -1,0 +1,1 @@
+"""Rooms: one per live session; fan the publisher's encoded frames out to every subscriber."""

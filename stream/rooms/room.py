@@ -1,0 +1,279 @@
+"""A room per live session: one publisher, any number of subscribers, encoded frames between.
+
+The publisher's tap pushes each depacketized frame into :meth:`Room.push`; the room packetizes
+it once, keeps its timestamps continuous across publisher restarts, and offers it to every
+subscriber's bounded queue. Keyframe requests from subscribers are merged and sent upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from stream.errors import Conflict
+from stream.rooms.keyframes import KeyframeRequester
+from stream.rooms.media import CLOCK_RATES, MediaFrame, Packetizer, is_keyframe
+from stream.rooms.stats import SampleWindow
+from stream.rooms.subscriber import SubscriberTrack
+
+logger = logging.getLogger(__name__)
+
+ROOM_IDLE_GRACE = 30.0  # seconds viewers stay attached while the publisher is gone
+TIMESTAMP_MODULO = 1 << 32
+MIN_FRAME_GAP = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
+
+
+class Publisher(Protocol):
+    """What a room needs of whoever publishes into it."""
+
+    id: str
+
+    def request_keyframe(self) -> None: ...
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One viewer: its tracks by kind, and how to disconnect it."""
+
+    id: str
+    tracks: dict[str, SubscriberTrack]
+    disconnect: Callable[[str], Awaitable[None]]
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _KindState:
+    codec: str
+    packetizer: Packetizer
+    offset: int = 0
+    rebase: bool = True
+    last_out: int | None = None
+    last_out_time: float = 0.0
+    frames: int = 0
+    bytes: int = 0
+
+
+class Room:
+    def __init__(self, session_id: str, *, on_idle: Callable[[Room], None] | None = None) -> None:
+        self.session_id = session_id
+        self.publisher: Publisher | None = None
+        self.subscribers: dict[str, Subscriber] = {}
+        self._kinds: dict[str, _KindState] = {}
+        self._on_idle = on_idle
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.keyframes = KeyframeRequester(self._send_keyframe_request)
+        self.relay_latency = SampleWindow()
+        self.live_since: float | None = None
+        self.closed = False
+        self.log_prefix = f"[{session_id}]"
+
+    # -- publisher side -------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """A publisher is attached and media has arrived."""
+        return self.publisher is not None and self.live_since is not None
+
+    def codecs(self) -> dict[str, str]:
+        return {kind: state.codec for kind, state in self._kinds.items()}
+
+    def attach(self, publisher: Publisher) -> None:
+        if self.publisher is not None:
+            raise Conflict("session already has a publisher")
+        if self.closed:
+            raise Conflict("session room is closing; retry")
+        self.publisher = publisher
+        self.live_since = None
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        for state in self._kinds.values():
+            state.rebase = True
+        for subscriber in self.subscribers.values():
+            for track in subscriber.tracks.values():
+                track.restart()
+        logger.info("%s publisher %s attached", self.log_prefix, publisher.id[:6])
+
+    def detach(self, publisher: Publisher) -> None:
+        if self.publisher is not publisher:
+            return
+        self.publisher = None
+        self.live_since = None
+        self.keyframes.close()
+        logger.info("%s publisher %s left", self.log_prefix, publisher.id[:6])
+        self._idle_timer = asyncio.get_running_loop().call_later(ROOM_IDLE_GRACE, self._idle)
+
+    def push(self, kind: str, codec: str, data: bytes, timestamp: int) -> None:
+        """One depacketized frame from the publisher (called on the event loop)."""
+        if self.publisher is None:
+            return
+        state = self._kinds.get(kind)
+        if state is None or state.codec != codec:
+            if state is not None:
+                self._codec_changed(kind, state.codec, codec)
+            state = self._kinds[kind] = _KindState(codec=codec, packetizer=Packetizer(codec))
+        now = time.monotonic()
+        if state.rebase:
+            state.offset = self._rebase_offset(kind, state, timestamp, now)
+            state.rebase = False
+        out_ts = (timestamp + state.offset) % TIMESTAMP_MODULO
+        state.last_out = out_ts
+        state.last_out_time = now
+        state.frames += 1
+        state.bytes += len(data)
+        keyframe = is_keyframe(codec, data)
+        if keyframe and kind == "video":
+            self.keyframes.keyframe_arrived()
+        if self.live_since is None:
+            self.live_since = now
+            logger.info("%s live (%s %s)", self.log_prefix, kind, codec)
+        if not self.subscribers:
+            return
+        frame = MediaFrame(
+            kind=kind,
+            codec=codec,
+            data=data,
+            timestamp=out_ts,
+            keyframe=keyframe,
+            arrival=now,
+            payloads=state.packetizer.packetize(data),
+        )
+        for subscriber in self.subscribers.values():
+            track = subscriber.tracks.get(kind)
+            if track is not None:
+                track.offer(frame)
+
+    @staticmethod
+    def _rebase_offset(kind: str, state: _KindState, timestamp: int, now: float) -> int:
+        """Continue the room's timeline after a publisher change instead of jumping back."""
+        if state.last_out is None:
+            return 0
+        elapsed = int((now - state.last_out_time) * CLOCK_RATES[state.codec])
+        target = state.last_out + max(MIN_FRAME_GAP[kind], elapsed)
+        return target - timestamp
+
+    def _codec_changed(self, kind: str, old: str, new: str) -> None:
+        logger.info("%s %s codec changed %s -> %s", self.log_prefix, kind, old, new)
+        for subscriber in list(self.subscribers.values()):
+            if kind in subscriber.tracks:
+                self._spawn(subscriber.disconnect("codec changed"))
+
+    def _send_keyframe_request(self) -> None:
+        if self.publisher is not None:
+            self.publisher.request_keyframe()
+
+    # -- subscriber side ------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        subscriber_id: str,
+        disconnect: Callable[[str], Awaitable[None]],
+        kinds: list[str],
+    ) -> Subscriber:
+        """A subscriber with a track for each of ``kinds`` the publisher sends."""
+        tracks = {
+            kind: SubscriberTrack(kind, self.keyframes.request)
+            for kind in kinds
+            if kind in self._kinds
+        }
+        subscriber = Subscriber(subscriber_id, tracks, disconnect)
+        self.subscribers[subscriber_id] = subscriber
+        if "video" in tracks:
+            self.keyframes.request()
+        return subscriber
+
+    def unsubscribe(self, subscriber_id: str) -> None:
+        subscriber = self.subscribers.pop(subscriber_id, None)
+        if subscriber is not None:
+            for track in subscriber.tracks.values():
+                track.stop()
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self.subscribers)
+
+    def tracks(self) -> Iterator[SubscriberTrack]:
+        for subscriber in self.subscribers.values():
+            yield from subscriber.tracks.values()
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "session": self.session_id,
+            "live": self.live,
+            "viewers": self.viewer_count,
+            "codecs": self.codecs(),
+            "frames_in": {kind: state.frames for kind, state in self._kinds.items()},
+            "bytes_in": {kind: state.bytes for kind, state in self._kinds.items()},
+            "keyframe_requests_sent": self.keyframes.sent,
+            "relay_latency_ms": {
+                f"p{q}": _ms(self.relay_latency.percentile(q)) for q in (50, 95, 99)
+            },
+        }
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def _idle(self) -> None:
+        self._idle_timer = None
+        if self.publisher is None:
+            self._spawn(self.close("publisher did not return"))
+
+    async def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self.keyframes.close()
+        subscribers = list(self.subscribers.values())
+        await asyncio.gather(
+            *(subscriber.disconnect(reason) for subscriber in subscribers), return_exceptions=True
+        )
+        for subscriber in subscribers:
+            self.unsubscribe(subscriber.id)
+        logger.info("%s closed: %s", self.log_prefix, reason)
+        if self._on_idle is not None:
+            self._on_idle(self)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            await coro
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 2)
+
+
+class RoomRegistry:
+    """The rooms of this process, by session id."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, Room] = {}
+
+    def get(self, session_id: str) -> Room | None:
+        return self._rooms.get(session_id)
+
+    def get_or_create(self, session_id: str) -> Room:
+        room = self._rooms.get(session_id)
+        if room is None or room.closed:
+            room = Room(session_id, on_idle=self._forget)
+            self._rooms[session_id] = room
+        return room
+
+    def _forget(self, room: Room) -> None:
+        if self._rooms.get(room.session_id) is room:
+            del self._rooms[room.session_id]
+
+    def all(self) -> list[Room]:
+        return list(self._rooms.values())
+
+    async def close_all(self, reason: str) -> None:
+        await asyncio.gather(*(room.close(reason) for room in self.all()), return_exceptions=True)

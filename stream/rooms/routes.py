@@ -1,0 +1,102 @@
+"""HTTP for rooms: WHEP playback (``/whep/{session}``) and the live status of a session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from stream.http.keys import REDIS, SETTINGS
+from stream.program.sessions import SessionStore, validate_session_id
+from stream.rooms.room import RoomRegistry
+from stream.rooms.whep import NOT_LIVE_RETRY_AFTER, accept_viewer
+from stream.rtc import routes as rtc
+from stream.rtc.sdp import SDP_CONTENT_TYPE, check_offer, read_body
+
+ROOMS = web.AppKey("rooms", RoomRegistry)
+
+
+async def rooms_context(app: web.Application) -> AsyncIterator[None]:
+    registry = RoomRegistry()
+    app[ROOMS] = registry
+    yield
+    await registry.close_all("server shutting down")
+
+
+async def whep_post(request: web.Request) -> web.Response:
+    session_id = validate_session_id(request.match_info["session"])
+    settings = request.app[SETTINGS]
+    room = request.app[ROOMS].get(session_id)
+    if room is None or not room.live:
+        if not await SessionStore(request.app[REDIS]).exists(session_id):
+            raise web.HTTPNotFound(reason="no such session")
+        return _not_live()
+    offer = await read_body(request, SDP_CONTENT_TYPE)
+    kinds = check_offer(offer, want="recv")
+    peer, answer = await accept_viewer(
+        room,
+        offer,
+        kinds,
+        ice_servers=settings.ice_servers,
+        handshake_timeout=settings.handshake_timeout,
+    )
+    request.app[rtc.PEERS].add(peer)
+    return web.Response(
+        status=201,
+        body=answer.encode(),
+        content_type=SDP_CONTENT_TYPE,
+        headers={
+            "Location": f"/whep/{session_id}/{peer.id}",
+            "ETag": rtc.etag_of(peer),
+            "Accept-Patch": rtc.TRICKLE_CONTENT_TYPE,
+        },
+    )
+
+
+def _not_live() -> web.Response:
+    from stream.http.middleware import problem
+
+    return problem(
+        409,
+        "session is not live yet",
+        headers={"Retry-After": str(NOT_LIVE_RETRY_AFTER)},
+    )
+
+
+async def whep_options(request: web.Request) -> web.Response:
+    return rtc.options_response("POST, OPTIONS", accept_post=True)
+
+
+async def whep_resource_options(request: web.Request) -> web.Response:
+    return rtc.options_response("PATCH, DELETE, OPTIONS", accept_post=False)
+
+
+async def whep_delete(request: web.Request) -> web.Response:
+    return await rtc.delete_resource(request, "whep")
+
+
+async def whep_patch(request: web.Request) -> web.Response:
+    return await rtc.patch_resource(request, "whep")
+
+
+async def session_status(request: web.Request) -> web.Response:
+    """Live state for the player: polled every few seconds, cheap, no Redis round trip."""
+    session_id = validate_session_id(request.match_info["session"])
+    room = request.app[ROOMS].get(session_id)
+    body = {
+        "session": session_id,
+        "live": bool(room and room.live),
+        "viewers": room.viewer_count if room else 0,
+        "publisher": bool(room and room.publisher is not None),
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(rooms_context)
+    app.router.add_post("/whep/{session}", whep_post)
+    app.router.add_route("OPTIONS", "/whep/{session}", whep_options)
+    app.router.add_delete("/whep/{session}/{resource}", whep_delete)
+    app.router.add_patch("/whep/{session}/{resource}", whep_patch)
+    app.router.add_route("OPTIONS", "/whep/{session}/{resource}", whep_resource_options)
+    app.router.add_get("/api/sessions/{session}/status", session_status)

@@ -1,0 +1,67 @@
+"""A WHEP viewer: a peer whose senders read a room subscriber's tracks, never encoding."""
+
+from __future__ import annotations
+
+import logging
+
+from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender
+
+from stream.errors import BadOffer, Conflict
+from stream.rooms.room import Room, Subscriber
+from stream.rooms.subscriber import PrepackedEncoder
+from stream.rtc.ice import rtc_configuration
+from stream.rtc.internals import set_sender_encoder, set_sender_keyframe_hook
+from stream.rtc.peer import Peer
+
+logger = logging.getLogger(__name__)
+
+NOT_LIVE_RETRY_AFTER = 2  # seconds
+
+
+def send_codecs(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
+    """The capability for the publisher's codec (and RTX for video): viewers get exactly it."""
+    capabilities = RTCRtpSender.getCapabilities(kind).codecs
+    chosen = [c for c in capabilities if c.mimeType.lower() == f"{kind}/{codec}".lower()]
+    chosen += [c for c in capabilities if c.mimeType.lower() == f"{kind}/rtx"]
+    return chosen
+
+
+async def accept_viewer(
+    room: Room,
+    offer_sdp: str,
+    kinds: list[str],
+    *,
+    ice_servers: tuple[str, ...],
+    handshake_timeout: float,
+) -> tuple[Peer, str]:
+    """Subscribe a new viewer to the room and answer its offer (409 while not live)."""
+    if not room.live:
+        raise Conflict("session is not live", headers={"Retry-After": str(NOT_LIVE_RETRY_AFTER)})
+    pc = RTCPeerConnection(rtc_configuration(ice_servers))
+    peer = Peer(pc, role="whep", session_id=room.session_id, handshake_timeout=handshake_timeout)
+    subscriber: Subscriber | None = None
+
+    async def disconnect(reason: str) -> None:
+        await peer.close(reason)
+
+    async def unsubscribe(_: Peer) -> None:
+        room.unsubscribe(peer.id)
+
+    peer.on_close(unsubscribe)
+    codecs = room.codecs()
+
+    def attach_tracks() -> None:
+        nonlocal subscriber
+        wanted = [kind for kind in kinds if kind in codecs]
+        if not wanted:
+            raise BadOffer(f"offer receives none of the session's media ({', '.join(codecs)})")
+        subscriber = room.subscribe(peer.id, disconnect, wanted)
+        for kind, track in subscriber.tracks.items():
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            transceiver.setCodecPreferences(send_codecs(kind, codecs[kind]))
+            sender = transceiver.sender
+            set_sender_encoder(sender, PrepackedEncoder(room.relay_latency.add))
+            set_sender_keyframe_hook(sender, room.keyframes.request)
+
+    answer = await peer.answer(offer_sdp, attach_tracks)
+    return peer, answer

@@ -1,0 +1,1 @@
+"""WebRTC plumbing shared by ingest (WHIP) and playback (WHEP): ICE, SDP, peers, HTTP resources."""

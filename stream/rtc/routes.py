@@ -1,0 +1,109 @@
+"""WebRTC wiring shared by WHIP and WHEP: the ICE host setting, the peer registry, and the
+HTTP behaviour of a WHIP/WHEP *resource* (the Location of a session: PATCH, DELETE, OPTIONS).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from stream.errors import Conflict, NotFound, PreconditionFailed, StreamError
+from stream.http.keys import SETTINGS
+from stream.rtc.ice import host_addresses
+from stream.rtc.peer import Peer, PeerRegistry
+from stream.rtc.sdp import TRICKLE_CONTENT_TYPE as TRICKLE_CONTENT_TYPE
+from stream.rtc.sdp import read_body, trickle_candidates
+
+logger = logging.getLogger(__name__)
+
+PEERS = web.AppKey("peers", PeerRegistry)
+
+ALLOWED_HEADERS = "Authorization, Content-Type, If-Match"
+EXPOSED_HEADERS = "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After"
+
+
+class UnprocessableContent(StreamError):
+    status = 422
+    title = "Unprocessable content"
+
+
+async def peers_context(app: web.Application) -> AsyncIterator[None]:
+    registry = PeerRegistry()
+    app[PEERS] = registry
+    with host_addresses(app[SETTINGS].ice_hosts):
+        yield
+        await registry.close_all()
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(peers_context)
+    app.on_response_prepare.append(_cors)
+
+
+def is_rtc_path(path: str) -> bool:
+    return path.startswith(("/whip/", "/whep/"))
+
+
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    if not is_rtc_path(request.path):
+        return
+    origins = request.app[SETTINGS].cors_origins
+    origin = request.headers.get("Origin")
+    if "*" in origins:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin and origin in origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+
+
+def options_response(methods: str, *, accept_post: bool) -> web.Response:
+    headers = {
+        "Allow": methods,
+        "Access-Control-Allow-Methods": methods,
+        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "86400",
+    }
+    if accept_post:
+        headers["Accept-Post"] = "application/sdp"
+    else:
+        headers["Accept-Patch"] = TRICKLE_CONTENT_TYPE
+    return web.Response(status=204, headers=headers)
+
+
+def etag_of(peer: Peer) -> str:
+    return f'"{peer.id[:16]}"'
+
+
+def find_peer(request: web.Request, role: str) -> Peer:
+    peer = request.app[PEERS].get(request.match_info["resource"])
+    if peer is None or peer.role != role or peer.session_id != request.match_info["session"]:
+        raise NotFound("no such resource (it may have ended)")
+    return peer
+
+
+async def delete_resource(request: web.Request, role: str) -> web.Response:
+    peer = find_peer(request, role)
+    await peer.close("deleted by client")
+    return web.Response(status=200)
+
+
+async def patch_resource(request: web.Request, role: str) -> web.Response:
+    """Trickle ICE (RFC 8840 fragments). ICE restarts are not supported: 422."""
+    peer = find_peer(request, role)
+    fragment = await read_body(request, TRICKLE_CONTENT_TYPE)
+    if_match = request.headers.get("If-Match")
+    if if_match is not None and if_match != "*" and if_match != etag_of(peer):
+        raise PreconditionFailed("ETag does not match the ICE session")
+    ufrag, candidates = trickle_candidates(fragment)
+    if if_match == "*" or (ufrag is not None and ufrag != peer.ice_ufrag):
+        raise UnprocessableContent("ICE restart is not supported; start a new session")
+    if peer.closed:
+        raise Conflict("session has ended")
+    try:
+        await peer.add_remote_candidates(candidates)
+    except Exception as exc:  # a candidate we cannot use is discarded (RFC 9725 §4.3.1)
+        logger.debug("%s trickle candidate ignored: %r", peer.log_prefix, exc)
+    return web.Response(status=204)

@@ -1,0 +1,89 @@
+"""Shared fixtures: a real embedded Redis, the real app on a real port, loopback-only ICE."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from stream.app import create_app
+from stream.config import Settings
+from stream.http.keys import REDIS
+from stream.program.sessions import Session, SessionStore
+from stream.store import EmbeddedRedis, connect
+
+LOOPBACK = ("127.0.0.1",)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def redis_url(redis_server: EmbeddedRedis) -> str:
+    """The shared test Redis, emptied for this test."""
+    client = connect(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    return redis_server.url
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        host="127.0.0.1",
+        port=8080,
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        ice_hosts=LOOPBACK,
+        handshake_timeout=10.0,
+    )
+
+
+MakeServer = Callable[[Settings], Awaitable[TestServer]]
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[MakeServer]:
+    """Start the real app on 127.0.0.1 (a free port); several may run in one test."""
+    servers: list[TestServer] = []
+
+    async def start(settings: Settings) -> TestServer:
+        app = create_app(settings)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        await server.close()
+
+
+@pytest.fixture
+async def server(make_server: MakeServer, settings: Settings) -> TestServer:
+    return await make_server(settings)
+
+
+def base_url(server: TestServer) -> str:
+    return str(server.make_url("")).rstrip("/")
+
+
+async def create_session(server: TestServer, session_id: str, title: str = "Test session") -> str:
+    """Store a session directly in Redis and return its publish key."""
+    app: web.Application = server.app  # type: ignore[assignment]
+    store = SessionStore(app[REDIS])
+    await store.save(Session(id=session_id, title=title, arranger="Testarrangör"))
+    return await store.rotate_key(session_id)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("STREAM_LOG_LEVEL", "WARNING")
