@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             ice_hosts=tuple(args.ice_host) if args.ice_host else None,
             demo=args.demo or None,
+            relay_mode=args.relay_mode,
         )
     except ConfigError as exc:
         print(f"stream: {exc}", file=sys.stderr)
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--demo", action="store_true", help="create the demo event with a live test pattern"
+    )
+    serve.add_argument(
+        "--relay-mode",
+        choices=["forward", "reencode"],
+        help="forward encoded frames (default); reencode per viewer only to benchmark against",
     )
     serve.set_defaults(func=_serve)
 

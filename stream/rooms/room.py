@@ -17,6 +17,7 @@ from typing import Protocol
 from stream.errors import Conflict
 from stream.rooms.keyframes import KeyframeRequester
 from stream.rooms.media import CLOCK_RATES, MediaFrame, Packetizer, is_keyframe
+from stream.rooms.reencode import DecodedTrack, FrameDecoder
 from stream.rooms.stats import SampleWindow
 from stream.rooms.subscriber import SubscriberTrack
 
@@ -58,8 +59,17 @@ class _KindState:
 
 
 class Room:
-    def __init__(self, session_id: str, *, on_idle: Callable[[Room], None] | None = None) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        on_idle: Callable[[Room], None] | None = None,
+        reencode: bool = False,
+    ) -> None:
         self.session_id = session_id
+        self.reencode = reencode
+        self._decoder = FrameDecoder() if reencode else None
+        self.decoded_tracks: dict[str, list[DecodedTrack]] = {"audio": [], "video": []}
         self.publisher: Publisher | None = None
         self.subscribers: dict[str, Subscriber] = {}
         self._kinds: dict[str, _KindState] = {}
@@ -132,6 +142,9 @@ class Room:
         if self.live_since is None:
             self.live_since = now
             logger.info("%s live (%s %s)", self.log_prefix, kind, codec)
+        if self._decoder is not None:
+            self._push_decoded(kind, codec, data, out_ts)
+            return
         if not self.subscribers:
             return
         frame = MediaFrame(
@@ -147,6 +160,14 @@ class Room:
             track = subscriber.tracks.get(kind)
             if track is not None:
                 track.offer(frame)
+
+    def _push_decoded(self, kind: str, codec: str, data: bytes, timestamp: int) -> None:
+        tracks = self.decoded_tracks[kind]
+        if not tracks or self._decoder is None:
+            return
+        for decoded in self._decoder.decode(kind, codec, data, timestamp):
+            for track in tracks:
+                track.offer_decoded(decoded)
 
     @staticmethod
     def _rebase_offset(kind: str, state: _KindState, timestamp: int, now: float) -> int:
@@ -255,8 +276,9 @@ def _ms(value: float | None) -> float | None:
 class RoomRegistry:
     """The rooms of this process, by session id."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, reencode: bool = False) -> None:
         self._rooms: dict[str, Room] = {}
+        self._reencode = reencode
 
     def get(self, session_id: str) -> Room | None:
         return self._rooms.get(session_id)
@@ -264,7 +286,7 @@ class RoomRegistry:
     def get_or_create(self, session_id: str) -> Room:
         room = self._rooms.get(session_id)
         if room is None or room.closed:
-            room = Room(session_id, on_idle=self._forget)
+            room = Room(session_id, on_idle=self._forget, reencode=self._reencode)
             self._rooms[session_id] = room
         return room
 

@@ -17,7 +17,7 @@ ROOMS = web.AppKey("rooms", RoomRegistry)
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
-    registry = RoomRegistry()
+    registry = RoomRegistry(reencode=app[SETTINGS].relay_mode == "reencode")
     app[ROOMS] = registry
     yield
     await registry.close_all("server shutting down")

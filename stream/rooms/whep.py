@@ -7,6 +7,7 @@ import logging
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender
 
 from stream.errors import BadOffer, Conflict
+from stream.rooms.reencode import DecodedTrack
 from stream.rooms.room import Room, Subscriber
 from stream.rooms.subscriber import PrepackedEncoder
 from stream.rtc.ice import rtc_configuration
@@ -55,6 +56,9 @@ async def accept_viewer(
         wanted = [kind for kind in kinds if kind in codecs]
         if not wanted:
             raise BadOffer(f"offer receives none of the session's media ({', '.join(codecs)})")
+        if room.reencode:
+            _attach_decoded(pc, room, wanted)
+            return
         subscriber = room.subscribe(peer.id, disconnect, wanted)
         for kind, track in subscriber.tracks.items():
             transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -65,3 +69,25 @@ async def accept_viewer(
 
     answer = await peer.answer(offer_sdp, attach_tracks)
     return peer, answer
+
+
+def _attach_decoded(pc: RTCPeerConnection, room: Room, kinds: list[str]) -> None:
+    """Benchmark baseline: decoded tracks that each viewer's sender encodes again."""
+    tracks = []
+    for kind in kinds:
+        track = DecodedTrack(kind)
+        room.decoded_tracks[kind].append(track)
+        tracks.append(track)
+        pc.addTransceiver(track, direction="sendonly").setCodecPreferences(
+            send_codecs(kind, room.codecs()[kind])
+        )
+
+    @pc.on("connectionstatechange")
+    def forget() -> None:
+        if pc.connectionState in ("closed", "failed"):
+            for track in tracks:
+                if track in room.decoded_tracks[track.kind]:
+                    room.decoded_tracks[track.kind].remove(track)
+
+    if "video" in kinds:
+        room.keyframes.request()
