@@ -15,7 +15,9 @@ from tests.conftest import base_url, create_session
 from tests.media import publish_loop
 
 
-async def make_offer(kinds: tuple[str, ...] = ("audio", "video"), direction: str = "sendonly") -> str:
+async def make_offer(
+    kinds: tuple[str, ...] = ("audio", "video"), direction: str = "sendonly"
+) -> str:
     pc = RTCPeerConnection()
     for kind in kinds:
         pc.addTransceiver(kind, direction=direction)
@@ -37,7 +39,11 @@ async def test_missing_or_wrong_key_is_401_and_creates_no_peer(server: TestServe
     await create_session(server, "s1")
     offer = await make_offer()
     async with aiohttp.ClientSession() as http:
-        for headers in (sdp_headers(), sdp_headers("not-the-key"), {**sdp_headers(), "Authorization": "Basic abc"}):
+        for headers in (
+            sdp_headers(),
+            sdp_headers("not-the-key"),
+            {**sdp_headers(), "Authorization": "Basic abc"},
+        ):
             async with http.post(f"{base}/whip/s1", data=offer, headers=headers) as response:
                 assert response.status == 401
                 assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -70,7 +76,11 @@ async def test_content_type_size_and_malformed_sdp(server: TestServer) -> None:
         async with http.post(f"{base}/whip/s2", data=big, headers=sdp_headers(key)) as r:
             assert r.status == 413
         for bad in ("hello", "v=0\r\n", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "\xff\xfe"):
-            async with http.post(f"{base}/whip/s2", data=bad.encode("utf-8", "surrogateescape"), headers=sdp_headers(key)) as r:
+            async with http.post(
+                f"{base}/whip/s2",
+                data=bad.encode("utf-8", "surrogateescape"),
+                headers=sdp_headers(key),
+            ) as r:
                 assert r.status == 400, bad
         recv_only = await make_offer(direction="recvonly")
         async with http.post(f"{base}/whip/s2", data=recv_only, headers=sdp_headers(key)) as r:
@@ -99,7 +109,9 @@ async def test_mutated_offers_never_500(server: TestServer) -> None:
                 else:
                     mutated[i] = mutated[i][: len(mutated[i]) // 2]
             body = "\r\n".join(mutated) + "\r\n"
-            async with http.post(f"{base}/whip/fuzz", data=body.encode(), headers=sdp_headers(key)) as r:
+            async with http.post(
+                f"{base}/whip/fuzz", data=body.encode(), headers=sdp_headers(key)
+            ) as r:
                 assert r.status in (201, 400, 409), (r.status, await r.text())
                 if r.status == 201:
                     async with http.delete(base + r.headers["Location"]) as d:
@@ -131,12 +143,16 @@ async def test_second_publisher_conflicts_and_resource_lifecycle(server: TestSer
             candidate = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
             async with http.patch(resource, data=candidate, headers=frag) as r:
                 assert r.status == 204
-            async with http.patch(resource, data=candidate, headers={**frag, "If-Match": '"nope"'}) as r:
+            async with http.patch(
+                resource, data=candidate, headers={**frag, "If-Match": '"nope"'}
+            ) as r:
                 assert r.status == 412
             restart = "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
             async with http.patch(resource, data=restart, headers={**frag, "If-Match": "*"}) as r:
                 assert r.status == 422
-            async with http.patch(resource, data=candidate, headers={"Content-Type": "text/plain"}) as r:
+            async with http.patch(
+                resource, data=candidate, headers={"Content-Type": "text/plain"}
+            ) as r:
                 assert r.status == 415
             async with http.delete(resource) as r:
                 assert r.status == 200

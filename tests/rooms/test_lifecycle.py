@@ -17,7 +17,9 @@ from tests.conftest import MakeServer, base_url, create_session
 from tests.media import publish_loop, wait_for, watch
 
 
-async def test_peer_that_never_connects_is_reaped(make_server: MakeServer, settings: Settings) -> None:
+async def test_peer_that_never_connects_is_reaped(
+    make_server: MakeServer, settings: Settings
+) -> None:
     server: TestServer = await make_server(settings.with_(handshake_timeout=0.5))
     base = base_url(server)
     key = await create_session(server, "reap")
@@ -26,7 +28,9 @@ async def test_peer_that_never_connects_is_reaped(make_server: MakeServer, setti
     await pc.setLocalDescription(await pc.createOffer())
     headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {key}"}
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/whip/reap", data=pc.localDescription.sdp, headers=headers) as r:
+        async with http.post(
+            f"{base}/whip/reap", data=pc.localDescription.sdp, headers=headers
+        ) as r:
             assert r.status == 201  # ...but we never apply the answer, so ICE never starts
         assert len(server.app[PEERS]) == 1
         await wait_for(lambda: len(server.app[PEERS]) == 0, timeout=5, what="reaping")
@@ -34,7 +38,9 @@ async def test_peer_that_never_connects_is_reaped(make_server: MakeServer, setti
         assert room is not None
         assert room.publisher is None
         # the session is free for a real publisher again
-        async with http.post(f"{base}/whip/reap", data=pc.localDescription.sdp, headers=headers) as r:
+        async with http.post(
+            f"{base}/whip/reap", data=pc.localDescription.sdp, headers=headers
+        ) as r:
             assert r.status == 201
     await pc.close()
 
@@ -111,6 +117,10 @@ async def test_shutdown_closes_every_peer(make_server: MakeServer, settings: Set
     assert len(peers) == 2
     await server.close()
     assert len(peers) == 0
-    await wait_for(lambda: viewer.pc.connectionState in ("closed", "failed"), timeout=40, what="viewer sees the end")
+    await wait_for(
+        lambda: viewer.pc.connectionState in ("closed", "failed"),
+        timeout=40,
+        what="viewer sees the end",
+    )
     await viewer.close()
     await publisher.close()
