@@ -1,0 +1,62 @@
+"""SDP body checks: exact messages for bad offers, and no other exception for any input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.errors import BadOffer
+from stream.rtc.sdp import check_offer, trickle_candidates
+
+OFFER = (
+    "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n"
+)
+
+
+def test_kinds_and_directions() -> None:
+    assert check_offer(OFFER, want="send") == ["audio", "video"]
+    with pytest.raises(BadOffer, match="receives no media"):
+        check_offer(OFFER, want="recv")
+    recv = OFFER.replace("sendonly", "recvonly")
+    assert check_offer(recv, want="recv") == ["audio", "video"]
+
+
+@pytest.mark.parametrize(
+    ("sdp", "message"),
+    [
+        ("hello", "must start with v=0"),
+        ("v=0\r\n", "no media section"),
+        (OFFER + "m=video 9 UDP/TLS/RTP/SAVPF 97\r\na=sendonly\r\n", "more than one video"),
+    ],
+)
+def test_bad_offers(sdp: str, message: str) -> None:
+    with pytest.raises(BadOffer, match=message):
+        check_offer(sdp, want="send")
+
+
+def test_trickle_fragment() -> None:
+    ufrag, candidates = trickle_candidates(
+        "a=ice-ufrag:EsAw\r\na=ice-pwd:xx\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n"
+        "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n"
+    )
+    assert ufrag == "EsAw"
+    assert candidates == [("0", "candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"), ("0", "")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400), st.sampled_from(["send", "recv"]))
+def test_check_offer_raises_only_bad_offer(text: str, want: str) -> None:
+    try:
+        check_offer(text, want=want)
+    except BadOffer:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_trickle_parser_never_raises(text: str) -> None:
+    _ufrag, candidates = trickle_candidates(text)
+    assert all(isinstance(line, str) for _, line in candidates)

@@ -1,0 +1,65 @@
+"""Settings: environment, flags over environment, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream.config import ConfigError, Settings
+from stream.http.i18n import choose_language
+from stream.rtc.ice import parse_ice_server
+
+
+def test_env_then_flags() -> None:
+    env = {
+        "STREAM_PORT": "9000",
+        "STREAM_ICE_HOSTS": "127.0.0.1, 10.0.0.5",
+        "STREAM_DATA_DIR": "/d",
+    }
+    settings = Settings.from_env(env, port=9100)
+    assert settings.port == 9100
+    assert settings.ice_hosts == ("127.0.0.1", "10.0.0.5")
+    assert settings.data_dir == Path("/d")
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"STREAM_PORT": "http"}, "STREAM_PORT"),
+        ({"STREAM_PORT": "70000"}, "STREAM_PORT"),
+        ({"STREAM_ICE_HOSTS": "myhost"}, "STREAM_ICE_HOSTS"),
+        ({"STREAM_ICE_SERVERS": "http://x"}, "STREAM_ICE_SERVERS"),
+        ({"STREAM_RELAY_MODE": "fast"}, "STREAM_RELAY_MODE"),
+    ],
+)
+def test_bad_values_name_their_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env(env)
+
+
+def test_demo_key_is_not_in_repr() -> None:
+    assert "secret" not in repr(Settings(demo_key="secret"))
+
+
+def test_ice_server_urls() -> None:
+    turn = parse_ice_server("turn:user:p%40ss@turn.example.org:3478?transport=udp")
+    assert turn.username == "user"
+    assert turn.credential == "p@ss"
+    assert parse_ice_server("stun:stun.example.org:3478").urls == "stun:stun.example.org:3478"
+
+
+@pytest.mark.parametrize(
+    ("query", "cookie", "accept", "expected"),
+    [
+        ("en", "sv", "sv", "en"),
+        (None, "en", "sv", "en"),
+        (None, None, "en-GB,en;q=0.8", "en"),
+        (None, None, "de-DE", "sv"),
+        ("xx", None, None, "sv"),
+    ],
+)
+def test_language_choice(
+    query: str | None, cookie: str | None, accept: str | None, expected: str
+) -> None:
+    assert choose_language(query, cookie, accept) == expected
