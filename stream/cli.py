@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
             ice_hosts=tuple(args.ice_host) if args.ice_host else None,
             demo=args.demo or None,
             relay_mode=args.relay_mode,
+            public_url=args.public_url,
         )
     except ConfigError as exc:
         print(f"stream: {exc}", file=sys.stderr)
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", help="create the demo event with a live test pattern"
     )
+    serve.add_argument("--public-url", help="URL other nodes use to reach this one")
     serve.add_argument(
         "--relay-mode",
         choices=["forward", "reencode"],

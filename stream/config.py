@@ -35,6 +35,8 @@ class Settings:
     ice_hosts: tuple[str, ...] = ()
     # STUN/TURN servers as ``stun:host:port`` / ``turn:user:pass@host:port`` URLs.
     ice_servers: tuple[str, ...] = ()
+    # The URL other nodes and redirected viewers use to reach this node.
+    public_url: str | None = None
     demo: bool = False
     # Publish key of the idle demo session ``studio``; random when unset.
     demo_key: str | None = field(default=None, repr=False)
@@ -86,12 +88,26 @@ class Settings:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
         if "STREAM_CORS_ORIGINS" in env:
             values["cors_origins"] = _split(env["STREAM_CORS_ORIGINS"])
+        if env.get("STREAM_PUBLIC_URL"):
+            values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
         if "STREAM_RELAY_MODE" in env:
             values["relay_mode"] = env["STREAM_RELAY_MODE"]
         if "STREAM_LOG_LEVEL" in env:
             values["log_level"] = env["STREAM_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def base_url(self) -> str:
+        """This node's public URL, or its listening address when none is configured."""
+        if self.public_url:
+            return self.public_url
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - reaching ourselves, not binding
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

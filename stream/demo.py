@@ -44,14 +44,6 @@ DEMO_SESSIONS = (
 )
 
 
-def local_base_url(host: str, port: int) -> str:
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - we connect to ourselves
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
 async def _keep_publishing(endpoint: str, key: str, ice_servers: tuple[str, ...]) -> None:
     """Publish the test pattern; publish again whenever the session drops."""
     while True:
@@ -85,7 +77,7 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
         await store.save(session)
     demo_key = await store.rotate_key(DEMO_SESSION)
     studio_key = await store.rotate_key(STUDIO_SESSION, settings.demo_key)
-    base = local_base_url(settings.host, settings.port)
+    base = settings.base_url
     print(
         f"\nstream demo is up:\n"
         f"  watch the live test pattern   {base}/s/{DEMO_SESSION}\n"

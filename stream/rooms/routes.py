@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from stream.http.keys import REDIS, SETTINGS
 from stream.program.sessions import SessionStore, validate_session_id
+from stream.rooms.presence import Presence
 from stream.rooms.room import RoomRegistry
 from stream.rooms.whep import NOT_LIVE_RETRY_AFTER, accept_viewer
 from stream.rtc import routes as rtc
 from stream.rtc.sdp import SDP_CONTENT_TYPE, check_offer, read_body
 
 ROOMS = web.AppKey("rooms", RoomRegistry)
+PRESENCE = web.AppKey("presence", Presence)
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
-    registry = RoomRegistry(reencode=app[SETTINGS].relay_mode == "reencode")
+    settings = app[SETTINGS]
+    registry = RoomRegistry(reencode=settings.relay_mode == "reencode")
     app[ROOMS] = registry
+    presence = Presence(app[REDIS], registry, settings.base_url)
+    app[PRESENCE] = presence
+    task = asyncio.create_task(presence.run())
     yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
     await registry.close_all("server shutting down")
+    await presence.withdraw()
 
 
 async def whep_post(request: web.Request) -> web.Response:
@@ -30,6 +42,10 @@ async def whep_post(request: web.Request) -> web.Response:
     if room is None or not room.live:
         if not await SessionStore(request.app[REDIS]).exists(session_id):
             raise web.HTTPNotFound(reason="no such session")
+        elsewhere = await request.app[PRESENCE].lookup(session_id)
+        if elsewhere is not None and elsewhere.origin != settings.base_url:
+            # Live on another node: WHEP clients follow a 307 with the same offer.
+            raise web.HTTPTemporaryRedirect(f"{elsewhere.origin}/whep/{session_id}")
         return _not_live()
     offer = await read_body(request, SDP_CONTENT_TYPE)
     kinds = check_offer(offer, want="recv")
@@ -80,15 +96,18 @@ async def whep_patch(request: web.Request) -> web.Response:
 
 
 async def session_status(request: web.Request) -> web.Response:
-    """Live state for the player: polled every few seconds, cheap, no Redis round trip."""
+    """Live state for pages: this node's room, or the presence another node recorded."""
     session_id = validate_session_id(request.match_info["session"])
     room = request.app[ROOMS].get(session_id)
-    body = {
-        "session": session_id,
-        "live": bool(room and room.live),
-        "viewers": room.viewer_count if room else 0,
-        "publisher": bool(room and room.publisher is not None),
-    }
+    if room is not None and room.live:
+        body = {"session": session_id, "live": True, "viewers": room.viewer_count}
+    else:
+        elsewhere = await request.app[PRESENCE].lookup(session_id)
+        body = {
+            "session": session_id,
+            "live": elsewhere is not None,
+            "viewers": elsewhere.viewers if elsewhere else 0,
+        }
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

@@ -1,0 +1,86 @@
+"""Where each live room is: every node records its live rooms in Redis, with a short TTL.
+
+A viewer may reach any node. The node that hosts a session's room (its origin) refreshes
+``room:{session}:live`` every ``PRESENCE_INTERVAL`` seconds with its public URL and viewer
+count; another node can then send the viewer there (WHEP allows a 307 redirect), and pages on
+any node can show the live state. A node that dies stops refreshing and its entries expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from stream.rooms.room import RoomRegistry
+from stream.store import Redis
+
+logger = logging.getLogger(__name__)
+
+PRESENCE_INTERVAL = 2.0
+PRESENCE_TTL = 10  # seconds: a few missed refreshes before a room counts as gone
+
+
+def presence_key(session_id: str) -> str:
+    return f"room:{session_id}:live"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPresence:
+    origin: str
+    viewers: int
+    live_since: float
+
+
+class Presence:
+    def __init__(self, redis: Redis, rooms: RoomRegistry, origin: str) -> None:
+        self.redis = redis
+        self.rooms = rooms
+        self.origin = origin
+        self._published: set[str] = set()
+
+    async def refresh(self) -> None:
+        live = {room.session_id: room for room in self.rooms.all() if room.live}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id, room in live.items():
+                key = presence_key(session_id)
+                since = time.time() - (time.monotonic() - (room.live_since or time.monotonic()))
+                pipe.hset(
+                    key,
+                    mapping={
+                        "origin": self.origin,
+                        "viewers": room.viewer_count,
+                        "since": f"{since:.3f}",
+                    },
+                )
+                pipe.expire(key, PRESENCE_TTL)
+            for session_id in self._published - live.keys():
+                pipe.delete(presence_key(session_id))
+            await pipe.execute()
+        self._published = set(live)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception as exc:  # Redis away for a moment: try again next round
+                logger.warning("presence refresh failed: %s", exc)
+            await asyncio.sleep(PRESENCE_INTERVAL)
+
+    async def withdraw(self) -> None:
+        if self._published:
+            with contextlib.suppress(Exception):
+                await self.redis.delete(*(presence_key(s) for s in self._published))
+            self._published = set()
+
+    async def lookup(self, session_id: str) -> RoomPresence | None:
+        raw = await self.redis.hgetall(presence_key(session_id))
+        if not raw:
+            return None
+        values = {k.decode(): v.decode() for k, v in raw.items()}
+        try:
+            return RoomPresence(values["origin"], int(values["viewers"]), float(values["since"]))
+        except (KeyError, ValueError):
+            return None

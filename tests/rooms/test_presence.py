@@ -1,0 +1,70 @@
+"""Two nodes on one Redis: the node without the room knows it is live and redirects WHEP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from stream.app import create_app
+from stream.config import Settings
+from stream.rooms.presence import PRESENCE_INTERVAL
+from tests.conftest import base_url, create_session
+from tests.media import publish_loop
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def two_nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
+    servers = []
+    for _ in range(2):
+        port = free_port()
+        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}")
+        server = TestServer(create_app(node), host="127.0.0.1", port=port)
+        await server.start_server()
+        servers.append(server)
+    yield servers[0], servers[1]
+    for server in servers:
+        await server.close()
+
+
+async def test_other_node_redirects_viewers_to_the_origin(
+    two_nodes: tuple[TestServer, TestServer],
+) -> None:
+    origin, other = two_nodes
+    key = await create_session(origin, "where")
+    publisher, _ = await publish_loop(base_url(origin), "where", key)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def live_on_other() -> bool:
+                async with http.get(f"{base_url(other)}/api/sessions/where/status") as r:
+                    return bool((await r.json())["live"])
+
+            live = False
+            for _ in range(int(3 * PRESENCE_INTERVAL / 0.1)):
+                live = await live_on_other()
+                if live:
+                    break
+                await asyncio.sleep(0.1)
+            assert live
+            async with http.post(
+                f"{base_url(other)}/whep/where",
+                data="v=0\r\n",
+                headers={"Content-Type": "application/sdp"},
+                allow_redirects=False,
+            ) as r:
+                assert r.status == 307
+                assert r.headers["Location"] == f"{base_url(origin)}/whep/where"
+    finally:
+        await publisher.close()
