@@ -145,3 +145,8 @@ async def wait_ready(client: Redis, within: float = REDIS_START_TIMEOUT) -> None
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
+
+
+def text(value: bytes | str) -> str:
+    """A Redis reply as text (clients here return bytes)."""
+    return value.decode() if isinstance(value, bytes) else value

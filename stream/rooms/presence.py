@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from stream.rooms.room import RoomRegistry
-from stream.store import Redis
+from stream.store import Redis, text
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Presence:
         raw = await self.redis.hgetall(presence_key(session_id))
         if not raw:
             return None
-        values = {k.decode(): v.decode() for k, v in raw.items()}
+        values = {text(k): text(v) for k, v in raw.items()}
         try:
             return RoomPresence(values["origin"], int(values["viewers"]), float(values["since"]))
         except (KeyError, ValueError):
