@@ -32,6 +32,8 @@ def receive_codecs(kind: str) -> list[RTCRtpCodecCapability]:
 class WhipPublisher:
     """Publishes one WebRTC peer's media into a room."""
 
+    answers_keyframe_requests = True
+
     def __init__(self, peer: Peer, room: Room) -> None:
         self.peer = peer
         self.id = peer.id

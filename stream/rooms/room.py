@@ -26,12 +26,16 @@ logger = logging.getLogger(__name__)
 ROOM_IDLE_GRACE = 30.0  # seconds viewers stay attached while the publisher is gone
 TIMESTAMP_MODULO = 1 << 32
 MIN_FRAME_GAP = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
+MAX_GOP_CACHE_FRAMES = 300  # ~10 s at 30 fps; a longer GOP is not cached
 
 
 class Publisher(Protocol):
     """What a room needs of whoever publishes into it."""
 
     id: str
+    # WebRTC publishers send a keyframe when asked (PLI). Others (RTMP) cannot: for them the
+    # room keeps the frames since the last keyframe and starts new viewers from there.
+    answers_keyframe_requests: bool
 
     def request_keyframe(self) -> None: ...
 
@@ -77,6 +81,7 @@ class Room:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.keyframes = KeyframeRequester(self._send_keyframe_request)
+        self._gop: list[MediaFrame] = []
         self.relay_latency = SampleWindow()
         self.live_since: float | None = None
         self.closed = False
@@ -99,6 +104,7 @@ class Room:
             raise Conflict("session room is closing; retry")
         self.publisher = publisher
         self.live_since = None
+        self._gop = []
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
@@ -145,7 +151,8 @@ class Room:
         if self._decoder is not None:
             self._push_decoded(kind, codec, data, out_ts)
             return
-        if not self.subscribers:
+        cache_gop = kind == "video" and not self.publisher.answers_keyframe_requests
+        if not self.subscribers and not cache_gop:
             return
         frame = MediaFrame(
             kind=kind,
@@ -156,10 +163,20 @@ class Room:
             arrival=now,
             payloads=state.packetizer.packetize(data),
         )
+        if cache_gop:
+            self._cache_gop(frame)
         for subscriber in self.subscribers.values():
             track = subscriber.tracks.get(kind)
             if track is not None:
                 track.offer(frame)
+
+    def _cache_gop(self, frame: MediaFrame) -> None:
+        if frame.keyframe:
+            self._gop = [frame]
+        elif self._gop and len(self._gop) < MAX_GOP_CACHE_FRAMES:
+            self._gop.append(frame)
+        else:
+            self._gop = []
 
     def _push_decoded(self, kind: str, codec: str, data: bytes, timestamp: int) -> None:
         tracks = self.decoded_tracks[kind]
@@ -204,8 +221,13 @@ class Room:
         }
         subscriber = Subscriber(subscriber_id, tracks, disconnect)
         self.subscribers[subscriber_id] = subscriber
-        if "video" in tracks:
-            self.keyframes.request()
+        video = tracks.get("video")
+        if video is not None:
+            if self._gop:  # start from the cached keyframe: the publisher cannot send one now
+                for frame in self._gop:
+                    video.offer(frame)
+            else:
+                self.keyframes.request()
         return subscriber
 
     def unsubscribe(self, subscriber_id: str) -> None:
