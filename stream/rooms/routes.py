@@ -57,7 +57,7 @@ async def whep_post(request: web.Request) -> web.Response:
         handshake_timeout=settings.handshake_timeout,
     )
     request.app[rtc.PEERS].add(peer)
-    return web.Response(
+    response = web.Response(
         status=201,
         body=answer.encode(),
         content_type=SDP_CONTENT_TYPE,
@@ -67,6 +67,8 @@ async def whep_post(request: web.Request) -> web.Response:
             "Accept-Patch": rtc.TRICKLE_CONTENT_TYPE,
         },
     )
+    rtc.add_ice_server_links(response, settings.ice_servers)
+    return response
 
 
 def _not_live() -> web.Response:
@@ -80,7 +82,9 @@ def _not_live() -> web.Response:
 
 
 async def whep_options(request: web.Request) -> web.Response:
-    return rtc.options_response("POST, OPTIONS", accept_post=True)
+    return rtc.options_response(
+        "POST, OPTIONS", accept_post=True, ice_servers=request.app[SETTINGS].ice_servers
+    )
 
 
 async def whep_resource_options(request: web.Request) -> web.Response:
@@ -102,7 +106,10 @@ async def session_status(request: web.Request) -> web.Response:
     if room is not None and room.live:
         body = {"session": session_id, "live": True, "viewers": room.viewer_count}
     else:
+        # Another node may host it; our own record may lag behind our room by a refresh.
         elsewhere = await request.app[PRESENCE].lookup(session_id)
+        if elsewhere is not None and elsewhere.origin == request.app[SETTINGS].base_url:
+            elsewhere = None
         body = {
             "session": session_id,
             "live": elsewhere is not None,

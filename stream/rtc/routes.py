@@ -11,7 +11,7 @@ from aiohttp import web
 
 from stream.errors import Conflict, NotFound, PreconditionFailed, StreamError
 from stream.http.keys import SETTINGS
-from stream.rtc.ice import host_addresses
+from stream.rtc.ice import host_addresses, parse_ice_server
 from stream.rtc.peer import Peer, PeerRegistry
 from stream.rtc.sdp import TRICKLE_CONTENT_TYPE as TRICKLE_CONTENT_TYPE
 from stream.rtc.sdp import read_body, trickle_candidates
@@ -59,7 +59,29 @@ async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
 
-def options_response(methods: str, *, accept_post: bool) -> web.Response:
+def ice_server_links(ice_servers: tuple[str, ...]) -> list[str]:
+    """``Link: rel="ice-server"`` values (RFC 9725 §4.6) for the configured STUN/TURN servers."""
+    links = []
+    for url in ice_servers:
+        server = parse_ice_server(url)
+        link = f'<{server.urls}>; rel="ice-server"'
+        if server.username:
+            link += (
+                f'; username="{server.username}"; credential="{server.credential}"'
+                '; credential-type="password"'
+            )
+        links.append(link)
+    return links
+
+
+def add_ice_server_links(response: web.StreamResponse, ice_servers: tuple[str, ...]) -> None:
+    for link in ice_server_links(ice_servers):
+        response.headers.add("Link", link)
+
+
+def options_response(
+    methods: str, *, accept_post: bool, ice_servers: tuple[str, ...] = ()
+) -> web.Response:
     headers = {
         "Allow": methods,
         "Access-Control-Allow-Methods": methods,
@@ -70,7 +92,9 @@ def options_response(methods: str, *, accept_post: bool) -> web.Response:
         headers["Accept-Post"] = "application/sdp"
     else:
         headers["Accept-Patch"] = TRICKLE_CONTENT_TYPE
-    return web.Response(status=204, headers=headers)
+    response = web.Response(status=204, headers=headers)
+    add_ice_server_links(response, ice_servers)
+    return response
 
 
 def etag_of(peer: Peer) -> str:
