@@ -1,25 +1,30 @@
 """A room per live session: one publisher, any number of subscribers, encoded frames between.
 
 The publisher's tap pushes each depacketized frame into :meth:`Room.push`; the room packetizes
-it once, keeps its timestamps continuous across publisher restarts, and offers it to every
-subscriber's bounded queue. Keyframe requests from subscribers are merged and sent upstream.
+it once, keeps its timestamps continuous across publisher restarts, and its fan-out task hands
+the frame to every subscriber's outputs (``stream.rooms.forward``), yielding to the event loop
+every few viewers so ingest keeps being read. A viewer starts at a keyframe: asked of the
+publisher (merged, throttled PLIs) once the viewer is connected, or, for publishers that cannot
+answer such requests, the frames since the last keyframe are sent from a cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from stream.errors import Conflict
+from stream.rooms.forward import SendClock
 from stream.rooms.keyframes import KeyframeRequester
 from stream.rooms.media import CLOCK_RATES, MediaFrame, Packetizer, is_keyframe
 from stream.rooms.reencode import DecodedTrack, FrameDecoder
 from stream.rooms.stats import SampleWindow
-from stream.rooms.subscriber import SubscriberTrack
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +32,8 @@ ROOM_IDLE_GRACE = 30.0  # seconds viewers stay attached while the publisher is g
 TIMESTAMP_MODULO = 1 << 32
 MIN_FRAME_GAP = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
 MAX_GOP_CACHE_FRAMES = 300  # ~10 s at 30 fps; a longer GOP is not cached
+FANOUT_BATCH = 16  # viewers served between two yields to the event loop
+MAX_OUTBOX_FRAMES = 90  # ~1 s of audio+video: past this the server is overloaded
 
 
 class Publisher(Protocol):
@@ -40,12 +47,31 @@ class Publisher(Protocol):
     def request_keyframe(self) -> None: ...
 
 
+class Output(Protocol):
+    """One viewer's stream of one kind (``stream.rooms.forward.RtpOutput``)."""
+
+    kind: str
+    waiting_for_keyframe: bool
+    keyframe_requested: bool
+    created: float
+    first_keyframe_at: float | None
+
+    @property
+    def connected(self) -> bool: ...
+
+    def send(self, frame: MediaFrame, clock: SendClock) -> float | None: ...
+
+    def restart(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One viewer: its tracks by kind, and how to disconnect it."""
+    """One viewer: its outputs by kind, and how to disconnect it."""
 
     id: str
-    tracks: dict[str, SubscriberTrack]
+    outputs: dict[str, Output]
     disconnect: Callable[[str], Awaitable[None]]
     created: float = field(default_factory=time.monotonic)
 
@@ -82,6 +108,10 @@ class Room:
         self._tasks: set[asyncio.Task[None]] = set()
         self.keyframes = KeyframeRequester(self._send_keyframe_request)
         self._gop: list[MediaFrame] = []
+        self._outbox: deque[MediaFrame] = deque()
+        self._wakeup = asyncio.Event()
+        self._fanout_task: asyncio.Task[None] | None = None
+        self.frames_shed = 0
         self.relay_latency = SampleWindow()
         self.live_since: float | None = None
         self.closed = False
@@ -111,8 +141,8 @@ class Room:
         for state in self._kinds.values():
             state.rebase = True
         for subscriber in self.subscribers.values():
-            for track in subscriber.tracks.values():
-                track.restart()
+            for output in subscriber.outputs.values():
+                output.restart()
         logger.info("%s publisher %s attached", self.log_prefix, publisher.id[:6])
 
     def detach(self, publisher: Publisher) -> None:
@@ -151,9 +181,8 @@ class Room:
         if self._decoder is not None:
             self._push_decoded(kind, codec, data, out_ts)
             return
-        cache_gop = kind == "video" and not self.publisher.answers_keyframe_requests
-        if not self.subscribers and not cache_gop:
-            return
+        if not self.subscribers and self.publisher.answers_keyframe_requests:
+            return  # nobody to send to, and nothing to cache
         frame = MediaFrame(
             kind=kind,
             codec=codec,
@@ -163,12 +192,69 @@ class Room:
             arrival=now,
             payloads=state.packetizer.packetize(data),
         )
-        if cache_gop:
-            self._cache_gop(frame)
+        if len(self._outbox) >= MAX_OUTBOX_FRAMES:
+            self._shed()
+        self._outbox.append(frame)
+        self._wakeup.set()
+        if self._fanout_task is None:
+            self._fanout_task = asyncio.get_running_loop().create_task(self._fanout())
+
+    def _shed(self) -> None:
+        """Fan-out fell a second behind: drop the backlog, restart video at a keyframe."""
+        self.frames_shed += len(self._outbox)
+        self._outbox.clear()
         for subscriber in self.subscribers.values():
-            track = subscriber.tracks.get(kind)
-            if track is not None:
-                track.offer(frame)
+            output = subscriber.outputs.get("video")
+            if output is not None:
+                output.restart()
+        logger.warning("%s fan-out overloaded: backlog dropped", self.log_prefix)
+
+    async def _fanout(self) -> None:
+        while True:
+            if not self._outbox:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            frame = self._outbox.popleft()
+            cache_gop = (
+                frame.kind == "video"
+                and self.publisher is not None
+                and not self.publisher.answers_keyframe_requests
+            )
+            if cache_gop:
+                self._cache_gop(frame)
+            clock = SendClock.now()
+            record = self.relay_latency.add
+            for index, subscriber in enumerate(list(self.subscribers.values())):
+                output = subscriber.outputs.get(frame.kind)
+                if output is None:
+                    continue
+                try:
+                    if output.waiting_for_keyframe and not frame.keyframe:
+                        self._start(output, clock, cache_gop)
+                        continue
+                    latency = output.send(frame, clock)
+                except Exception:  # one broken viewer never stops the room
+                    logger.exception("%s viewer %s failed", self.log_prefix, subscriber.id[:6])
+                    self.unsubscribe(subscriber.id)
+                    self._spawn(subscriber.disconnect("send failed"))
+                    continue
+                if latency is not None:
+                    record(latency)
+                if index % FANOUT_BATCH == FANOUT_BATCH - 1:
+                    await asyncio.sleep(0)
+                    clock = SendClock.now()
+
+    def _start(self, output: Output, clock: SendClock, cache_gop: bool) -> None:
+        """A viewer waits for a keyframe: once it is connected, get it one."""
+        if output.keyframe_requested or not output.connected:
+            return
+        output.keyframe_requested = True
+        if cache_gop and self._gop:
+            for cached in self._gop:  # ends with the frame being fanned out
+                output.send(cached, clock)
+        else:
+            self.keyframes.request()
 
     def _cache_gop(self, frame: MediaFrame) -> None:
         if frame.keyframe:
@@ -198,7 +284,7 @@ class Room:
     def _codec_changed(self, kind: str, old: str, new: str) -> None:
         logger.info("%s %s codec changed %s -> %s", self.log_prefix, kind, old, new)
         for subscriber in list(self.subscribers.values()):
-            if kind in subscriber.tracks:
+            if kind in subscriber.outputs:
                 self._spawn(subscriber.disconnect("codec changed"))
 
     def _send_keyframe_request(self) -> None:
@@ -211,38 +297,31 @@ class Room:
         self,
         subscriber_id: str,
         disconnect: Callable[[str], Awaitable[None]],
-        kinds: list[str],
+        outputs: dict[str, Output],
     ) -> Subscriber:
-        """A subscriber with a track for each of ``kinds`` the publisher sends."""
-        tracks = {
-            kind: SubscriberTrack(kind, self.keyframes.request)
-            for kind in kinds
-            if kind in self._kinds
-        }
-        subscriber = Subscriber(subscriber_id, tracks, disconnect)
+        """Add a viewer; each output starts at a keyframe once its viewer is connected."""
+        subscriber = Subscriber(subscriber_id, outputs, disconnect)
         self.subscribers[subscriber_id] = subscriber
-        video = tracks.get("video")
-        if video is not None:
-            if self._gop:  # start from the cached keyframe: the publisher cannot send one now
-                for frame in self._gop:
-                    video.offer(frame)
-            else:
-                self.keyframes.request()
         return subscriber
 
     def unsubscribe(self, subscriber_id: str) -> None:
         subscriber = self.subscribers.pop(subscriber_id, None)
         if subscriber is not None:
-            for track in subscriber.tracks.values():
-                track.stop()
+            for output in subscriber.outputs.values():
+                output.close()
 
     @property
     def viewer_count(self) -> int:
         return len(self.subscribers)
 
-    def tracks(self) -> Iterator[SubscriberTrack]:
+    def first_keyframe_delays(self) -> list[float]:
+        """Seconds from each viewer's subscription to its first keyframe (time to first frame)."""
+        delays = []
         for subscriber in self.subscribers.values():
-            yield from subscriber.tracks.values()
+            output = subscriber.outputs.get("video")
+            if output is not None and output.first_keyframe_at is not None:
+                delays.append(output.first_keyframe_at - output.created)
+        return delays
 
     def stats(self) -> dict[str, object]:
         return {
@@ -253,6 +332,7 @@ class Room:
             "frames_in": {kind: state.frames for kind, state in self._kinds.items()},
             "bytes_in": {kind: state.bytes for kind, state in self._kinds.items()},
             "keyframe_requests_sent": self.keyframes.sent,
+            "frames_shed": self.frames_shed,
             "relay_latency_ms": {
                 f"p{q}": _ms(self.relay_latency.percentile(q)) for q in (50, 95, 99)
             },
@@ -272,6 +352,10 @@ class Room:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         self.keyframes.close()
+        if self._fanout_task is not None:
+            self._fanout_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fanout_task
         subscribers = list(self.subscribers.values())
         await asyncio.gather(
             *(subscriber.disconnect(reason) for subscriber in subscribers), return_exceptions=True

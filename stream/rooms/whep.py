@@ -1,4 +1,4 @@
-"""A WHEP viewer: a peer whose senders read a room subscriber's tracks, never encoding."""
+"""A WHEP viewer: a peer whose streams the room writes itself (``stream.rooms.forward``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import logging
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender
 
 from stream.errors import BadOffer, Conflict
+from stream.rooms.forward import IdleTrack, RtpOutput
 from stream.rooms.reencode import DecodedTrack
-from stream.rooms.room import Room, Subscriber
-from stream.rooms.subscriber import PrepackedEncoder
+from stream.rooms.room import Output, Room
 from stream.rtc.ice import rtc_configuration
-from stream.rtc.internals import set_sender_encoder, set_sender_keyframe_hook
 from stream.rtc.peer import Peer
 
 logger = logging.getLogger(__name__)
@@ -40,7 +39,6 @@ async def accept_viewer(
         raise Conflict("session is not live", headers={"Retry-After": str(NOT_LIVE_RETRY_AFTER)})
     pc = RTCPeerConnection(rtc_configuration(ice_servers))
     peer = Peer(pc, role="whep", session_id=room.session_id, handshake_timeout=handshake_timeout)
-    subscriber: Subscriber | None = None
 
     async def disconnect(reason: str) -> None:
         await peer.close(reason)
@@ -52,20 +50,18 @@ async def accept_viewer(
     codecs = room.codecs()
 
     def attach_tracks() -> None:
-        nonlocal subscriber
         wanted = [kind for kind in kinds if kind in codecs]
         if not wanted:
             raise BadOffer(f"offer receives none of the session's media ({', '.join(codecs)})")
         if room.reencode:
             _attach_decoded(pc, room, wanted)
             return
-        subscriber = room.subscribe(peer.id, disconnect, wanted)
-        for kind, track in subscriber.tracks.items():
-            transceiver = pc.addTransceiver(track, direction="sendonly")
+        outputs: dict[str, Output] = {}
+        for kind in wanted:
+            transceiver = pc.addTransceiver(IdleTrack(kind), direction="sendonly")
             transceiver.setCodecPreferences(send_codecs(kind, codecs[kind]))
-            sender = transceiver.sender
-            set_sender_encoder(sender, PrepackedEncoder(room.relay_latency.add))
-            set_sender_keyframe_hook(sender, room.keyframes.request)
+            outputs[kind] = RtpOutput(kind, transceiver, room.keyframes.request)
+        room.subscribe(peer.id, disconnect, outputs)
 
     answer = await peer.answer(offer_sdp, attach_tracks)
     return peer, answer

@@ -1,11 +1,14 @@
-"""Room logic without peers: timelines across publisher changes, the GOP cache, codec changes."""
+"""Room logic without peers: keyframes for new viewers, the GOP cache, timelines, codec changes."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 
-from stream.rooms.room import Room
+from stream.rooms.forward import SendClock
+from stream.rooms.media import MediaFrame
+from stream.rooms.room import Output, Room
+from tests.media import wait_for
 
 IDR = b"\x00\x00\x00\x01\x65idr"
 P = b"\x00\x00\x00\x01\x41p"
@@ -21,21 +24,76 @@ class FakePublisher:
         self.requests.append(1)
 
 
+@dataclass
+class FakeOutput:
+    """Records what the room sends; 'connects' when told to."""
+
+    kind: str
+    is_connected: bool = True
+    fail: bool = False
+    waiting_for_keyframe: bool = True
+    keyframe_requested: bool = False
+    created: float = 0.0
+    first_keyframe_at: float | None = None
+    sent: list[MediaFrame] = field(default_factory=list)
+
+    @property
+    def connected(self) -> bool:
+        return self.is_connected
+
+    def send(self, frame: MediaFrame, clock: SendClock) -> float | None:
+        if self.fail:
+            raise OSError("socket gone")
+        if not self.is_connected:
+            return None
+        if self.waiting_for_keyframe:
+            if not frame.keyframe:
+                return None
+            self.waiting_for_keyframe = False
+        self.sent.append(frame)
+        return 0.0
+
+    def restart(self) -> None:
+        self.waiting_for_keyframe = True
+        self.keyframe_requested = False
+
+    def close(self) -> None:
+        pass
+
+
 async def disconnect(reason: str) -> None:
     return None
 
 
-async def test_new_viewer_asks_a_webrtc_publisher_for_a_keyframe() -> None:
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def subscribe(room: Room, name: str, output: FakeOutput) -> None:
+    outputs: dict[str, Output] = {output.kind: output}
+    room.subscribe(name, disconnect, outputs)
+
+
+async def test_connected_viewer_asks_a_webrtc_publisher_for_a_keyframe() -> None:
     room = Room("r")
     publisher = FakePublisher("a" * 8)
     room.attach(publisher)
     room.push("video", "H264", IDR, 0)
-    subscriber = room.subscribe("v1", disconnect, ["video"])
-    assert publisher.requests == [1]
+    output = FakeOutput("video", is_connected=False)
+    subscribe(room, "v1", output)
     room.push("video", "H264", P, 3000)
-    assert subscriber.tracks["video"].queued == 0  # waits for the requested keyframe
-    room.push("video", "H264", IDR, 6000)
-    assert subscriber.tracks["video"].queued == 1
+    await settle()
+    assert publisher.requests == []  # not connected yet: a keyframe now would be wasted
+    output.is_connected = True
+    room.push("video", "H264", P, 6000)
+    await settle()
+    assert publisher.requests == [1]
+    assert output.sent == []  # still waiting for the keyframe it asked for
+    room.push("video", "H264", IDR, 9000)
+    room.push("video", "H264", P, 12000)
+    await settle()
+    assert [f.timestamp for f in output.sent] == [9000, 12000]
     await room.close("done")
 
 
@@ -43,13 +101,15 @@ async def test_rtmp_like_publisher_serves_new_viewers_from_the_gop_cache() -> No
     room = Room("r")
     publisher = FakePublisher("b" * 8, answers_keyframe_requests=False)
     room.attach(publisher)
-    for n, data in enumerate([P, IDR, P, P]):
+    for n, data in enumerate([P, IDR, P]):
         room.push("video", "H264", data, n * 3000)
-    subscriber = room.subscribe("v1", disconnect, ["video"])
-    track = subscriber.tracks["video"]
-    assert track.queued == 3  # the keyframe and the two frames after it
-    first = await track.recv()
-    assert first.keyframe
+    await settle()
+    output = FakeOutput("video")
+    subscribe(room, "v1", output)
+    room.push("video", "H264", P, 9000)
+    await settle()
+    assert [f.timestamp for f in output.sent] == [3000, 6000, 9000]
+    assert output.sent[0].keyframe
     assert publisher.requests == []
     await room.close("done")
 
@@ -58,18 +118,18 @@ async def test_timeline_continues_across_publishers() -> None:
     room = Room("r")
     first = FakePublisher("c" * 8)
     room.attach(first)
+    output = FakeOutput("video")
+    subscribe(room, "v1", output)
     room.push("video", "H264", IDR, 900_000)
     room.push("video", "H264", P, 903_000)
-    subscriber = room.subscribe("v1", disconnect, ["video"])
-    track = subscriber.tracks["video"]
-    room.push("video", "H264", IDR, 906_000)
-    before = (await track.recv()).timestamp
+    await settle()
     room.detach(first)
-    second = FakePublisher("d" * 8)
-    room.attach(second)
+    room.attach(FakePublisher("d" * 8))
     room.push("video", "H264", IDR, 0)  # a new publisher starts its clock at zero
-    after = (await track.recv()).timestamp
-    assert after > before  # viewers never see time go backwards
+    await settle()
+    timestamps = [f.timestamp for f in output.sent]
+    assert len(timestamps) == 3
+    assert timestamps == sorted(timestamps)  # viewers never see time go backwards
     await room.close("done")
 
 
@@ -83,11 +143,23 @@ async def test_codec_change_disconnects_viewers_of_that_kind() -> None:
     first = FakePublisher("e" * 8)
     room.attach(first)
     room.push("video", "H264", IDR, 0)
-    room.subscribe("v1", record, ["video"])
+    room.subscribe("v1", record, {"video": FakeOutput("video")})
     room.detach(first)
     room.attach(FakePublisher("f" * 8))
     room.push("video", "VP8", b"\x10\x02\x00", 0)
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await settle()
     assert reasons == ["codec changed"]
+    await room.close("done")
+
+
+async def test_a_failing_viewer_is_dropped_and_the_others_carry_on() -> None:
+    room = Room("r")
+    room.attach(FakePublisher("g" * 8))
+    good, bad = FakeOutput("video"), FakeOutput("video", fail=True)
+    subscribe(room, "bad", bad)
+    subscribe(room, "good", good)
+    room.push("video", "H264", IDR, 0)
+    room.push("video", "H264", P, 3000)
+    await wait_for(lambda: len(good.sent) == 2, timeout=2, what="good viewer served")
+    assert "bad" not in room.subscribers
     await room.close("done")
