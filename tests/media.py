@@ -46,9 +46,10 @@ class Received:
 
 
 async def publish_loop(
-    base: str, session: str, key: str, *, audio: bool = True
+    base: str, session: str, key: str, *, audio: bool = True, record: bool = False
 ) -> tuple[WhipClient, EncodedLoopTrack]:
     video = EncodedLoopTrack(encoded_loop())
+    video.record = record
     tracks = [video, TestPatternAudioTrack()] if audio else [video]
     client = WhipClient(f"{base}/whip/{session}", key, tracks)
     await client.publish()

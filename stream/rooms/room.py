@@ -4,8 +4,9 @@ The publisher's tap pushes each depacketized frame into :meth:`Room.push`; the r
 it once, keeps its timestamps continuous across publisher restarts, and its fan-out task hands
 the frame to every subscriber's outputs (``stream.rooms.forward``), yielding to the event loop
 every few viewers so ingest keeps being read. A viewer starts at a keyframe: asked of the
-publisher (merged, throttled PLIs) once the viewer is connected, or, for publishers that cannot
-answer such requests, the frames since the last keyframe are sent from a cache.
+publisher (merged, throttled PLIs) once the viewer is connected, or taken from the frames since
+the last keyframe, which the room keeps: always for publishers that cannot answer keyframe
+requests (RTMP), and for the others when that keyframe is recent (``RECENT_KEYFRAME``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ ROOM_IDLE_GRACE = 30.0  # seconds viewers stay attached while the publisher is g
 TIMESTAMP_MODULO = 1 << 32
 MIN_FRAME_GAP = {"audio": 960, "video": 3000}  # one frame at 48 kHz / 90 kHz
 MAX_GOP_CACHE_FRAMES = 300  # ~10 s at 30 fps; a longer GOP is not cached
+# A viewer that connects this soon after a keyframe starts from the cached keyframe (a short
+# burst) instead of asking the publisher for a new one.
+RECENT_KEYFRAME = 0.5
 FANOUT_BATCH = 16  # viewers served between two yields to the event loop
 MAX_OUTBOX_FRAMES = 90  # ~1 s of audio+video: past this the server is overloaded
 
@@ -181,7 +185,7 @@ class Room:
         if self._decoder is not None:
             self._push_decoded(kind, codec, data, out_ts)
             return
-        if not self.subscribers and self.publisher.answers_keyframe_requests:
+        if not self.subscribers and self.publisher.answers_keyframe_requests and kind == "audio":
             return  # nobody to send to, and nothing to cache
         frame = MediaFrame(
             kind=kind,
@@ -216,12 +220,7 @@ class Room:
                 await self._wakeup.wait()
                 continue
             frame = self._outbox.popleft()
-            cache_gop = (
-                frame.kind == "video"
-                and self.publisher is not None
-                and not self.publisher.answers_keyframe_requests
-            )
-            if cache_gop:
+            if frame.kind == "video":
                 self._cache_gop(frame)
             clock = SendClock.now()
             record = self.relay_latency.add
@@ -231,7 +230,7 @@ class Room:
                     continue
                 try:
                     if output.waiting_for_keyframe and not frame.keyframe:
-                        self._start(output, clock, cache_gop)
+                        self._start(output, clock)
                         continue
                     latency = output.send(frame, clock)
                 except Exception:  # one broken viewer never stops the room
@@ -245,14 +244,20 @@ class Room:
                     await asyncio.sleep(0)
                     clock = SendClock.now()
 
-    def _start(self, output: Output, clock: SendClock, cache_gop: bool) -> None:
+    def _start(self, output: Output, clock: SendClock) -> None:
         """A viewer waits for a keyframe: once it is connected, get it one."""
         if output.keyframe_requested or not output.connected:
             return
         output.keyframe_requested = True
-        if cache_gop and self._gop:
-            for cached in self._gop:  # ends with the frame being fanned out
-                output.send(cached, clock)
+        gop = self._gop
+        publisher = self.publisher
+        cached = bool(gop) and (
+            (publisher is not None and not publisher.answers_keyframe_requests)
+            or clock.monotonic - gop[0].arrival <= RECENT_KEYFRAME
+        )
+        if cached:
+            for frame in gop:  # ends with the frame being fanned out
+                output.send(frame, clock)
         else:
             self.keyframes.request()
 

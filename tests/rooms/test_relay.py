@@ -13,11 +13,10 @@ from tests.media import nal_units, publish_loop, wait_for, watch
 async def test_three_viewers_receive_bit_identical_frames(server: TestServer) -> None:
     base = base_url(server)
     key = await create_session(server, "relay")
-    publisher, video = await publish_loop(base, "relay", key)
+    publisher, video = await publish_loop(base, "relay", key, record=True)
     room = server.app[ROOMS].get("relay")
     assert room is not None
     await wait_for(lambda: room.live, what="room live")
-    video.record = True
     viewers = [await watch(base, "relay") for _ in range(3)]
     try:
         for _, received in viewers:

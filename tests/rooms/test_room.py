@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
+
+from stream.rooms import room as room_module
 from stream.rooms.forward import SendClock
 from stream.rooms.media import MediaFrame
 from stream.rooms.room import Output, Room
@@ -75,7 +78,10 @@ def subscribe(room: Room, name: str, output: FakeOutput) -> None:
     room.subscribe(name, disconnect, outputs)
 
 
-async def test_connected_viewer_asks_a_webrtc_publisher_for_a_keyframe() -> None:
+async def test_connected_viewer_asks_a_webrtc_publisher_for_a_keyframe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(room_module, "RECENT_KEYFRAME", 0.0)  # the cached keyframe is old
     room = Room("r")
     publisher = FakePublisher("a" * 8)
     room.attach(publisher)
@@ -94,6 +100,22 @@ async def test_connected_viewer_asks_a_webrtc_publisher_for_a_keyframe() -> None
     room.push("video", "H264", P, 12000)
     await settle()
     assert [f.timestamp for f in output.sent] == [9000, 12000]
+    await room.close("done")
+
+
+async def test_viewer_joining_just_after_a_keyframe_starts_from_it() -> None:
+    room = Room("r")
+    publisher = FakePublisher("h" * 8)
+    room.attach(publisher)
+    room.push("video", "H264", IDR, 0)
+    room.push("video", "H264", P, 3000)
+    await settle()
+    output = FakeOutput("video")
+    subscribe(room, "v1", output)
+    room.push("video", "H264", P, 6000)
+    await settle()
+    assert [f.timestamp for f in output.sent] == [0, 3000, 6000]
+    assert publisher.requests == []  # no PLI needed: the keyframe is fresh
     await room.close("done")
 
 
