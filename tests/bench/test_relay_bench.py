@@ -1,0 +1,172 @@
+"""`stream bench relay`: its pieces on made-up packets, and a small run end to end.
+
+Speed is measured, never asserted: the smoke run only checks that the machinery works (a server
+subprocess, a publisher, light viewers that count packets) and that the JSON has its fields.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from stream.bench.relay import Config, Join, Results, Window, percentile, render, slope, summarize
+from stream.bench.relay_peers import (
+    RtpCounter,
+    TimedLoopTrack,
+    frame_latencies,
+    media_payload_types,
+)
+from stream.cli import main
+from stream.ingest.sources import EncodedFrame
+
+VIDEO_PT = 102
+AUDIO_PT = 111
+
+REQUIRED_FIELDS = (
+    "viewers",
+    "forward_cpu_per_viewer",
+    "reencode_cpu_per_viewer",
+    "ratio",
+    "fps_delivered",
+    "relay_p50_ms",
+    "relay_p95_ms",
+    "relay_p99_ms",
+    "ttff_p50_ms",
+    "ttff_p95_ms",
+    "generator_cpu_max",
+    "void",
+)
+
+ANSWER = """v=0
+m=audio 9 UDP/TLS/RTP/SAVPF 111
+a=rtpmap:111 opus/48000/2
+m=video 9 UDP/TLS/RTP/SAVPF 102 103
+a=rtpmap:102 H264/90000
+a=rtpmap:103 rtx/90000
+"""
+
+
+def rtp(payload_type: int, sequence: int, timestamp: int, *, marker: bool = False) -> bytes:
+    second = payload_type | (0x80 if marker else 0)
+    return struct.pack("!BBHII", 0x80, second, sequence, timestamp, 1234) + b"\x00" * 100
+
+
+def test_payload_types_from_answer() -> None:
+    types = media_payload_types(ANSWER)
+    assert types == {"audio": frozenset({111}), "video": frozenset({102})}
+
+
+def test_counter_counts_frames_and_sequence_gaps() -> None:
+    counter = RtpCounter()
+    counter.video_types = frozenset({VIDEO_PT})
+    counter.audio_types = frozenset({AUDIO_PT})
+    counter.start_log(10)
+    # two video frames across the sequence wrap, one packet (65535 + 2 = 1) missing
+    for sequence, timestamp, marker in ((65534, 0, False), (65535, 0, True), (1, 3000, True)):
+        counter.rtp(rtp(VIDEO_PT, sequence, timestamp, marker=marker))
+    counter.rtp(rtp(AUDIO_PT, 7, 960))
+    counter.rtp(rtp(103, 1, 0))  # RTX: neither kind
+    assert counter.video_frames == 2
+    assert counter.video.packets == 3
+    assert counter.video.expected == 4
+    assert counter.audio.packets == 1
+    assert counter.other_packets == 1
+    assert counter.first_video_timestamp == 0
+    assert [timestamp for timestamp, _ in counter.stop_log()] == [0, 3000]
+
+
+def test_frame_latencies_match_the_keyframe_the_viewer_started_at() -> None:
+    frames = [EncodedFrame(b"k", True), EncodedFrame(b"p", False)]
+    track = TimedLoopTrack(frames, 30)
+    track.sent_at = [10.0 + i / 30 for i in range(12)]
+    track.keyframes = [0, 4, 8]
+    # the viewer's first packet (timestamp 500000 = publisher frame 4) came 5 ms after frame 4
+    first_at = track.sent_at[4] + 0.005
+    log = [(500_000 + k * 3000, track.sent_at[4 + k] + 0.005) for k in range(6)]
+    latencies = frame_latencies(log, first_at, 500_000, track)
+    assert latencies == pytest.approx([0.005] * 6)
+    # a keyframe sent before the viewer's first packet that does not fit is skipped
+    later_first = track.sent_at[8] + 0.001
+    assert frame_latencies(log, later_first, 500_000, track) == pytest.approx([0.005] * 6)
+    assert frame_latencies(log, None, 0, track) is None
+
+
+def test_percentile_and_slope() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert slope([(0, 5.0), (10, 10.0), (20, 15.0)]) == pytest.approx(0.5)
+    assert slope([(10, 1.0)]) is None
+
+
+def window(mode: str, viewers: int, cpu: float, fps: float | None = 30.0, **extra: float) -> Window:
+    return Window(
+        mode=mode,
+        viewers=viewers,
+        target=viewers,
+        seconds=8.0,
+        server_cpu=cpu,
+        generator_cpu=extra.get("generator_cpu", 10.0),
+        other_cpu=0.0,
+        publisher_fps=30.0,
+        fps_mean=fps if viewers else None,
+        fps_min=fps if viewers else None,
+    )
+
+
+def test_summary_slope_ratio_targets_and_void() -> None:
+    results = Results(Config(viewers=(50, 100)))
+    results.forward = [window("forward", 0, 5.0), window("forward", 50, 30.0)]
+    # 100 viewers getting half the frames are 50 delivered streams: the slope is per stream
+    results.forward.append(window("forward", 100, 30.0, fps=15.0))
+    results.reencode = [window("reencode", 0, 4.0), window("reencode", 1, 54.0)]
+    results.ttff_joins = [Join(ttff_connected=0.01 * i, ttff_post=0.1) for i in range(1, 21)]
+    summary = summarize(results)
+    assert summary["forward_cpu_per_viewer"] == pytest.approx(0.5, abs=0.01)
+    assert summary["forward_cpu_per_viewer_nominal"] < 0.5
+    assert summary["reencode_cpu_per_viewer"] == pytest.approx(50.0)
+    assert summary["ratio"] == pytest.approx(100, abs=2)
+    assert summary["fps_delivered"] == 15.0
+    assert summary["ttff_p95_ms"] == pytest.approx(190.0)
+    assert summary["targets"] == {
+        "ratio_at_least_50": True,
+        "viewers_100_at_29_fps": False,
+        "ttff_p95_at_most_500_ms": True,
+    }
+    assert not summary["void"]
+    assert "VOID" not in render(summary)
+
+    results.forward[-1] = window("forward", 100, 30.0, fps=15.0, generator_cpu=95.0)
+    summary = summarize(results)
+    assert summary["void"]
+    assert "load generator saturated" in summary["void_reasons"][0]
+    assert "VOID" in render(summary)
+
+
+def test_relay_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "bench", "relay",
+            "--viewers", "2",
+            "--seconds", "2",
+            "--settle", "0.5",
+            "--reencode-viewers", "0",
+            "--ttff-joins", "2",
+            "--gop-seconds", "1",
+            "--size", "320x180",
+            "--bitrate", "300000",
+            "--seed", "1",
+            "--json",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for name in REQUIRED_FIELDS:
+        assert name in summary, name
+    assert summary["viewers"] == 2
+    assert summary["reencode_cpu_per_viewer"] is None  # skipped
+    loaded = summary["forward_points"][-1]
+    assert loaded["viewers"] == 2
+    assert loaded["packets"] > 0
+    assert loaded["fps_mean"] > 0
