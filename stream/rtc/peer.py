@@ -11,6 +11,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 RESOURCE_ID_BYTES = 18
 PEER_CLOSE_TIMEOUT = 5.0
+# A client's DELETE often races its own connection teardown; resources that ended this
+# recently still answer DELETE with 200 instead of 404.
+ENDED_RESOURCE_MEMORY = 60.0
+MAX_ENDED_RESOURCES = 10_000
 
 OnClose = Callable[["Peer"], Awaitable[None]]
 Prepare = Callable[[], None]
@@ -162,17 +167,29 @@ class PeerRegistry:
 
     def __init__(self) -> None:
         self._peers: dict[str, Peer] = {}
+        self._ended: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
 
     def add(self, peer: Peer) -> None:
         self._peers[peer.id] = peer
 
         async def forget(closed: Peer) -> None:
             self._peers.pop(closed.id, None)
+            self._ended[closed.id] = (closed.role, closed.session_id, time.monotonic())
+            while len(self._ended) > MAX_ENDED_RESOURCES:
+                self._ended.popitem(last=False)
 
         peer.on_close(forget)
 
     def get(self, resource_id: str) -> Peer | None:
         return self._peers.get(resource_id)
+
+    def recently_ended(self, resource_id: str, role: str, session_id: str) -> bool:
+        ended = self._ended.get(resource_id)
+        return (
+            ended is not None
+            and ended[:2] == (role, session_id)
+            and time.monotonic() - ended[2] < ENDED_RESOURCE_MEMORY
+        )
 
     def __len__(self) -> int:
         return len(self._peers)

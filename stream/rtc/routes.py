@@ -109,6 +109,10 @@ def find_peer(request: web.Request, role: str) -> Peer:
 
 
 async def delete_resource(request: web.Request, role: str) -> web.Response:
+    resource_id = request.match_info["resource"]
+    session_id = request.match_info["session"]
+    if request.app[PEERS].recently_ended(resource_id, role, session_id):
+        return web.Response(status=200)  # the client's own teardown got there first
     peer = find_peer(request, role)
     await peer.close("deleted by client")
     return web.Response(status=200)
