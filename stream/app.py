@@ -26,7 +26,9 @@ async def redis_context(app: web.Application) -> AsyncIterator[None]:
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir)
-        await asyncio.to_thread(embedded.start)
+        # Started from the loop's own thread, not a worker: the child is bound to the thread
+        # that started it (it gets SIGTERM when that thread ends; see EmbeddedRedis).
+        embedded.start()
         app[EMBEDDED_REDIS] = embedded
         url = embedded.url
     client = connect(url)
@@ -47,8 +49,14 @@ async def redis_context(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
+    from stream.admin import routes as admin_routes
+    from stream.auth import routes as auth_routes
+    from stream.chat import routes as chat_routes
     from stream.ingest import routes as ingest_routes
+    from stream.ingest.rtmp import routes as rtmp_routes
     from stream.pages import routes as page_routes
+    from stream.program import routes as program_routes
+    from stream.qa import routes as qa_routes
     from stream.rooms import routes as room_routes
     from stream.rtc import routes as rtc_routes
 
@@ -61,7 +69,13 @@ def create_app(settings: Settings) -> web.Application:
     rtc_routes.setup(app)
     room_routes.setup(app)
     ingest_routes.setup(app)
+    rtmp_routes.setup(app)
+    program_routes.setup(app)  # before the pages: /s/{id}.ics ahead of /s/{id}
+    auth_routes.setup(app)
+    admin_routes.setup(app)
     page_routes.setup(app)
+    chat_routes.setup(app)
+    qa_routes.setup(app)  # after the chat: its frames ride the chat's sockets
     ops.setup(app)
     if settings.demo:
         from stream import demo

@@ -1,4 +1,5 @@
-"""The ``stream`` command: ``stream serve`` runs the platform, ``stream bench`` measures it."""
+"""The ``stream`` command: ``stream serve`` runs the platform, ``stream bench`` measures it,
+``stream import`` reads a programme file, ``stream admin`` manages staff accounts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def _serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(
             host=args.host,
             port=args.port,
+            rtmp_port=args.rtmp_port,
+            rtmp_host=args.rtmp_host,
             redis_url=args.redis_url,
             data_dir=args.data_dir,
             ice_hosts=tuple(args.ice_host) if args.ice_host else None,
@@ -58,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the platform")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8080)")
+    serve.add_argument(
+        "--rtmp-port", type=int, help="RTMP ingest port (default 1935; 0 turns RTMP off)"
+    )
+    serve.add_argument("--rtmp-host", help="address RTMP listens on (default: --host)")
     serve.add_argument("--redis-url", help="use this Redis/Valkey instead of the embedded one")
     serve.add_argument("--data-dir", type=Path, help="embedded Redis data and AOF (default .data)")
     serve.add_argument(
@@ -81,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_arguments(bench)
     bench.set_defaults(func=_bench)
+
+    from stream.admin import commands as admin_commands
+
+    importer = commands.add_parser(
+        "import", help="import a programme from a CSV or pretalx/frab JSON file"
+    )
+    admin_commands.add_import_arguments(importer)
+    importer.set_defaults(func=admin_commands.run_import)
+    admin = commands.add_parser("admin", help="staff accounts (create-user, set-password)")
+    admin_commands.add_admin_arguments(admin)
     return parser
 
 

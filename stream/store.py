@@ -90,6 +90,11 @@ class EmbeddedRedis:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
+        """Start the server and wait (at most ``REDIS_START_TIMEOUT``) for its socket.
+
+        Call it from a thread that lives as long as the server should: on Linux the child gets
+        SIGTERM when the *thread* that started it ends (so a crashed parent leaves no orphan).
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()

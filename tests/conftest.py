@@ -41,6 +41,7 @@ def settings(redis_url: str, tmp_path: Path) -> Settings:
     return Settings(
         host="127.0.0.1",
         port=8080,
+        rtmp_port=0,  # off: RTMP tests choose a free port
         redis_url=redis_url,
         data_dir=tmp_path / "data",
         ice_hosts=LOOPBACK,

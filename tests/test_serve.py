@@ -27,7 +27,13 @@ def free_port() -> int:
 
 
 async def start_serve(data_dir: Path, port: int) -> asyncio.subprocess.Process:
-    env = {**os.environ, "STREAM_DEMO_KEY": DEMO_KEY, "STREAM_LOG_LEVEL": "INFO"}
+    # RTMP off: its fixed default port may be taken by another server on this machine.
+    env = {
+        **os.environ,
+        "STREAM_DEMO_KEY": DEMO_KEY,
+        "STREAM_LOG_LEVEL": "INFO",
+        "STREAM_RTMP_PORT": "0",
+    }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "stream.cli", "serve", "--demo",
         "--port", str(port), "--data-dir", str(data_dir), "--ice-host", "127.0.0.1",

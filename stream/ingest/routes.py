@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from stream.errors import Conflict, NotFound, TooLarge, Unauthorized
+from stream.errors import Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from stream.http.keys import REDIS, SETTINGS
 from stream.ingest.whip import accept_publisher
+from stream.program.keys import KeyCheck
 from stream.program.sessions import SessionStore, validate_session_id
+from stream.program.times import iso_local
 from stream.rooms.routes import ROOMS
 from stream.rtc import routes as rtc
 from stream.rtc.sdp import MAX_SDP_BYTES, SDP_CONTENT_TYPE, check_offer, read_body
@@ -32,10 +34,19 @@ async def authorise_publisher(request: web.Request, session_id: str) -> None:
     sessions = SessionStore(request.app[REDIS])
     if not await sessions.exists(session_id):
         raise NotFound("no such session")
-    if not await sessions.check_key(session_id, token):
+    # A wrong key is 401 whatever the time; only the holder of the right key learns about
+    # the schedule (403: right key, outside its rehearsal-to-grace window).
+    check = await sessions.check_publish_key(session_id, token)
+    if check is KeyCheck.WRONG:
         raise Unauthorized(
             "the publish key is not valid for this session", headers=BEARER_CHALLENGE
         )
+    if check is KeyCheck.TOO_EARLY:
+        window = (await sessions.get(session_id)).key_window()
+        opens = f" at {iso_local(window[0])}" if window else ""
+        raise Forbidden(f"the publish key is not valid yet: publishing opens{opens}")
+    if check is KeyCheck.EXPIRED:
+        raise Forbidden("the publish key has expired: this session's publishing window has closed")
 
 
 async def whip_post(request: web.Request) -> web.Response:

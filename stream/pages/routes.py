@@ -1,33 +1,144 @@
-"""Pages: the programme (``/``), the watch page (``/s/{id}``), the studio (``/studio/{id}``)."""
+"""Pages: the programme (``/``), the watch page (``/s/{id}``), the studio (``/studio/{id}``),
+and the player alone for other sites (``/embed/{id}``).
+
+Pages are HTML even when something is missing: an unknown or malformed session id gets the
+404 page in the visitor's language, not the API's problem+json.
+"""
 
 from __future__ import annotations
 
+import html
+from typing import Any
+from urllib.parse import urlencode
+
 from aiohttp import web
 
+from stream.errors import BadRequest, NotFound
+from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import REDIS
+from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANCESTORS
 from stream.http.templates import TEMPLATES
-from stream.program.sessions import SessionStore, validate_session_id
+from stream.program import times
+from stream.program.display import When
+from stream.program.listing import build_view, day_choices
+from stream.program.programme import load_programme
+from stream.program.routes import filter_sessions, live_now
+from stream.program.schedule import live_lookup, state_of
+from stream.program.sessions import Session, SessionStore, validate_session_id
+
+# Pages differ by language, which comes from ?lang=, the cookie or Accept-Language.
+VARY = "Cookie, Accept-Language"
+
+
+def render(
+    request: web.Request, name: str, context: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    response = request.app[TEMPLATES].render(request, name, context, status=status)
+    response.headers["Vary"] = VARY
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+async def session_or_none(request: web.Request) -> Session | None:
+    try:
+        session_id = validate_session_id(request.match_info["session"])
+        return await SessionStore(request.app[REDIS]).get(session_id)
+    except (BadRequest, NotFound):
+        return None
+
+
+PROGRAMME_FILTERS = ("q", "arranger", "day", "event")
+
+
+def page_language(request: web.Request) -> str:
+    return choose_language(
+        request.query.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("Accept-Language"),
+    )
 
 
 async def programme(request: web.Request) -> web.Response:
-    store = SessionStore(request.app[REDIS])
-    sessions = [await store.get(session_id) for session_id in await store.all_ids()]
-    return request.app[TEMPLATES].render(request, "programme.html", {"sessions": sessions})
+    """Public sessions in programme order (invite-only sessions are left out): live now,
+    later today, the week by day or by arranger, narrowed by search and filters."""
+    loaded = await load_programme(request.app[REDIS])
+    query = {k: request.query.get(k, "") for k in PROGRAMME_FILTERS}
+    filter_failed = False
+    try:
+        sessions = filter_sessions(loaded, query)
+    except BadRequest:
+        sessions, filter_failed = loaded.public_sessions(), True
+    now = times.now()
+    context = {
+        "sessions": sessions,
+        "view": build_view(sessions, live_now(request.app), now),
+        "by_arranger": request.query.get("view") == "arranger",
+        "filters": query,
+        "filter_query": "" if filter_failed else urlencode({k: v for k, v in query.items() if v}),
+        "filtered": any(query.values()) and not filter_failed,
+        "filter_failed": filter_failed,
+        "arrangers": list(loaded.arrangers.values()),
+        "events": list(loaded.events.values()),
+        "day_choices": day_choices(loaded.public_sessions()),
+        "programme": loaded,
+        "now": now,
+        "when": When(page_language(request)),
+    }
+    return render(request, "programme.html", context)
+
+
+async def session_details(request: web.Request, session: Session) -> dict[str, Any]:
+    """What the watch and embed pages show about a session besides the player."""
+    loaded = await load_programme(request.app[REDIS])
+    now = times.now()
+    live = live_lookup(live_now(request.app), session.id)
+    base = f"{request.scheme}://{request.host}"
+    return {
+        "session": session,
+        "event": loaded.events.get(session.event),
+        "place": loaded.studio_label(session),
+        "state": state_of(session, now, live).value,
+        "now": now,
+        "when": When(page_language(request)),
+        "share_url": f"{base}/s/{session.id}",
+        "embed_code": (
+            f'<iframe src="{base}/embed/{session.id}" title="{html.escape(session.title)}" '
+            'width="960" height="540" allow="autoplay; fullscreen" allowfullscreen></iframe>'
+        ),
+    }
 
 
 async def watch(request: web.Request) -> web.Response:
-    session_id = validate_session_id(request.match_info["session"])
-    session = await SessionStore(request.app[REDIS]).get(session_id)
-    return request.app[TEMPLATES].render(request, "watch.html", {"session": session})
+    session = await session_or_none(request)
+    if session is None:
+        return render(request, "error.html", {}, status=404)
+    return render(request, "watch.html", await session_details(request, session))
+
+
+async def embed(request: web.Request) -> web.Response:
+    """The player alone, for other sites' iframes (any site may frame it)."""
+    session = await session_or_none(request)
+    if session is None:
+        return render(request, "error.html", {}, status=404)
+    response = render(request, "embed.html", await session_details(request, session))
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'self'", EMBEDDABLE_FRAME_ANCESTORS
+    )
+    return response
 
 
 async def studio(request: web.Request) -> web.Response:
-    session_id = validate_session_id(request.match_info["session"])
-    session = await SessionStore(request.app[REDIS]).get(session_id)
-    return request.app[TEMPLATES].render(request, "studio.html", {"session": session})
+    session = await session_or_none(request)
+    if session is None:
+        return render(request, "error.html", {}, status=404)
+    response = render(request, "studio.html", {"session": session})
+    # The studio handles a publish key: keep the page out of caches.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/", programme)
     app.router.add_get("/s/{session}", watch)
     app.router.add_get("/studio/{session}", studio)
+    app.router.add_get("/embed/{session}", embed)

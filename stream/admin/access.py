@@ -1,0 +1,24 @@
+"""Who may open which admin page: thin wrappers over :mod:`stream.auth.guard`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from stream.auth import guard
+from stream.auth.roles import Identity, Permission, Role
+from stream.errors import Forbidden
+from stream.program.sessions import Session
+
+
+async def require_admin(request: web.Request) -> Identity:
+    return await guard.require_role(request, Role.ADMIN)
+
+
+async def require_organiser(request: web.Request) -> Identity:
+    """Admins and arranger staff: the people who build the programme."""
+    return await guard.require_role(request, Role.ARRANGER)
+
+
+def require_manage(identity: Identity, session: Session) -> None:
+    if not identity.may(Permission.MANAGE, session.id, session.arranger_id):
+        raise Forbidden("this session belongs to another arranger")

@@ -1,0 +1,68 @@
+"""HTTP for the back office: the event-day dashboard (``/admin``) and its live JSON, and the
+registration of every admin page."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from stream.admin import catalogue_pages, import_pages, session_pages, staff_pages
+from stream.admin.overview import build_overview, visible_to
+from stream.admin.page import render, staff_page
+from stream.auth import guard
+from stream.auth.roles import Role
+from stream.http.keys import REDIS
+from stream.program import times
+from stream.program.programme import load_programme
+from stream.program.routes import live_now
+from stream.program.schedule import NOT_LIVE, state_of
+from stream.program.sessions import SessionStore
+
+
+@staff_page
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    identity = await guard.require_identity(request)
+    redis = request.app[REDIS]
+    programme = await load_programme(redis)
+    sessions = visible_to(identity, programme.sessions)
+    now = times.now()
+    if identity.role in (Role.MODERATOR, Role.SPEAKER):
+        return await render(
+            request,
+            "admin/dashboard.html",
+            {"assigned": sessions, "overview": None, "programme": programme, "today": now},
+        )
+    keyed = await SessionStore(redis).keyed(s.id for s in sessions)
+    overview = build_overview(sessions, live_now(request.app), keyed, now)
+    return await render(
+        request,
+        "admin/dashboard.html",
+        {"assigned": [], "overview": overview, "programme": programme, "today": now},
+    )
+
+
+async def overview_json(request: web.Request) -> web.Response:
+    """Live state of the sessions this identity works on (polled by the dashboard)."""
+    identity = await guard.require_identity(request)
+    programme = await load_programme(request.app[REDIS])
+    live = live_now(request.app)
+    now = times.now()
+    body = {
+        s.id: {
+            "state": state_of(s, now, live.get(s.id, NOT_LIVE)).value,
+            "live": live.get(s.id, NOT_LIVE).live,
+            "publishing": live.get(s.id, NOT_LIVE).publishing,
+            "viewers": live.get(s.id, NOT_LIVE).viewers,
+        }
+        for s in visible_to(identity, programme.sessions)
+    }
+    return web.json_response({"sessions": body}, headers={"Cache-Control": "no-store"})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/admin", dashboard)
+    app.router.add_get("/admin/", dashboard)
+    app.router.add_get("/admin/api/overview", overview_json)
+    session_pages.setup(app)
+    staff_pages.setup(app)
+    import_pages.setup(app)
+    catalogue_pages.setup(app)

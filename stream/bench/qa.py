@@ -1,0 +1,441 @@
+"""Q&A upvotes: concurrent voters on two servers sharing Redis; votes/s, latency, exact counts.
+
+``stream bench qa [--voters 1000] [--questions 50] [--votes 5] [--processes 2] [--probes 20]
+[--json]`` starts an embedded Redis, seeds ``--questions`` approved questions and starts
+``--processes`` ``stream serve`` subprocesses sharing it. ``--voters`` WebSocket clients (each
+its own person), spread evenly over the servers, all vote at once: each upvotes ``--votes``
+distinct questions one after another (waiting for each reply), then repeats its first vote
+(which must count nothing). Every socket receives every count change through the fan-out.
+
+Measured:
+- votes/s: vote requests answered per second, first send to last reply (duplicates included);
+- vote → visible-to-all latency: from sending a vote to the moment the count it produced has
+  reached every probe socket (``--probes``, joined last on each server, so the fan-out writes
+  to them after every voter), p50/p99; and on the servers, the log entry's time → written to
+  the last socket of that node (``/api/chat/stats``);
+- exactness: each question's final count in Redis equals its voter set's size and the number
+  of distinct voters whose vote was accepted, and every probe's last seen count equals it;
+- server, Redis and generator CPU (a generator near 100 % of a core makes latency VOID).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from stream.bench.chat import _latency_diff, _stats, raise_open_files, servers
+from stream.bench.relay_server import ServerProcess, cpu_seconds
+from stream.chat.identity import Identity
+from stream.chat.stats import percentile_from_counts
+from stream.program.sessions import Session, SessionStore
+from stream.qa.keys import question_key, settings_key, voters_key
+from stream.qa.protocol import Ask
+from stream.qa.questions import Questions
+from stream.store import EmbeddedRedis, connect, wait_ready
+
+SESSION_ID = "bench-qa"
+DEFAULT_VOTERS = 1000
+DEFAULT_QUESTIONS = 50
+DEFAULT_VOTES = 5
+DEFAULT_PROCESSES = 2
+DEFAULT_PROBES = 20
+CONNECT_CONCURRENCY = 100
+SEED = 5
+
+# -- limits: every wait is bounded ----------------------------------------------------------------
+MAX_VOTERS = 10_000
+MAX_QUESTIONS = 1000
+MAX_PROCESSES = 8
+CONNECT_TIMEOUT = 60.0
+REPLY_TIMEOUT = 30.0
+VOTING_TIMEOUT = 300.0
+SETTLE_TIMEOUT = 30.0
+FD_MARGIN = 256
+# The fan-out drops a socket this far behind; the generator reads ~1 000 sockets at once.
+BENCH_MAX_BEHIND_BYTES = 64 * 1024 * 1024
+GENERATOR_SATURATED = 90.0
+
+
+@dataclass
+class Voter:
+    ws: aiohttp.ClientWebSocketResponse
+    plan: list[str]
+    replies: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+    errors: int = 0
+    # Vote sent → its reply, per accepted request.
+    reply_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Probe:
+    ws: aiohttp.ClientWebSocketResponse
+    # (question, count) → when this probe first saw it.
+    seen: dict[tuple[str, int], float] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    processes: int
+    voters: int
+    questions: int
+    votes_per_voter: int
+    requests: int = 0
+    accepted_changes: int = 0
+    duplicates_ignored: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    votes_per_s: float = 0.0
+    reply_p50_ms: float | None = None
+    reply_p99_ms: float | None = None
+    visible_p50_ms: float | None = None
+    visible_p99_ms: float | None = None
+    visible_max_ms: float | None = None
+    server_p50_ms: float | None = None
+    server_p99_ms: float | None = None
+    server_cpu_percent: float = 0.0
+    redis_cpu_percent: float = 0.0
+    generator_cpu_percent: float = 0.0
+    exact: bool = False
+    mismatches: list[str] = field(default_factory=list)
+    void: str = ""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--voters", type=int, default=DEFAULT_VOTERS, help="voters (1000)")
+    parser.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS, help="questions (50)")
+    parser.add_argument(
+        "--votes", type=int, default=DEFAULT_VOTES, help="distinct questions each votes on (5)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=DEFAULT_PROCESSES, help="server processes (2)"
+    )
+    parser.add_argument(
+        "--probes", type=int, default=DEFAULT_PROBES, help="sockets timing every count (20)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.voters <= MAX_VOTERS or not 1 <= args.questions <= MAX_QUESTIONS:
+        print(f"stream bench qa: 1-{MAX_VOTERS} voters and 1-{MAX_QUESTIONS} questions")
+        return 2
+    if not 1 <= args.votes <= args.questions or not 1 <= args.processes <= MAX_PROCESSES:
+        print("stream bench qa: --votes must be 1..--questions, --processes 1..8")
+        return 2
+    if args.probes < 1:
+        print("stream bench qa: --probes must be at least 1")
+        return 2
+    raise_open_files(args.voters + args.probes + FD_MARGIN)
+    result = asyncio.run(_run(args))
+    _print(result, args)
+    return 0 if result.exact else 1
+
+
+async def _seed(url: str, count: int) -> list[str]:
+    """The session and ``count`` approved questions (asked by moderators: no review)."""
+    redis = connect(url)
+    try:
+        await wait_ready(redis)
+        await SessionStore(redis).save(Session(id=SESSION_ID, title="Q&A benchmark"))
+        await redis.hset(settings_key(SESSION_ID), "premod", "0")
+        questions = Questions(redis)
+        qids = []
+        for n in range(count):
+            who = Identity(f"seed{n}", f"Frågeställare {n}", "moderator")
+            asked = await questions.ask(SESSION_ID, who, Ask(f"Fråga nummer {n}?"), f"s{n}", None)
+            qids.append(asked.qid)
+        return qids
+    finally:
+        await redis.aclose()
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Any:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def _hello(http: aiohttp.ClientSession, base_url: str) -> aiohttp.ClientWebSocketResponse:
+    url = base_url.replace("http://", "ws://") + f"/ws/{SESSION_ID}"
+    ws = await http.ws_connect(url, compress=0, max_msg_size=0)
+    await ws.send_str('{"type":"hello"}')
+    for _ in range(2):  # welcome, history
+        message = await ws.receive(timeout=CONNECT_TIMEOUT)
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            raise RuntimeError("socket closed while joining")
+    return ws
+
+
+async def _connect_all(
+    http: aiohttp.ClientSession, urls: list[str], count: int
+) -> list[aiohttp.ClientWebSocketResponse]:
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(index: int) -> aiohttp.ClientWebSocketResponse:
+        async with gate:
+            return await _hello(http, urls[index % len(urls)])
+
+    return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(count))), CONNECT_TIMEOUT)
+
+
+async def _voter_reader(voter: Voter) -> None:
+    """Replies settle their request; fan-out frames are read and dropped (probes time them)."""
+    async for message in voter.ws:
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            continue
+        data = message.data
+        if data.startswith('{"type":"qa.'):
+            frame = json.loads(data)
+            future = voter.replies.pop(frame.get("cid", ""), None)
+            if future is not None and not future.done():
+                future.set_result(frame)
+
+
+def _events(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    if frame.get("type") in ("batch", "history"):
+        events: list[dict[str, Any]] = frame.get("events", [])
+        return events
+    return [frame]
+
+
+async def _probe_reader(probe: Probe) -> None:
+    async for message in probe.ws:
+        if message.type is not aiohttp.WSMsgType.TEXT:
+            continue
+        now = time.perf_counter()
+        for event in _events(json.loads(message.data)):
+            if event.get("type") == "qa" and event.get("action") == "votes":
+                key = (str(event["q"]), int(event["votes"]))
+                probe.seen.setdefault(key, now)
+                probe.last[key[0]] = key[1]
+
+
+async def _vote(voter: Voter, qid: str, sent: dict[tuple[str, int], float], n: int) -> None:
+    cid = f"v{n}"
+    future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    voter.replies[cid] = future
+    started = time.perf_counter()
+    await voter.ws.send_str(json.dumps({"type": "qa.vote", "cid": cid, "q": qid}))
+    reply = await asyncio.wait_for(future, REPLY_TIMEOUT)
+    if reply.get("type") != "qa.ack":
+        voter.errors += 1
+        return
+    voter.accepted.add(qid)
+    voter.reply_ms.append((time.perf_counter() - started) * 1000)
+    if reply.get("changed"):
+        sent[(qid, int(reply["votes"]))] = started
+
+
+async def _voting(voter: Voter, sent: dict[tuple[str, int], float]) -> None:
+    for n, qid in enumerate([*voter.plan, voter.plan[0]]):
+        try:
+            await _vote(voter, qid, sent, n)
+        except (TimeoutError, aiohttp.ClientError, ConnectionError):
+            voter.errors += 1
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    args: argparse.Namespace, root: Path, url: str, http: aiohttp.ClientSession
+) -> AsyncIterator[list[ServerProcess]]:
+    extra = {"STREAM_CHAT_MAX_BEHIND_BYTES": str(BENCH_MAX_BEHIND_BYTES)}
+    with _environment(extra):
+        async with servers(root, url, args.processes, args.voters + args.probes, http) as running:
+            yield running
+
+
+async def _run(args: argparse.Namespace) -> Result:
+    result = Result(args.processes, args.voters, args.questions, args.votes)
+    with tempfile.TemporaryDirectory(prefix="stream-bench-qa-") as tmp:
+        root = Path(tmp)
+        redis_server = EmbeddedRedis(root / "redis")
+        redis_server.start()
+        try:
+            qids = await _seed(redis_server.url, args.questions)
+            connector = aiohttp.TCPConnector(limit=0)
+            async with (
+                aiohttp.ClientSession(connector=connector) as http,
+                _running(args, root, redis_server.url, http) as running,
+            ):
+                await _measure(args, result, qids, running, redis_server, http)
+        finally:
+            await asyncio.to_thread(redis_server.stop)
+    return result
+
+
+async def _measure(
+    args: argparse.Namespace,
+    result: Result,
+    qids: list[str],
+    running: list[ServerProcess],
+    redis_server: EmbeddedRedis,
+    http: aiohttp.ClientSession,
+) -> None:
+    urls = [server.base_url for server in running]
+    chooser = random.Random(SEED)  # noqa: S311 - a benchmark's plan, not a secret
+    sockets = await _connect_all(http, urls, args.voters)
+    voters = [Voter(ws, chooser.sample(qids, args.votes)) for ws in sockets]
+    probes = [Probe(ws) for ws in await _connect_all(http, urls, args.probes)]
+    tasks = [asyncio.create_task(_voter_reader(v)) for v in voters]
+    tasks += [asyncio.create_task(_probe_reader(p)) for p in probes]
+    sent: dict[tuple[str, int], float] = {}
+    try:
+        stats_before = [await _stats(http, server) for server in running]
+        server_cpu = sum(server.cpu_seconds() for server in running)
+        redis_cpu = cpu_seconds(redis_server.pid) if redis_server.pid else 0.0
+        own_cpu = _own_cpu()
+        started = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(_voting(v, sent) for v in voters)), VOTING_TIMEOUT)
+        result.seconds = time.perf_counter() - started
+        await _settle(probes, sent)
+        elapsed = time.perf_counter() - started
+        result.server_cpu_percent = (
+            100 * (sum(s.cpu_seconds() for s in running) - server_cpu) / elapsed
+        )
+        if redis_server.pid:
+            result.redis_cpu_percent = 100 * (cpu_seconds(redis_server.pid) - redis_cpu) / elapsed
+        result.generator_cpu_percent = 100 * (_own_cpu() - own_cpu) / elapsed
+        stats_after = [await _stats(http, server) for server in running]
+        counts = _latency_diff(stats_before, stats_after)
+        bounds = stats_after[0]["latency_bounds_ms"]
+        result.server_p50_ms = percentile_from_counts(counts, bounds, 50)
+        result.server_p99_ms = percentile_from_counts(counts, bounds, 99)
+        await _check(result, voters, probes, qids, redis_server.url)
+        _latency(result, probes, sent)
+        replies = sorted(ms for v in voters for ms in v.reply_ms)
+        if replies:
+            result.reply_p50_ms = replies[len(replies) // 2]
+            result.reply_p99_ms = replies[min(len(replies) - 1, int(0.99 * len(replies)))]
+    finally:
+        for voter in voters:
+            for future in voter.replies.values():
+                future.cancel()
+        for ws in [v.ws for v in voters] + [p.ws for p in probes]:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _settle(probes: list[Probe], sent: dict[tuple[str, int], float]) -> None:
+    """Wait (bounded) until every probe has seen every accepted count change."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        if all(len(p.seen.keys() & sent.keys()) == len(sent) for p in probes):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _check(
+    result: Result, voters: list[Voter], probes: list[Probe], qids: list[str], url: str
+) -> None:
+    expected = dict.fromkeys(qids, 0)
+    for voter in voters:
+        for qid in voter.accepted:
+            expected[qid] += 1
+    result.requests = sum(len(v.plan) + 1 for v in voters)
+    result.errors = sum(v.errors for v in voters)
+    result.votes_per_s = result.requests / result.seconds if result.seconds else 0.0
+    redis = connect(url)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for qid in qids:
+                pipe.hget(question_key(SESSION_ID, qid), "votes")
+                pipe.scard(voters_key(SESSION_ID, qid))
+            rows = await pipe.execute()
+    finally:
+        await redis.aclose()
+    for index, qid in enumerate(qids):
+        stored, members = int(rows[2 * index] or 0), int(rows[2 * index + 1])
+        want = expected[qid]
+        if stored != want or members != want:
+            result.mismatches.append(f"{qid}: stored {stored}, voters {members}, want {want}")
+        for n, probe in enumerate(probes):
+            seen = probe.last.get(qid, 0)
+            if seen != want:
+                result.mismatches.append(f"{qid}: probe {n} saw {seen}, want {want}")
+    result.accepted_changes = sum(expected.values())
+    result.duplicates_ignored = result.requests - result.errors - result.accepted_changes
+    result.exact = not result.mismatches and result.duplicates_ignored == len(voters) - sum(
+        1 for v in voters if v.errors
+    )
+    result.mismatches = result.mismatches[:10]
+
+
+def _latency(result: Result, probes: list[Probe], sent: dict[tuple[str, int], float]) -> None:
+    visible: list[float] = []
+    for key, started in sent.items():
+        arrivals = [p.seen.get(key) for p in probes]
+        if all(a is not None for a in arrivals):
+            visible.append((max(a for a in arrivals if a is not None) - started) * 1000)
+    if visible:
+        ordered = sorted(visible)
+        result.visible_p50_ms = ordered[len(ordered) // 2]
+        result.visible_p99_ms = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        result.visible_max_ms = ordered[-1]
+    if result.generator_cpu_percent >= GENERATOR_SATURATED:
+        result.void = "the load generator saturated a core: latency includes its queueing"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _print(result: Result, args: argparse.Namespace) -> None:
+    print(
+        f"{result.voters} voters x {result.votes_per_voter} questions (+1 repeat) over "
+        f"{result.questions} questions, {result.processes} server processes, "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"votes: {result.requests} requests in {result.seconds:.2f} s = "
+        f"{result.votes_per_s:,.0f}/s; {result.accepted_changes} counted, "
+        f"{result.duplicates_ignored} repeats ignored, {result.errors} errors; vote -> reply "
+        f"p50 {_fmt(result.reply_p50_ms)} ms, p99 {_fmt(result.reply_p99_ms)} ms"
+    )
+    print(
+        f"vote -> visible to all {args.probes} probes: p50 "
+        f"{_fmt(result.visible_p50_ms)} ms, p99 {_fmt(result.visible_p99_ms)} ms, max "
+        f"{_fmt(result.visible_max_ms)} ms; server stored -> written p50/p99 "
+        f"{_fmt(result.server_p50_ms)}/{_fmt(result.server_p99_ms)} ms"
+    )
+    print(
+        f"CPU: servers {result.server_cpu_percent:.0f} %, redis {result.redis_cpu_percent:.0f} %"
+        f", generator {result.generator_cpu_percent:.0f} % of a core"
+    )
+    print(
+        "final counts == distinct voters: "
+        + ("EXACT" if result.exact else "MISMATCH " + "; ".join(result.mismatches))
+        + (f"  VOID: {result.void}" if result.void else "")
+    )
+    if args.json:
+        print(json.dumps(asdict(result)))

@@ -1,0 +1,77 @@
+"""HTTP for chat: the WebSocket ``/ws/{session}``, the moderator console ``/moderate/{session}``
+and this process's fan-out figures ``/api/chat/stats``.
+
+Secrets and limits come from the environment until they move into ``Settings``:
+``STREAM_CHAT_SECRET`` (token signing; default: a random secret shared through Redis),
+``STREAM_MODERATOR_TOKEN`` (moderates every session), ``STREAM_CHAT_*`` limits (``limits``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from stream.chat.chat import ChatService
+from stream.chat.identity import TokenSigner, shared_secret
+from stream.chat.limits import ChatLimits
+from stream.chat.roles import TokenRoles
+from stream.chat.ws import ChatSockets, encode_text_frame
+from stream.http.keys import REDIS
+from stream.http.templates import TEMPLATES
+from stream.program.sessions import SessionStore, validate_session_id
+
+CHAT = web.AppKey("chat", ChatService)
+CHAT_SOCKETS = web.AppKey("chat_sockets", ChatSockets)
+
+
+async def chat_context(app: web.Application) -> AsyncIterator[None]:
+    redis = app[REDIS]
+    secret = os.environ.get("STREAM_CHAT_SECRET", "").encode() or await shared_secret(redis)
+    roles = TokenRoles(redis, os.environ.get("STREAM_MODERATOR_TOKEN") or None)
+    limits = ChatLimits.from_env(os.environ)
+    service = ChatService(redis, TokenSigner(secret), roles, limits, encode_text_frame)
+    sockets = ChatSockets(service)
+    app[CHAT] = service
+    app[CHAT_SOCKETS] = sockets
+    try:
+        yield
+    finally:
+        await sockets.close_all()
+        await service.close()
+
+
+async def close_sockets(app: web.Application) -> None:
+    """On shutdown, before handlers are waited for: every chat socket gets GOING_AWAY (1001)."""
+    await app[CHAT_SOCKETS].close_all()
+
+
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    return await request.app[CHAT_SOCKETS].handle(request)
+
+
+async def moderate_page(request: web.Request) -> web.Response:
+    session_id = validate_session_id(request.match_info["session"])
+    session = await SessionStore(request.app[REDIS]).get(session_id)
+    return request.app[TEMPLATES].render(request, "moderate.html", {"session": session})
+
+
+async def chat_stats(request: web.Request) -> web.Response:
+    """Fan-out figures of this process (the benchmark reads them; no secrets in them)."""
+    fanout = request.app[CHAT].fanout
+    body = {
+        "sessions": fanout.sessions,
+        "sockets": len(request.app[CHAT_SOCKETS].open),
+        "subscribers": fanout.subscribers,
+        **fanout.stats.snapshot(),
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(chat_context)
+    app.on_shutdown.append(close_sockets)
+    app.router.add_get("/ws/{session}", chat_socket)
+    app.router.add_get("/moderate/{session}", moderate_page)
+    app.router.add_get("/api/chat/stats", chat_stats)

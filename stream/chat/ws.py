@@ -1,0 +1,293 @@
+"""The chat WebSocket ``/ws/{session}``: checks before the upgrade, then one loop per socket.
+
+Before upgrading: the session exists, the Origin is this site's (cross-site hijacking is
+refused with 403), the address has a free connection slot (429). After: ``compress=False``
+(per-message deflate costs more than the whole fan-out), frames above ``MAX_FRAME_BYTES`` close
+the socket with 1009, the first frame must be ``hello``, and every failure is an ``error``
+frame, never an unhandled exception.
+
+Fan-out frames are written straight to the connection's transport as complete WebSocket frames
+(built once per event for all sockets); the socket is dropped when its unsent output passes
+``max_behind_bytes`` and the client reconnects with its last id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, WSMsgType, web
+from redis.exceptions import RedisError
+
+from stream.chat.chat import ChatService, Participant
+from stream.chat.fanout import Channel
+from stream.chat.protocol import (
+    MAX_FRAME_BYTES,
+    Command,
+    Extension,
+    Hello,
+    Moderate,
+    ProtocolError,
+    Send,
+    SetName,
+    error_frame,
+    history_frame,
+    parse_command,
+)
+from stream.errors import Forbidden, NotFound, RateLimited
+from stream.http.keys import REDIS
+from stream.program.sessions import SessionStore, validate_session_id
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0
+HEARTBEAT_SECONDS = 30.0
+JOIN_TIMEOUT = 15.0
+CLOSE_TIMEOUT = 2.0
+# Frames refused as malformed before the socket is closed (a client that only sends garbage).
+MAX_REFUSED_FRAMES = 50
+TEXT_OPCODE = 0x81  # FIN + text
+
+
+def encode_text_frame(payload: bytes) -> bytes:
+    """An unmasked server → client text frame (RFC 6455 §5.2) carrying ``payload``."""
+    length = len(payload)
+    if length < 126:
+        return struct.pack("!BB", TEXT_OPCODE, length) + payload
+    if length < 65536:
+        return struct.pack("!BBH", TEXT_OPCODE, 126, length) + payload
+    return struct.pack("!BBQ", TEXT_OPCODE, 127, length) + payload
+
+
+class AddressSlots:
+    """Open sockets per client address in this process."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+
+    def take(self, address: str, limit: int) -> bool:
+        if self._open[address] >= limit:
+            return False
+        self._open[address] += 1
+        return True
+
+    def give_back(self, address: str) -> None:
+        self._open[address] -= 1
+        if self._open[address] <= 0:
+            del self._open[address]
+
+
+class SocketSubscriber:
+    """A socket as the fan-out sees it: frames written to its transport, never awaited."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        moderator: bool,
+        max_behind: int,
+        on_drop: Callable[[], None],
+    ) -> None:
+        self.ws = ws
+        self.transport = request.transport
+        self.moderator = moderator
+        self.max_behind = max_behind
+        self._on_drop = on_drop
+
+    def deliver(self, frame: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.ws.closed:
+            return
+        if transport.get_write_buffer_size() > self.max_behind:
+            self._on_drop()
+            transport.abort()
+            return
+        transport.write(frame)
+
+
+# Answers an extension frame (session id, who sent it, the frame) with a frame to send back.
+ExtensionHandler = Callable[[str, Participant, Extension], Awaitable[bytes]]
+
+
+class ChatSockets:
+    """Every chat socket of this process (closed with GOING_AWAY on shutdown)."""
+
+    def __init__(self, service: ChatService) -> None:
+        self.service = service
+        self.slots = AddressSlots()
+        self.open: set[web.WebSocketResponse] = set()
+        self.extensions: dict[str, ExtensionHandler] = {}
+
+    def register(self, kind: str, handler: ExtensionHandler) -> None:
+        """Let another package (Q&A, polls) answer frames of type ``kind`` on these sockets."""
+        if kind in ("hello", "name", "send", "mod") or kind in self.extensions:
+            raise ValueError(f"frame type {kind!r} is taken")
+        self.extensions[kind] = handler
+
+    async def close_all(self) -> None:
+        sockets = list(self.open)
+        closing = [
+            asyncio.wait_for(
+                ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"), CLOSE_TIMEOUT
+            )
+            for ws in sockets
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        session_id = validate_session_id(request.match_info["session"])
+        check_origin(request)
+        if not await SessionStore(request.app[REDIS]).exists(session_id):
+            raise NotFound(f"no session {session_id!r}")
+        address = request.remote or "unknown"
+        if not self.slots.take(address, self.service.limits.max_connections_per_address):
+            raise RateLimited("too many chat connections from your address")
+        try:
+            ws = web.WebSocketResponse(
+                compress=False, max_msg_size=MAX_FRAME_BYTES, heartbeat=HEARTBEAT_SECONDS
+            )
+            await ws.prepare(request)
+            self.open.add(ws)
+            try:
+                await self._serve(request, ws, session_id, address)
+            except ConnectionResetError:
+                pass  # the client went away while we were writing to it
+            except Exception:
+                logger.exception("[%s] chat socket failed", session_id)
+                with contextlib.suppress(Exception):
+                    await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
+            finally:
+                self.open.discard(ws)
+        finally:
+            self.slots.give_back(address)
+        return ws
+
+    async def _serve(
+        self, request: web.Request, ws: web.WebSocketResponse, session_id: str, address: str
+    ) -> None:
+        hello = await _receive_hello(ws)
+        if hello is None:
+            return
+        service = self.service
+        async with service.fanout.channel(session_id) as channel:
+            try:
+                async with asyncio.timeout(JOIN_TIMEOUT):
+                    participant = await service.join(session_id, hello, address)
+                    await _send(ws, await service.welcome(session_id, participant))
+                    await channel.ready()
+                    subscriber = SocketSubscriber(
+                        ws,
+                        request,
+                        participant.moderator,
+                        service.limits.max_behind_bytes,
+                        self._count_drop,
+                    )
+                    await self._join(ws, channel, subscriber, session_id, hello.last_id)
+            except (TimeoutError, RedisError) as exc:
+                logger.warning("[%s] chat join failed: %s", session_id, type(exc).__name__)
+                await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again")
+                return
+            try:
+                await self._loop(ws, session_id, participant)
+            finally:
+                channel.detach(subscriber)
+
+    def _count_drop(self) -> None:
+        self.service.fanout.stats.dropped_slow += 1
+
+    async def _join(
+        self,
+        ws: web.WebSocketResponse,
+        channel: Channel,
+        subscriber: SocketSubscriber,
+        session_id: str,
+        last_id: str | None,
+    ) -> None:
+        """History (or the replay after ``last_id``), then live, with no gap and no repeat."""
+        service = self.service
+        backlog = await service.backlog(session_id, subscriber.moderator, last_id)
+        await _send(ws, history_frame(backlog.events, reset=backlog.reset))
+        up_to = backlog.up_to
+        while not channel.attach(subscriber, up_to):
+            more = await service.catch_up(session_id, subscriber.moderator, up_to)
+            if more.events:
+                await _send(ws, history_frame(more.events, reset=False))
+            up_to = more.up_to
+
+    async def _loop(
+        self, ws: web.WebSocketResponse, session_id: str, participant: Participant
+    ) -> None:
+        refused = 0
+        async for message in ws:
+            try:
+                if message.type is not WSMsgType.TEXT:
+                    raise ProtocolError("text frames only")
+                command = parse_command(message.data, self.extensions)
+            except ProtocolError as exc:
+                refused += 1
+                if refused > MAX_REFUSED_FRAMES:
+                    await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too many errors")
+                    return
+                await _send(ws, error_frame(exc.code, str(exc), cid=exc.cid))
+                continue
+            await _send(ws, await self._answer(session_id, participant, command))
+
+    async def _answer(self, session_id: str, participant: Participant, command: Command) -> bytes:
+        service = self.service
+        cid = command.cid if isinstance(command, Send | Moderate | Extension) else None
+        try:
+            if isinstance(command, Extension):
+                return await self.extensions[command.kind](session_id, participant, command)
+            if isinstance(command, Send):
+                return await service.send(session_id, participant, command)
+            if isinstance(command, Moderate):
+                return await service.moderate(session_id, participant, command)
+            if isinstance(command, SetName):
+                return service.rename(participant, command.name)
+            return error_frame("bad_request", "hello was already received")
+        except Exception as exc:
+            # Redis unreachable past the client's retries, most likely: the sender retries
+            # with the same cid, which the log de-duplicates.
+            logger.warning("[%s] chat request failed: %s", session_id, type(exc).__name__)
+            return error_frame("unavailable", "try again shortly", cid=cid, retry_after=1.0)
+
+
+async def _send(ws: web.WebSocketResponse, frame: bytes) -> None:
+    await ws.send_str(frame.decode("utf-8"))
+
+
+async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
+    try:
+        message = await ws.receive(timeout=HELLO_TIMEOUT)
+    except TimeoutError:
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no hello")
+        return None
+    if message.type is not WSMsgType.TEXT:
+        return None
+    try:
+        command = parse_command(message.data)
+    except ProtocolError as exc:
+        command = None
+        detail = str(exc)
+    else:
+        detail = "the first frame must be hello"
+    if not isinstance(command, Hello):
+        await _send(ws, error_frame("bad_request", detail))
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no hello")
+        return None
+    return command
+
+
+def check_origin(request: web.Request) -> None:
+    """Refuse a browser page from another site opening a chat socket with our cookies."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return  # not a browser: nothing ambient to hijack
+    netloc = urlsplit(origin).netloc.lower() if origin != "null" else ""
+    if not netloc or netloc != request.host.lower():
+        raise Forbidden("cross-site chat connection refused")

@@ -1,0 +1,141 @@
+"""Events: a digital week or a hybrid day (``event:{id}`` hashes and the ``events`` set)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from redis.asyncio.client import Pipeline
+
+from stream.errors import Conflict, NotFound
+from stream.program.records import begin_writes, fields, load_hashes, members, transact
+from stream.program.validation import (
+    LANGUAGE_PATTERN,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NAME_LENGTH,
+    Errors,
+    check_id,
+    check_text,
+)
+from stream.store import Redis
+
+EVENTS_SET = "events"
+MAX_EVENT_DAYS = 31
+MAX_LANGUAGES = 5
+
+
+def event_key(event_id: str) -> str:
+    return f"event:{event_id}"
+
+
+def event_sessions_key(event_id: str) -> str:
+    return f"event:{event_id}:sessions"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    name: str
+    start_date: date
+    end_date: date
+    venue: str = ""  # empty: online only; a hybrid event names its venue
+    description: str = ""
+    languages: tuple[str, ...] = ("sv",)
+
+    def __post_init__(self) -> None:
+        errors = Errors()
+        check_id(errors, "id", self.id)
+        check_text(errors, "name", self.name, limit=MAX_NAME_LENGTH, required=True)
+        check_text(errors, "venue", self.venue, limit=MAX_NAME_LENGTH)
+        check_text(
+            errors, "description", self.description, limit=MAX_DESCRIPTION_LENGTH, multiline=True
+        )
+        if self.end_date < self.start_date:
+            errors.add("end_date", "end_before_start", "the event ends before it starts")
+        elif (self.end_date - self.start_date).days >= MAX_EVENT_DAYS:
+            errors.add(
+                "end_date",
+                "event_too_long",
+                f"an event lasts at most {MAX_EVENT_DAYS} days",
+                limit=MAX_EVENT_DAYS,
+            )
+        if not self.languages or len(self.languages) > MAX_LANGUAGES:
+            errors.add("languages", "languages", "name one to five languages (e.g. sv, en)")
+        elif not all(LANGUAGE_PATTERN.fullmatch(code) for code in self.languages):
+            errors.add("languages", "languages", "languages are codes such as sv or en")
+        errors.raise_if_any()
+
+    def to_hash(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "start_date": self.start_date.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "venue": self.venue,
+            "description": self.description,
+            "languages": ",".join(self.languages),
+        }
+
+    @classmethod
+    def from_hash(cls, values: dict[str, str]) -> Event:
+        return cls(
+            id=values["id"],
+            name=values.get("name", ""),
+            start_date=date.fromisoformat(values["start_date"]),
+            end_date=date.fromisoformat(values["end_date"]),
+            venue=values.get("venue", ""),
+            description=values.get("description", ""),
+            languages=tuple(code for code in values.get("languages", "sv").split(",") if code),
+        )
+
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = dict(self.to_hash())
+        body["languages"] = list(self.languages)
+        return body
+
+
+class EventStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def save(self, event: Event, *, create: bool = False) -> None:
+        """Store ``event``; with ``create`` an existing id is a conflict, not an update."""
+
+        async def body(pipe: Pipeline) -> None:
+            if create and await pipe.exists(event_key(event.id)):
+                raise Conflict(f"an event with id {event.id!r} already exists")
+            begin_writes(pipe)
+            pipe.hset(event_key(event.id), mapping=fields(event.to_hash()))
+            pipe.sadd(EVENTS_SET, event.id)
+
+        await transact(self.redis, body, event_key(event.id))
+
+    async def get(self, event_id: str) -> Event:
+        values = (await load_hashes(self.redis, [event_key(event_id)]))[0]
+        if not values:
+            raise NotFound(f"no event {event_id!r}")
+        return Event.from_hash(values)
+
+    async def exists(self, event_id: str) -> bool:
+        return bool(await self.redis.exists(event_key(event_id)))
+
+    async def all(self) -> list[Event]:
+        ids = await members(self.redis, EVENTS_SET)
+        found = [
+            Event.from_hash(v)
+            for v in await load_hashes(self.redis, [event_key(i) for i in ids])
+            if v
+        ]
+        return sorted(found, key=lambda e: (e.start_date, e.name))
+
+    async def delete(self, event_id: str) -> None:
+        async def body(pipe: Pipeline) -> None:
+            if not await pipe.exists(event_key(event_id)):
+                raise NotFound(f"no event {event_id!r}")
+            if await pipe.scard(event_sessions_key(event_id)):
+                raise Conflict("the event still has sessions: move or delete them first")
+            begin_writes(pipe)
+            pipe.delete(event_key(event_id))
+            pipe.srem(EVENTS_SET, event_id)
+
+        await transact(self.redis, body, event_key(event_id), event_sessions_key(event_id))

@@ -1,0 +1,79 @@
+"""Redis plumbing shared by the programme's stores: decoding hashes and optimistic transactions.
+
+Every write that checks something first (does the arranger exist? is the studio free?) runs as
+WATCH → read → MULTI → write → EXEC, retried a bounded number of times when another writer got
+there first. Either everything is written or nothing is: no half-saved session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+from redis.typing import EncodableT, FieldT
+
+from stream.errors import Conflict
+from stream.store import Redis
+
+MAX_TRANSACTION_ATTEMPTS = 8
+
+T = TypeVar("T")
+
+
+def text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def texts(raw: Iterable[Any]) -> list[str]:
+    """Members of a set or sorted set as text (redis-py types them loosely)."""
+    return [text(item) for item in raw if isinstance(item, bytes | str)]
+
+
+def fields(values: Mapping[str, str]) -> dict[FieldT, EncodableT]:
+    """A ``str → str`` mapping typed the way redis-py's ``hset(mapping=...)`` wants it."""
+    return {k: v for k, v in values.items()}
+
+
+def decode(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {text(k): text(v) for k, v in raw.items()}
+
+
+async def transact(redis: Redis, body: Callable[[Pipeline], Awaitable[T]], *watch: str) -> T:
+    """Run ``body(pipe)`` with ``watch`` keys watched; it reads (immediate mode), calls
+    ``pipe.multi()`` and queues its writes, which are then executed atomically. ``body`` may
+    watch more keys before ``multi()``. Raises :class:`Conflict` if others keep interfering."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for _ in range(MAX_TRANSACTION_ATTEMPTS):
+            try:
+                if watch:
+                    await pipe.watch(*watch)
+                result = await body(pipe)
+                await pipe.execute()
+                return result
+            except WatchError:
+                continue
+            finally:
+                await pipe.reset()  # type: ignore[no-untyped-call]
+    raise Conflict("the programme changed while saving; please try again")
+
+
+def begin_writes(pipe: Pipeline) -> None:
+    """End the reads of a :func:`transact` body: what is queued next runs in MULTI/EXEC."""
+    pipe.multi()  # type: ignore[no-untyped-call]
+
+
+async def members(redis: Redis, key: str) -> list[str]:
+    return sorted(text(member) for member in await redis.smembers(key))
+
+
+async def load_hashes(redis: Redis, keys: list[str]) -> list[dict[str, str]]:
+    """Several hashes in one round trip (missing ones come back empty)."""
+    if not keys:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hgetall(key)
+        raw = await pipe.execute()
+    return [decode(item) for item in raw]

@@ -1,0 +1,77 @@
+"""Redis key names of a session's Q&A and polls, in the chat's hash slot (``{session}``).
+
+Question and poll ids are generated here (``q12``, ``p3``) and user ids are validated by the
+chat, so no key can break out of its session.
+"""
+
+from __future__ import annotations
+
+
+def _base(session_id: str) -> str:
+    return f"chat:{{{session_id}}}:qa"
+
+
+def question_seq_key(session_id: str) -> str:
+    return f"{_base(session_id)}:seq"
+
+
+def question_key(session_id: str, qid: str) -> str:
+    """Hash: text, name, uid, anon, source, state, votes, v (revision), ts, pos, askers, ..."""
+    return f"{_base(session_id)}:q:{qid}"
+
+
+def voters_key(session_id: str, qid: str) -> str:
+    """Set of user ids who upvoted the question (a vote counts once, whichever node took it)."""
+    return f"{_base(session_id)}:voters:{qid}"
+
+
+def order_key(session_id: str) -> str:
+    """Sorted set: every question id by the time it was asked."""
+    return f"{_base(session_id)}:order"
+
+
+def score_key(session_id: str) -> str:
+    """Sorted set: questions the audience sees, by votes."""
+    return f"{_base(session_id)}:score"
+
+
+def stage_key(session_id: str) -> str:
+    """The id of the question on stage (at most one)."""
+    return f"{_base(session_id)}:stage"
+
+
+def settings_key(session_id: str) -> str:
+    """Hash: premod (1/0)."""
+    return f"{_base(session_id)}:settings"
+
+
+def ask_rate_key(session_id: str, uid: str) -> str:
+    return f"{_base(session_id)}:rate:{uid}"
+
+
+def ask_dedup_key(session_id: str, uid: str, cid: str) -> str:
+    return f"{_base(session_id)}:cid:{uid}:{cid}"
+
+
+def poll_seq_key(session_id: str) -> str:
+    return f"{_base(session_id)}:pseq"
+
+
+def polls_key(session_id: str) -> str:
+    """Sorted set: every poll id by creation time."""
+    return f"{_base(session_id)}:polls"
+
+
+def poll_key(session_id: str, pid: str) -> str:
+    """Hash: question, kind, options (JSON), state, v, voters, created."""
+    return f"{_base(session_id)}:poll:{pid}"
+
+
+def poll_answers_key(session_id: str, pid: str) -> str:
+    """Hash: user id → their choices (JSON); HSETNX makes answering once atomic."""
+    return f"{_base(session_id)}:poll:{pid}:answers"
+
+
+def poll_counts_key(session_id: str, pid: str) -> str:
+    """Hash: option index → how many chose it."""
+    return f"{_base(session_id)}:poll:{pid}:counts"

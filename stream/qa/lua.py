@@ -1,0 +1,26 @@
+"""Lua shared by the Q&A scripts: filling the live values into a prepared event payload."""
+
+from __future__ import annotations
+
+# splice(text, mark, value): every quoted ``"mark"`` in ``text`` replaced by ``value`` (raw).
+SPLICE = """
+local function splice(text, mark, value)
+  local quoted = '"' .. mark .. '"'
+  local i, j = string.find(text, quoted, 1, true)
+  while i do
+    text = string.sub(text, 1, i - 1) .. value .. string.sub(text, j + 1)
+    i, j = string.find(text, quoted, i + #value, true)
+  end
+  return text
+end
+local function xadd(stream, maxlen, public, moderator)
+  local fields = {}
+  if public ~= '' then fields[#fields + 1] = 'd'; fields[#fields + 1] = public end
+  if moderator ~= '' then fields[#fields + 1] = 'm'; fields[#fields + 1] = moderator end
+  return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+end
+local function json_id(value)
+  if value then return '"' .. value .. '"' end
+  return 'null'
+end
+"""

@@ -1,0 +1,129 @@
+"""HTTP for Q&A: the phone page ``/q/{session}``, the stage screen ``/stage/{session}``, the QR
+code ``/q/{session}/qr.svg``, and the moderators' exports ``/api/qa/{session}/export.json``,
+``questions.csv`` and ``polls.csv`` (``Authorization: Bearer <moderator token>``). The live
+part rides the chat's socket: the ``qa.*``/``poll.*`` frames are registered on it here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from stream.chat.routes import CHAT, CHAT_SOCKETS
+from stream.errors import BadRequest, Forbidden, Unauthorized
+from stream.http.keys import REDIS, SETTINGS
+from stream.http.templates import TEMPLATES
+from stream.program.sessions import Session, SessionStore, validate_session_id
+from stream.qa import export
+from stream.qa.protocol import EVENT_TYPES, FRAME_TYPES
+from stream.qa.qr import qr_svg
+from stream.qa.service import QAService
+from stream.qa.snapshot import load_polls, load_questions
+
+QA = web.AppKey("qa", QAService)
+VARY = "Cookie, Accept-Language"
+
+
+async def qa_context(app: web.Application) -> AsyncIterator[None]:
+    """After the chat's context: the Q&A frames are answered on the chat's sockets."""
+    service = QAService(app[REDIS])
+    app[QA] = service
+    sockets = app[CHAT_SOCKETS]
+    for kind in FRAME_TYPES:
+        sockets.register(kind, service.handle)
+    # Clients get the Q&A state from qa.sync: keep votes from crowding out the chat's history.
+    for event_type in EVENT_TYPES:
+        app[CHAT].exclude_from_history(event_type)
+    yield
+
+
+async def _session(request: web.Request) -> Session:
+    session_id = validate_session_id(request.match_info["session"])
+    return await SessionStore(request.app[REDIS]).get(session_id)
+
+
+def phone_url(request: web.Request, session_id: str) -> str:
+    base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
+    return f"{base}/q/{session_id}"
+
+
+def _render(request: web.Request, name: str, session: Session, **extra: object) -> web.Response:
+    url = phone_url(request, session.id)
+    context = {"session": session, "phone_url": url, "short_url": url.split("://", 1)[-1]}
+    response = request.app[TEMPLATES].render(request, name, {**context, **extra})
+    response.headers["Vary"] = VARY
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+async def phone_page(request: web.Request) -> web.Response:
+    """The light page for the room: ask, vote, answer polls; no video."""
+    return _render(request, "qa_phone.html", await _session(request))
+
+
+async def stage_page(request: web.Request) -> web.Response:
+    """The projector / confidence monitor / OBS overlay (``?transparent=1``)."""
+    session = await _session(request)
+    transparent = request.query.get("transparent") in ("1", "true", "yes")
+    try:
+        qr = qr_svg(phone_url(request, session.id))
+    except ValueError:
+        qr = ""  # an absurd Host header: the short link still shows
+    return _render(request, "stage.html", session, transparent=transparent, qr=qr)
+
+
+async def qr_image(request: web.Request) -> web.Response:
+    session = await _session(request)
+    try:
+        svg = qr_svg(phone_url(request, session.id))
+    except ValueError:
+        raise BadRequest("the page address is too long for a QR code") from None
+    return web.Response(
+        text=svg,
+        content_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=3600", "Vary": "Host"},
+    )
+
+
+async def _moderator_only(request: web.Request, session_id: str) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a moderator token is required", headers={"WWW-Authenticate": "Bearer"})
+    grant = await request.app[CHAT].roles.grant(session_id, token.strip())
+    if grant.role != "moderator":
+        raise Forbidden("only moderators may export")
+
+
+async def export_data(request: web.Request) -> web.Response:
+    session = await _session(request)
+    await _moderator_only(request, session.id)
+    redis = request.app[REDIS]
+    questions = await load_questions(redis, session.id)
+    polls = await load_polls(redis, session.id)
+    what = request.match_info["what"]
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{session.id}-{what}"',
+    }
+    if what == "export.json":
+        body = json.dumps(export.as_json(session.id, questions, polls), ensure_ascii=False)
+        return web.Response(text=body, content_type="application/json", headers=headers)
+    if what == "questions.csv":
+        text = export.questions_csv(questions)
+    else:
+        text = export.polls_csv(polls)
+    return web.Response(text=text, content_type="text/csv", charset="utf-8", headers=headers)
+
+
+def setup(app: web.Application) -> None:
+    """Call after ``stream.chat.routes.setup`` (the sockets must exist first)."""
+    app.cleanup_ctx.append(qa_context)
+    app.router.add_get("/q/{session}", phone_page)
+    app.router.add_get("/q/{session}/qr.svg", qr_image)
+    app.router.add_get("/stage/{session}", stage_page)
+    app.router.add_get(
+        r"/api/qa/{session}/{what:export\.json|questions\.csv|polls\.csv}", export_data
+    )

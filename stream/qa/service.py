@@ -1,0 +1,176 @@
+"""The Q&A service: answers the socket's ``qa.*`` and ``poll.*`` frames with ready frames.
+
+Registered on the chat's sockets (``ChatSockets.register``); every refusal is a ``qa.error``
+frame carrying the request's ``cid``, never an exception out of the socket loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from stream.chat.chat import Participant
+from stream.chat.log import ChatLog
+from stream.chat.protocol import Extension, encode
+from stream.chat.ratelimit import RateLimiter
+from stream.program.sessions import SessionStore
+from stream.qa.limits import VOTE_BURST, VOTES_PER_SECOND
+from stream.qa.moderation import QAModeration
+from stream.qa.polls import Polls
+from stream.qa.protocol import (
+    QAError,
+    parse_ask,
+    parse_moderate,
+    parse_poll_answer,
+    parse_poll_create,
+    parse_poll_moderate,
+    parse_vote,
+)
+from stream.qa.questions import Questions
+from stream.qa.snapshot import snapshot
+from stream.qa.votes import Votes
+from stream.rooms.presence import presence_key
+from stream.store import Redis
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[str, Participant, Extension], Awaitable[dict[str, Any]]]
+
+
+def error_frame(exc: QAError, cid: str | None) -> bytes:
+    frame: dict[str, Any] = {"type": "qa.error", "code": exc.code, "detail": str(exc)}
+    if cid is not None:
+        frame["cid"] = cid
+    return encode(frame)
+
+
+def _by(participant: Participant) -> dict[str, str]:
+    return {"name": participant.identity.name or participant.label, "label": participant.label}
+
+
+class QAService:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.log = ChatLog(redis)
+        self.questions = Questions(redis)
+        self.votes = Votes(redis)
+        self.moderation = QAModeration(redis, self.questions)
+        self.polls = Polls(redis)
+        self.vote_rate = RateLimiter(VOTES_PER_SECOND, VOTE_BURST)
+        self.handlers: dict[str, Handler] = {
+            "qa.sync": self._sync,
+            "qa.ask": self._ask,
+            "qa.vote": self._vote,
+            "qa.mod": self._moderate,
+            "poll.create": self._poll_create,
+            "poll.answer": self._poll_answer,
+            "poll.mod": self._poll_moderate,
+        }
+
+    async def handle(self, session_id: str, participant: Participant, frame: Extension) -> bytes:
+        try:
+            reply = await self.handlers[frame.kind](session_id, participant, frame)
+        except QAError as exc:
+            return error_frame(exc, frame.cid)
+        if frame.cid is not None:
+            reply["cid"] = frame.cid
+        return encode(reply)
+
+    async def _sync(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
+        return await snapshot(
+            self.redis, self.log, self.votes, self.polls, session_id, who.identity
+        )
+
+    async def stream_position(self, session_id: str, delay_ms: int) -> int | None:
+        """Milliseconds into the live stream the asker was seeing (None: not live)."""
+        since = await self.redis.hget(presence_key(session_id), "since")
+        if not since:
+            return None
+        return max(0, int(time.time() * 1000 - float(since) * 1000) - delay_ms)
+
+    async def _ask(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
+        if frame.cid is None:
+            raise QAError("cid is required")
+        ask = parse_ask(frame.data)
+        me = who.identity
+        if not ask.anon and not me.name:
+            raise QAError("choose a display name first, or ask anonymously", "no_name")
+        session = await SessionStore(self.redis).get(session_id)
+        if not session.qa:
+            raise QAError("questions are off for this session", "qa_off")
+        pos = await self.stream_position(session_id, ask.delay_ms)
+        asked = await self.questions.ask(session_id, me, ask, frame.cid, pos)
+        return {
+            "type": "qa.ack",
+            "q": asked.qid,
+            "state": asked.state,
+            "duplicate": asked.duplicate,
+        }
+
+    async def _vote(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
+        vote = parse_vote(frame.data)
+        wait = self.vote_rate.allow(who.identity.uid)
+        if wait:
+            raise QAError("you are voting too fast", "rate_limited")
+        voted = await self.votes.vote(session_id, vote.qid, who.identity.uid, up=vote.up)
+        return {
+            "type": "qa.ack",
+            "q": vote.qid,
+            "voted": vote.up,
+            "votes": voted.votes,
+            "changed": voted.changed,
+        }
+
+    def _moderator(self, who: Participant) -> None:
+        if not who.moderator:
+            raise QAError("only moderators may do that", "forbidden")
+
+    async def _moderate(
+        self, session_id: str, who: Participant, frame: Extension
+    ) -> dict[str, Any]:
+        self._moderator(who)
+        command = parse_moderate(frame.data)
+        entry = await self.moderation.apply(session_id, command, _by(who))
+        logger.info(
+            "[%s] q&a %s %s by %s (%s)",
+            session_id,
+            command.action,
+            command.qid,
+            who.identity.uid,
+            who.label,
+        )
+        return {"type": "qa.ack", "action": command.action, "q": command.qid, "id": entry.decode()}
+
+    async def _poll_create(
+        self, session_id: str, who: Participant, frame: Extension
+    ) -> dict[str, Any]:
+        self._moderator(who)
+        pid, entry = await self.polls.create(session_id, parse_poll_create(frame.data))
+        return {"type": "qa.ack", "action": "create", "poll": pid, "id": entry.decode()}
+
+    async def _poll_moderate(
+        self, session_id: str, who: Participant, frame: Extension
+    ) -> dict[str, Any]:
+        self._moderator(who)
+        command = parse_poll_moderate(frame.data)
+        entry = await self.polls.moderate(session_id, command)
+        return {
+            "type": "qa.ack",
+            "action": command.action,
+            "poll": command.pid,
+            "id": entry.decode(),
+        }
+
+    async def _poll_answer(
+        self, session_id: str, who: Participant, frame: Extension
+    ) -> dict[str, Any]:
+        command = parse_poll_answer(frame.data)
+        entry = await self.polls.answer(session_id, who.identity.uid, command)
+        return {
+            "type": "qa.ack",
+            "poll": command.pid,
+            "choices": list(command.choices),
+            "id": entry.decode(),
+        }

@@ -1,0 +1,116 @@
+"""Limits: per-person rate with burst, connections per address, slow sockets dropped."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from stream.chat.limits import ChatLimits
+from stream.chat.ratelimit import RateLimiter
+from stream.chat.ws import SocketSubscriber
+from tests.chat.client import ChatClient, chat_service, ws_url
+from tests.conftest import create_session
+
+
+async def test_flooder_is_told_and_others_are_unaffected(server: TestServer) -> None:
+    await create_session(server, "flood")
+    chat_service(server).limits = ChatLimits(rate_per_second=0.5, rate_burst=3)
+    flooder = await ChatClient.connect(server, "flood")
+    other = await ChatClient.connect(server, "flood")
+    try:
+        await flooder.rename("Flod")  # takes a token, like a message
+        await other.rename("Lugn")
+        replies = [await flooder.send(f"spam {n}") for n in range(8)]
+        assert [r["type"] for r in replies] == ["ack", "ack"] + ["error"] * 6
+        assert {r["code"] for r in replies[2:]} == {"rate_limited"}
+        assert all(0 < r["retry_after"] <= 2 for r in replies[2:])
+        await other.say("jag påverkas inte")
+        await other.say("inte alls")
+    finally:
+        await flooder.close()
+        await other.close()
+
+
+def test_rate_limiter_refills_at_its_rate() -> None:
+    now = [100.0]
+    limiter = RateLimiter(2.0, 3, clock=lambda: now[0])
+    assert [limiter.allow("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.allow("a") == pytest.approx(0.5)
+    assert limiter.allow("b") == 0.0
+    now[0] += 0.5
+    assert limiter.allow("a") == 0.0
+    assert limiter.allow("a") == pytest.approx(0.5)
+
+
+def test_rate_limiter_forgets_idle_buckets() -> None:
+    now = [0.0]
+    limiter = RateLimiter(1.0, 2, clock=lambda: now[0], max_buckets=10)
+    for n in range(10):
+        limiter.allow(f"k{n}")
+    now[0] += 10
+    limiter.allow("new")
+    assert len(limiter) == 1
+
+
+async def test_connections_per_address_are_limited(server: TestServer) -> None:
+    await create_session(server, "crowd")
+    chat_service(server).limits = ChatLimits(max_connections_per_address=3)
+    clients = [await ChatClient.connect(server, "crowd") for _ in range(3)]
+    try:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(ws_url(server, "crowd"))
+            assert refused.value.status == 429
+        await clients.pop().close()
+        clients.append(await ChatClient.connect(server, "crowd"))
+    finally:
+        for client in clients:
+            await client.close()
+
+
+class FakeTransport:
+    def __init__(self, buffered: int) -> None:
+        self.buffered = buffered
+        self.written: list[bytes] = []
+        self.aborted = False
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class FakeSocket:
+    closed = False
+
+
+class FakeRequest:
+    def __init__(self, transport: FakeTransport) -> None:
+        self.transport = transport
+
+
+def test_socket_far_behind_is_dropped_not_waited_for() -> None:
+    drops: list[bool] = []
+    transport = FakeTransport(buffered=1000)
+    subscriber = SocketSubscriber(
+        FakeSocket(),  # type: ignore[arg-type]
+        FakeRequest(transport),  # type: ignore[arg-type]
+        moderator=False,
+        max_behind=4096,
+        on_drop=lambda: drops.append(True),
+    )
+    subscriber.deliver(b"one")
+    transport.buffered = 5000
+    subscriber.deliver(b"two")
+    subscriber.deliver(b"three")
+    assert transport.written == [b"one"]
+    assert transport.aborted
+    assert drops == [True]

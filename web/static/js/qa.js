@@ -1,0 +1,290 @@
+// The audience's Q&A panel (watch page and the phone page /q/{session}): ask (optionally
+// anonymously), see approved questions by votes or newest, upvote once or withdraw, answer
+// polls. Text from people is only ever set with `textContent`.
+
+import { t, tn } from "./i18n.js";
+import { QALive } from "./qa-live.js";
+
+const DELAY_KEY = "stream.player.delay_ms";
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** How far behind live the player on this page is (player.js may publish it), in ms. */
+function liveDelayMs() {
+  const player = document.querySelector("[data-live-delay-ms]");
+  const value = Number(player?.dataset.liveDelayMs ?? window.sessionStorage?.getItem(DELAY_KEY));
+  return Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), 600000) : 0;
+}
+
+export function countsText(counts) {
+  const parts = [tn("qa.counts.visible", counts.visible)];
+  if (counts.pending) parts.push(tn("qa.counts.pending", counts.pending));
+  if (counts.hidden) parts.push(tn("qa.counts.hidden", counts.hidden));
+  if (counts.merged) parts.push(tn("qa.counts.merged", counts.merged));
+  return parts.join(" · ");
+}
+
+class Panel {
+  constructor(root) {
+    this.root = root;
+    this.source = root.dataset.qaSource === "room" ? "room" : "remote";
+    this.order = "votes";
+    this.live = new QALive(root.dataset.qaSession);
+    this.$ = (name) => root.querySelector(`[data-qa-${name}]`);
+    this.list = this.$("list");
+    this.form = this.$("ask");
+    this.notice = this.$("notice");
+    this.form.addEventListener("submit", (event) => this.onAsk(event));
+    this.list.addEventListener("click", (event) => this.onVote(event));
+    this.$("polls").addEventListener("submit", (event) => this.onPoll(event));
+    for (const button of root.querySelectorAll("[data-qa-sort]")) {
+      button.addEventListener("click", () => {
+        this.order = button.dataset.qaSort;
+        for (const other of root.querySelectorAll("[data-qa-sort]")) {
+          other.setAttribute("aria-pressed", String(other === button));
+        }
+        this.render();
+      });
+    }
+    this.scheduled = false;
+    this.live.addEventListener("change", () => this.schedule());
+  }
+
+  /** Render at most once a frame (a busy session sends many vote counts a second). */
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    window.requestAnimationFrame(() => {
+      this.scheduled = false;
+      this.render();
+    });
+  }
+
+  say(text) {
+    this.notice.textContent = text;
+    this.notice.hidden = !text;
+  }
+
+  error(frame) {
+    const key = `qa.error.${frame.code}`;
+    const text = t(key);
+    return text === key ? t("qa.error.default") : text;
+  }
+
+  async onAsk(event) {
+    event.preventDefault();
+    const data = new FormData(this.form);
+    const text = String(data.get("text") || "").trim();
+    const name = String(data.get("name") || "").trim();
+    const anon = data.get("anon") === "on";
+    if (!text) return;
+    if (name && name !== this.live.me?.name) {
+      const renamed = await this.live.rename(name);
+      if (renamed.type !== "identity") {
+        this.say(t("qa.error.bad_name"));
+        return;
+      }
+    }
+    const reply = await this.live.request("qa.ask", {
+      text,
+      anon,
+      source: this.source,
+      delay_ms: liveDelayMs(),
+    });
+    if (reply.type === "qa.ack") {
+      this.form.elements.text.value = "";
+      this.live.remember(reply.q, text, reply.state);
+      this.say(reply.state === "pending" ? t("qa.asked.pending") : t("qa.asked.ok"));
+    } else {
+      this.say(this.error(reply));
+    }
+  }
+
+  async onVote(event) {
+    const button = event.target.closest("button[data-vote]");
+    if (!button) return;
+    const id = button.dataset.vote;
+    const up = !this.live.voted.has(id);
+    button.disabled = true;
+    const reply = await this.live.request("qa.vote", { q: id, up });
+    button.disabled = false;
+    if (reply.type === "qa.ack") {
+      if (up) this.live.voted.add(id);
+      else this.live.voted.delete(id);
+      const question = this.live.questions.get(id);
+      if (question) this.live.questions.set(id, { ...question, votes: reply.votes });
+      this.render();
+      this.root.querySelector(`button[data-vote="${CSS.escape(id)}"]`)?.focus();
+    } else {
+      this.say(this.error(reply));
+    }
+  }
+
+  async onPoll(event) {
+    event.preventDefault();
+    const form = event.target.closest("form[data-poll]");
+    if (!form) return;
+    const choices = [...form.querySelectorAll("input:checked")].map((input) => Number(input.value));
+    if (!choices.length) return;
+    const reply = await this.live.request("poll.answer", { poll: form.dataset.poll, choices });
+    if (reply.type === "qa.ack" || reply.code === "answered") {
+      this.live.answers[form.dataset.poll] = reply.choices || choices;
+      this.render();
+    } else {
+      this.say(this.error(reply));
+    }
+  }
+
+  render() {
+    const live = this.live;
+    const status = this.$("status");
+    status.textContent = live.connected ? "" : t("qa.status.connecting");
+    status.hidden = live.connected;
+    const named = Boolean(live.me?.name);
+    this.$("name-row").hidden = named;
+    this.$("ask-hint").textContent = live.premod ? t("qa.ask.hint_premod") : t("qa.ask.hint");
+    this.$("counts").textContent = countsText(live.counts());
+    this.renderStage();
+    this.renderList();
+    this.renderMine();
+    this.renderPolls();
+  }
+
+  renderStage() {
+    const question = this.live.stage && this.live.questions.get(this.live.stage);
+    this.$("stage").hidden = !question?.text;
+    this.$("stage-text").textContent = question?.text || "";
+  }
+
+  questionItem(question, { vote = true } = {}) {
+    const item = element("li", "qa__item");
+    item.dataset.id = question.id;
+    const text = element("p", "qa__text", question.text || "");
+    const meta = element("p", "qa__meta");
+    const who = question.anon || !question.name ? t("qa.anonymous") : question.name;
+    meta.append(element("span", "qa__who", who));
+    if (question.source === "room") meta.append(" · ", element("span", "qa__tag", t("qa.source.room")));
+    if (question.askers > 1) meta.append(" · ", tn("qa.askers", question.askers));
+    if (question.edited) meta.append(" · ", t("qa.edited"));
+    if (question.state === "answered") meta.append(" · ", element("span", "qa__tag qa__tag--done", t("qa.state.answered")));
+    if (question.id === this.live.stage) meta.append(" · ", element("span", "qa__tag qa__tag--stage", t("qa.on_stage")));
+    item.append(text, meta);
+    if (vote) {
+      const voted = this.live.voted.has(question.id);
+      const button = element("button", "qa__vote");
+      button.type = "button";
+      button.dataset.vote = question.id;
+      const votes = Number(question.votes) || 0;
+      button.setAttribute("aria-pressed", String(voted));
+      // The name says what pressing does and the count; the question is its description.
+      button.setAttribute("aria-label", `${voted ? t("qa.vote.withdraw") : t("qa.vote.up")}, ${tn("qa.votes", votes)}`);
+      text.id = `qa-text-${question.id}`;
+      button.setAttribute("aria-describedby", text.id);
+      const arrow = element("span", "qa__vote-arrow", "▲");
+      arrow.setAttribute("aria-hidden", "true");
+      button.append(arrow, " ", element("span", "qa__vote-count", String(votes)));
+      item.prepend(button);
+    }
+    return item;
+  }
+
+  renderList() {
+    const visible = this.live.visible(this.order);
+    const focused = document.activeElement?.dataset?.vote;
+    this.list.replaceChildren(...visible.map((q) => this.questionItem(q)));
+    this.$("empty").hidden = visible.length > 0;
+    if (focused) this.list.querySelector(`button[data-vote="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  renderMine() {
+    const mine = [...this.live.questions.values()].filter(
+      (q) => q.mine && q.state !== "approved" && q.state !== "answered",
+    );
+    const replied = [...this.live.questions.values()].filter((q) => q.mine && q.answer);
+    const items = [];
+    for (const question of new Set([...mine, ...replied])) {
+      const item = element("li", "qa__item qa__item--mine");
+      item.append(element("p", "qa__text", question.text || ""));
+      item.append(element("p", "qa__meta", t(`qa.state.${question.state}`)));
+      if (question.answer) {
+        item.append(element("p", "qa__answer", `${t("qa.private_answer")}: ${question.answer}`));
+      }
+      items.push(item);
+    }
+    this.$("mine").replaceChildren(...items);
+    this.$("mine-panel").hidden = items.length === 0;
+  }
+
+  renderPolls() {
+    const container = this.$("polls");
+    const polls = [...this.live.polls.values()].filter((p) => p.state !== "draft");
+    const focusedInput = container.contains(document.activeElement) ? document.activeElement : null;
+    if (focusedInput && focusedInput.tagName === "INPUT") return; // don't pull the form away mid-choice
+    container.replaceChildren(...polls.map((poll) => this.pollElement(poll)));
+  }
+
+  pollElement(poll) {
+    const section = element("section", "qa__poll");
+    const titleId = `poll-${poll.id}-title`;
+    section.setAttribute("aria-labelledby", titleId);
+    const title = element("h3", "qa__subtitle", poll.question);
+    title.id = titleId;
+    section.append(title);
+    const answered = this.live.answers[poll.id];
+    if (poll.state === "open" && !answered) {
+      const form = element("form", "qa__poll-form");
+      form.dataset.poll = poll.id;
+      const fieldset = element("fieldset");
+      fieldset.append(element("legend", "visually-hidden", poll.question));
+      poll.options.forEach((option, index) => {
+        const label = element("label", "qa__check");
+        const input = element("input");
+        input.type = poll.kind === "multiple" ? "checkbox" : "radio";
+        input.name = `poll-${poll.id}`;
+        input.value = String(index);
+        label.append(input, " ", option);
+        fieldset.append(label);
+      });
+      const submit = element("button", "qa__button", t("qa.poll.submit"));
+      submit.type = "submit";
+      form.append(fieldset, submit);
+      section.append(form);
+      return section;
+    }
+    section.append(pollResults(poll, answered));
+    return section;
+  }
+}
+
+/** Results as labelled meters (no inline styles: CSP). */
+export function pollResults(poll, answered = null) {
+  const list = element("ul", "qa__results");
+  const total = poll.voters || 0;
+  poll.options.forEach((option, index) => {
+    const count = poll.counts?.[index] ?? 0;
+    const item = element("li", "qa__result");
+    const id = `poll-${poll.id}-${index}`;
+    const label = element("label", "qa__result-label", option);
+    label.htmlFor = id;
+    if (answered?.includes(index)) label.append(" ✓");
+    const meter = element("meter", "qa__meter");
+    meter.id = id;
+    meter.min = 0;
+    meter.max = Math.max(total, 1);
+    meter.value = count;
+    const percent = total ? Math.round((count / total) * 100) : 0;
+    item.append(label, meter, element("span", "qa__result-count", `${percent} % (${count})`));
+    list.append(item);
+  });
+  const wrap = element("div");
+  const state = poll.state === "closed" ? t("qa.poll.closed") : t("qa.poll.live");
+  wrap.append(list, element("p", "qa__meta", `${state} · ${tn("qa.poll.respondents", total)}`));
+  return wrap;
+}
+
+for (const root of document.querySelectorAll("[data-qa-session]")) new Panel(root);

@@ -1,0 +1,46 @@
+// The stage screen / OBS overlay (/stage/{session}): the question on stage in large type, the
+// next questions by votes, live counts. A viewer's socket: anonymous askers stay nameless.
+
+import { t, tn } from "./i18n.js";
+import { QALive } from "./qa-live.js";
+import { countsText } from "./qa.js";
+
+const NEXT_COUNT = 3;
+const body = document.body;
+const live = new QALive(body.dataset.stageSession);
+const $ = (name) => document.querySelector(`[data-stage-${name}]`);
+
+function who(question) {
+  return question.anon || !question.name ? t("qa.anonymous") : question.name;
+}
+
+function render() {
+  const current = live.stage && live.questions.get(live.stage);
+  body.classList.toggle("stage--empty", !current?.text);
+  $("text").textContent = current?.text || t("qa.stage.none");
+  $("meta").textContent = current?.text
+    ? `${who(current)} · ${tn("qa.votes", Number(current.votes) || 0)}`
+    : "";
+  const next = live
+    .visible("votes")
+    .filter((q) => q.id !== live.stage && q.state === "approved")
+    .slice(0, NEXT_COUNT);
+  $("next").replaceChildren(
+    ...next.map((q) => {
+      const item = document.createElement("li");
+      item.className = "stage__item";
+      const text = document.createElement("span");
+      text.className = "stage__item-text";
+      text.textContent = q.text;
+      const votes = document.createElement("span");
+      votes.className = "stage__item-votes";
+      votes.textContent = tn("qa.votes", Number(q.votes) || 0);
+      item.append(text, votes);
+      return item;
+    }),
+  );
+  const counts = live.counts();
+  $("counts").textContent = `${countsText(counts)} · ${tn("qa.votes", counts.votes)}`;
+}
+
+live.addEventListener("change", render);
