@@ -7,7 +7,6 @@ from __future__ import annotations
 import time as clock
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,23 +18,10 @@ from stream.ingest.whip_client import WhipClient
 from stream.program import times
 from stream.rooms.routes import ROOMS
 from tests.auth.staff import PASSWORD
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import base_url
 from tests.media import publish_loop, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 20_000
 LIVE_TIMEOUT = 40.0
 

@@ -8,7 +8,6 @@ messages and the session title rendered by the server.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -25,18 +24,9 @@ from stream.http.templates import TEMPLATES
 from stream.program.sessions import SessionStore
 from tests.chat.client import ChatClient, moderator_token
 from tests.chat.xss import NAMES, PAYLOADS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import base_url, create_session
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
 SESSION = "xss"
 XSS_TITLE = "<img src=x onerror=window.__xss=1> Titel"
