@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
+from stream.auth.guard import require_session_permission
+from stream.auth.roles import Permission
 from stream.chat.chat import ChatService, Participant
 from stream.chat.fanout import Channel
 from stream.chat.protocol import (
@@ -39,7 +41,8 @@ from stream.chat.protocol import (
     history_frame,
     parse_command,
 )
-from stream.errors import Forbidden, NotFound, RateLimited
+from stream.chat.roles import Grant
+from stream.errors import Forbidden, NotFound, RateLimited, StreamError
 from stream.http.keys import REDIS
 from stream.program.sessions import SessionStore, validate_session_id
 
@@ -177,7 +180,8 @@ class ChatSockets:
         async with service.fanout.channel(session_id) as channel:
             try:
                 async with asyncio.timeout(JOIN_TIMEOUT):
-                    participant = await service.join(session_id, hello, address)
+                    staff = await staff_moderator(request, session_id)
+                    participant = await service.join(session_id, hello, address, staff=staff)
                     await _send(ws, await service.welcome(session_id, participant))
                     await channel.ready()
                     subscriber = SocketSubscriber(
@@ -259,6 +263,19 @@ class ChatSockets:
 
 async def _send(ws: web.WebSocketResponse, frame: bytes) -> None:
     await ws.send_str(frame.decode("utf-8"))
+
+
+async def staff_moderator(request: web.Request, session_id: str) -> Grant | None:
+    """A logged-in staff member who may moderate this session moderates its chat and Q&A.
+
+    The socket's Origin was checked on upgrade, so the login cookie cannot be used by another
+    site to moderate in someone's name.
+    """
+    try:
+        identity = await require_session_permission(request, session_id, Permission.MODERATE)
+    except StreamError:
+        return None
+    return Grant("moderator", identity.display_name or identity.username)
 
 
 async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
