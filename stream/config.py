@@ -47,6 +47,10 @@ class Settings:
     demo_key: str | None = field(default=None, repr=False)
     # Password of the demo's ``admin`` account; generated (and printed once) when unset.
     demo_admin_password: str | None = field(default=None, repr=False)
+    # Signs viewers' chat identities; None: a random secret shared by the nodes through Redis.
+    chat_secret: str | None = field(default=None, repr=False)
+    # Moderates every session's chat (tools, bots); staff log in instead.
+    moderator_token: str | None = field(default=None, repr=False)
     # Seconds a peer may take from offer to ICE+DTLS connected before it is reaped.
     handshake_timeout: float = 20.0
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
@@ -99,6 +103,10 @@ class Settings:
             values["demo_key"] = env["STREAM_DEMO_KEY"]
         if env.get("STREAM_DEMO_ADMIN_PASSWORD"):
             values["demo_admin_password"] = env["STREAM_DEMO_ADMIN_PASSWORD"]
+        if env.get("STREAM_CHAT_SECRET"):
+            values["chat_secret"] = env["STREAM_CHAT_SECRET"]
+        if env.get("STREAM_MODERATOR_TOKEN"):
+            values["moderator_token"] = env["STREAM_MODERATOR_TOKEN"]
         if "STREAM_HANDSHAKE_TIMEOUT" in env:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
         if "STREAM_CORS_ORIGINS" in env:

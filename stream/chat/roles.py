@@ -1,7 +1,8 @@
 """The role hook: who may moderate a session's chat.
 
-Until staff log-in exists (the programme issue), a moderator proves the role with a token: the
-deployment-wide ``STREAM_MODERATOR_TOKEN`` or a per-session token granted with
+Staff who log in and may moderate the session are moderators without a token (see
+``stream.chat.ws.staff_moderator``). Besides that, a token proves the role: the deployment-wide
+``STREAM_MODERATOR_TOKEN`` (for tools and bots) or a per-session token granted with
 :func:`grant_moderator_token` (stored hashed, with a label naming who holds it; the label is what
 the moderation log shows). Anything implementing :class:`RoleHook` can replace this.
 """

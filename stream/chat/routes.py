@@ -1,9 +1,8 @@
 """HTTP for chat: the WebSocket ``/ws/{session}``, the moderator console ``/moderate/{session}``
 and this process's fan-out figures ``/api/chat/stats``.
 
-Secrets and limits come from the environment until they move into ``Settings``:
-``STREAM_CHAT_SECRET`` (token signing; default: a random secret shared through Redis),
-``STREAM_MODERATOR_TOKEN`` (moderates every session), ``STREAM_CHAT_*`` limits (``limits``).
+Secrets come from ``Settings`` (``STREAM_CHAT_SECRET``, ``STREAM_MODERATOR_TOKEN``); the limits
+are named defaults that ``STREAM_CHAT_*`` variables override (``stream.chat.limits``).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
 from stream.chat.roles import TokenRoles
 from stream.chat.ws import ChatSockets, encode_text_frame
-from stream.http.keys import REDIS
+from stream.http.keys import REDIS, SETTINGS
 from stream.http.templates import TEMPLATES
 from stream.program.sessions import SessionStore, validate_session_id
 
@@ -28,8 +27,9 @@ CHAT_SOCKETS = web.AppKey("chat_sockets", ChatSockets)
 
 async def chat_context(app: web.Application) -> AsyncIterator[None]:
     redis = app[REDIS]
-    secret = os.environ.get("STREAM_CHAT_SECRET", "").encode() or await shared_secret(redis)
-    roles = TokenRoles(redis, os.environ.get("STREAM_MODERATOR_TOKEN") or None)
+    settings = app[SETTINGS]
+    secret = (settings.chat_secret or "").encode() or await shared_secret(redis)
+    roles = TokenRoles(redis, settings.moderator_token)
     limits = ChatLimits.from_env(os.environ)
     service = ChatService(redis, TokenSigner(secret), roles, limits, encode_text_frame)
     sockets = ChatSockets(service)

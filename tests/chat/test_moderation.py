@@ -255,11 +255,9 @@ async def test_every_action_is_logged_with_who(room: Room) -> None:
     assert {e["by"]["label"] for e in entries} == {"Moa (värd)"}
 
 
-async def test_deployment_wide_moderator_token(
-    make_server: MakeServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("STREAM_MODERATOR_TOKEN", "a-long-staff-token-from-the-environment")
-    server = await make_server(settings)
+async def test_deployment_wide_moderator_token(make_server: MakeServer, settings: Settings) -> None:
+    token = Settings.from_env({"STREAM_MODERATOR_TOKEN": "a-long-staff-token-from-the-environment"})
+    server = await make_server(settings.with_(moderator_token=token.moderator_token))
     await create_session(server, "staff")
     staff = await ChatClient.connect(
         server, "staff", moderator_token="a-long-staff-token-from-the-environment"
