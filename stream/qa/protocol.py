@@ -188,6 +188,6 @@ def parse_poll_answer(data: dict[str, Any]) -> PollAnswer:
 
 def parse_poll_moderate(data: dict[str, Any]) -> PollModerate:
     action = data.get("action")
-    if action not in POLL_ACTIONS:
+    if not isinstance(action, str) or action not in POLL_ACTIONS:
         raise QAError("unknown poll action")
     return PollModerate(str(action), _id(data, "poll", POLL_ID), _int(data, "v", 1, 2**31))

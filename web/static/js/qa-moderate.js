@@ -246,7 +246,9 @@ class QAConsole {
     if (!moderator) return;
     const premod = $("premod");
     if (document.activeElement !== premod) premod.checked = live.premod;
-    $("counts").textContent = countsText(live.counts());
+    const sources = { room: 0, remote: 0 };
+    for (const q of live.questions.values()) if (q.state !== "merged") sources[q.source === "room" ? "room" : "remote"] += 1;
+    $("counts").textContent = `${countsText(live.counts())} · ${t("qa.mod.sources", sources)}`;
     const focusedId = root.contains(document.activeElement)
       ? document.activeElement.closest?.("[data-id]")?.dataset.id
       : null;

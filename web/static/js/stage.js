@@ -3,7 +3,7 @@
 
 import { t, tn } from "./i18n.js";
 import { QALive } from "./qa-live.js";
-import { countsText } from "./qa.js";
+import { countsText, pollResults } from "./qa.js";
 
 const NEXT_COUNT = 3;
 const body = document.body;
@@ -39,6 +39,13 @@ function render() {
       return item;
     }),
   );
+  // The open poll (the newest one), with live results.
+  const poll = [...live.polls.values()]
+    .filter((p) => p.state === "open")
+    .sort((a, b) => b.created - a.created)[0];
+  $("poll").hidden = !poll;
+  $("poll-title").textContent = poll ? poll.question : "";
+  $("poll-results").replaceChildren(...(poll ? [pollResults(poll)] : []));
   const counts = live.counts();
   $("counts").textContent = `${countsText(counts)} · ${tn("qa.votes", counts.votes)}`;
 }

@@ -1,0 +1,13 @@
+"""Q&A tests run with the chat's relaxed rate limits (the vote limits stay as they are)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def relaxed_chat_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAM_CHAT_RATE_PER_SECOND", "1000")
+    monkeypatch.setenv("STREAM_CHAT_RATE_BURST", "1000")
+    monkeypatch.setenv("STREAM_CHAT_ADDRESS_RATE_PER_SECOND", "1000")
+    monkeypatch.setenv("STREAM_CHAT_ADDRESS_RATE_BURST", "1000")

@@ -1,0 +1,74 @@
+"""Export after the session: moderators only; CSV and JSON with votes, state, source, time,
+stream position and poll results; spreadsheet formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from stream.http.keys import REDIS
+from stream.rooms.presence import presence_key
+from tests.chat.client import moderator_token
+from tests.conftest import base_url, create_session
+from tests.qa.client import QAClient
+
+SESSION = "export-test"
+
+
+async def test_export_questions_and_polls(server: TestServer) -> None:
+    await create_session(server, SESSION)
+    token = await moderator_token(server, SESSION)
+    # The session went live 100 s ago; the asker watches 10 s behind live.
+    redis = server.app[REDIS]
+    import time
+
+    await redis.hset(presence_key(SESSION), "since", f"{time.time() - 100:.3f}")
+    mod = await QAClient.join(server, SESSION, moderator_token=token, name="Moa")
+    viewer = await QAClient.join(server, SESSION, name="Anna Anonym")
+    try:
+        await mod.qa_mod("premod", on=False)
+        qid = (await viewer.ask('=HYPERLINK("x") hur?', anon=True, delay_ms=10_000))["q"]
+        await viewer.vote(qid)
+        pid = (await mod.request("poll.create", question="Ja?", options=["Ja", "Nej"]))["poll"]
+        await mod.request("poll.mod", action="open", poll=pid, v=1)
+        await viewer.request("poll.answer", poll=pid, choices=[0])
+    finally:
+        await viewer.close()
+        await mod.close()
+    url = base_url(server) + f"/api/qa/{SESSION}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/export.json") as response:
+            assert response.status == 401
+        async with http.get(
+            url + "/export.json", headers={"Authorization": "Bearer wrong"}
+        ) as response:
+            assert response.status == 403
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.get(url + "/export.json", headers=auth) as response:
+            assert response.status == 200
+            data = await response.json()
+        question = data["questions"][0]
+        assert question["name"] == "Anna Anonym"
+        assert question["anonymous"] is True
+        assert question["votes"] == 1
+        assert question["state"] == "approved"
+        assert question["source"] == "remote"
+        assert 85 <= question["stream_position_s"] <= 95
+        assert data["polls"][0]["results"] == [
+            {"option": "Ja", "count": 1},
+            {"option": "Nej", "count": 0},
+        ]
+        async with http.get(url + "/questions.csv", headers=auth) as response:
+            assert response.status == 200
+            assert response.content_type == "text/csv"
+            rows = list(csv.DictReader(io.StringIO(await response.text())))
+        assert rows[0]["text"].startswith("'=HYPERLINK")
+        assert rows[0]["votes"] == "1"
+        async with http.get(url + "/polls.csv", headers=auth) as response:
+            rows = list(csv.DictReader(io.StringIO(await response.text())))
+        assert [(r["option"], r["count"]) for r in rows] == [("Ja", "1"), ("Nej", "0")]
+        async with http.get(base_url(server) + "/api/qa/nope/export.json", headers=auth) as r:
+            assert r.status in (403, 404)
