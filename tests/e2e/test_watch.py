@@ -47,6 +47,10 @@ async def test_watch_page_plays_a_live_session(
         await page.wait_for_selector("#player-viewers:not([hidden])")
         assert await text(page, "#player-viewers-text") == "1 tittare"
         assert room.viewer_count == 1
+        # The player tells how far behind live it is (questions are stamped with it).
+        await page.wait_for_selector("video[data-live-delay-ms]")
+        delay = int(await page.get_attribute("video", "data-live-delay-ms") or "-1")
+        assert 0 <= delay < 2000, "sub-second delay on loopback"
 
         # Leaving the page DELETEs the WHEP resource (fetch keepalive on pagehide).
         await page.goto(f"{base}/")

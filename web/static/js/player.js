@@ -43,19 +43,31 @@ const STATUS_DETAIL = {
   unsupported: "watch.detail.unsupported",
 };
 
-/** Counters that show media is flowing: decoded and received video frames, audio packets. */
+/**
+ * Counters that show media is flowing (decoded and received video frames, audio packets), and
+ * how far behind live the picture is: half the round trip plus the jitter buffer's delay.
+ */
 async function mediaCounters(pc) {
-  const counters = { decoded: null, received: 0, audio: 0 };
+  const counters = { decoded: null, received: 0, audio: 0, delayMs: null };
   const report = await pc.getStats();
+  let bufferMs = null;
+  let halfRttMs = 0;
   report.forEach((stats) => {
+    if (stats.type === "candidate-pair" && stats.nominated && stats.currentRoundTripTime) {
+      halfRttMs = (stats.currentRoundTripTime * 1000) / 2;
+    }
     if (stats.type !== "inbound-rtp") return;
     if (stats.kind === "video") {
       counters.decoded = (counters.decoded ?? 0) + (stats.framesDecoded || 0);
       counters.received += stats.framesReceived || 0;
+      if (stats.jitterBufferEmittedCount > 0) {
+        bufferMs = (stats.jitterBufferDelay / stats.jitterBufferEmittedCount) * 1000;
+      }
     } else if (stats.kind === "audio") {
       counters.audio += stats.packetsReceived || 0;
     }
   });
+  if (bufferMs !== null) counters.delayMs = Math.round(bufferMs + halfRttMs);
   return counters;
 }
 
@@ -228,6 +240,8 @@ export class WhepPlayer extends EventTarget {
               ? counters.decoded > lastDecoded || (paused && counters.received > 0 && !flowing)
               : counters.audio > lastAudio;
           lastAudio = counters.audio;
+          // Questions are stamped with the stream position the viewer saw (see qa.js).
+          if (counters.delayMs !== null) this.video.dataset.liveDelayMs = String(counters.delayMs);
           if (counters.decoded !== null) {
             lastDecoded = Math.max(lastDecoded, counters.decoded);
             this.framesDecoded = lastDecoded;
