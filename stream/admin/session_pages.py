@@ -10,10 +10,11 @@ from aiohttp import web
 from stream.admin import forms
 from stream.admin.access import require_manage, require_organiser
 from stream.admin.page import read_form, render, see_other, staff_page
+from stream.auth.invites import invite_link
 from stream.auth.roles import Identity
 from stream.auth.users import UserStore
 from stream.errors import Conflict
-from stream.http.keys import REDIS
+from stream.http.keys import REDIS, SETTINGS
 from stream.program import times
 from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW
 from stream.program.programme import Programme, load_programme
@@ -118,6 +119,9 @@ async def _form_page(
         context["live"] = bool(room and room.live)
         context["publishing"] = bool(room and room.publisher is not None)
         context["notice"] = request.query.get("notice", "")
+        if not session.public:
+            base = request.app[SETTINGS].base_url
+            context["invite_link"] = invite_link(request, base, session.id)
     return await render(request, "admin/session_form.html", context, status=status)
 
 

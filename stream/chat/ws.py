@@ -25,6 +25,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
 from stream.auth.guard import require_session_permission
+from stream.auth.invites import require_attendance
 from stream.auth.roles import Permission
 from stream.chat.chat import ChatService, Participant
 from stream.chat.fanout import Channel
@@ -42,9 +43,8 @@ from stream.chat.protocol import (
     parse_command,
 )
 from stream.chat.roles import Grant
-from stream.errors import Forbidden, NotFound, RateLimited, StreamError
-from stream.http.keys import REDIS
-from stream.program.sessions import SessionStore, validate_session_id
+from stream.errors import Forbidden, RateLimited, StreamError
+from stream.program.sessions import validate_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +145,7 @@ class ChatSockets:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         session_id = validate_session_id(request.match_info["session"])
         check_origin(request)
-        if not await SessionStore(request.app[REDIS]).exists(session_id):
-            raise NotFound(f"no session {session_id!r}")
+        await require_attendance(request, session_id)  # 404 for none, or not invited
         address = request.remote or "unknown"
         if not self.slots.take(address, self.service.limits.max_connections_per_address):
             raise RateLimited("too many chat connections from your address")

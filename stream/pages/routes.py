@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from stream.auth.invites import may_attend, remember_invite
 from stream.errors import BadRequest, NotFound
 from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import REDIS
@@ -108,19 +109,30 @@ async def session_details(request: web.Request, session: Session) -> dict[str, A
     }
 
 
-async def watch(request: web.Request) -> web.Response:
+async def attended_session_or_none(request: web.Request) -> Session | None:
+    """The session, unless there is none or it is invite-only and this visitor is not invited."""
     session = await session_or_none(request)
+    if session is None or not await may_attend(request, session):
+        return None
+    return session
+
+
+async def watch(request: web.Request) -> web.Response:
+    session = await attended_session_or_none(request)
     if session is None:
         return render(request, "error.html", {}, status=404)
-    return render(request, "watch.html", await session_details(request, session))
+    response = render(request, "watch.html", await session_details(request, session))
+    remember_invite(request, response, session.id)
+    return response
 
 
 async def embed(request: web.Request) -> web.Response:
     """The player alone, for other sites' iframes (any site may frame it)."""
-    session = await session_or_none(request)
+    session = await attended_session_or_none(request)
     if session is None:
         return render(request, "error.html", {}, status=404)
     response = render(request, "embed.html", await session_details(request, session))
+    remember_invite(request, response, session.id)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "frame-ancestors 'self'", EMBEDDABLE_FRAME_ANCESTORS
     )

@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from stream.auth.invites import require_attendance
 from stream.chat.routes import CHAT, CHAT_SOCKETS
 from stream.errors import BadRequest, Forbidden, Unauthorized
 from stream.http.keys import REDIS, SETTINGS
 from stream.http.templates import TEMPLATES
-from stream.program.sessions import Session, SessionStore, validate_session_id
+from stream.program.sessions import Session, validate_session_id
 from stream.qa import export
 from stream.qa.protocol import EVENT_TYPES, FRAME_TYPES
 from stream.qa.qr import qr_svg
@@ -41,7 +42,7 @@ async def qa_context(app: web.Application) -> AsyncIterator[None]:
 
 async def _session(request: web.Request) -> Session:
     session_id = validate_session_id(request.match_info["session"])
-    return await SessionStore(request.app[REDIS]).get(session_id)
+    return await require_attendance(request, session_id)  # 404 for none, or not invited
 
 
 def phone_url(request: web.Request, session_id: str) -> str:

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from stream.auth.invites import require_attendance
 from stream.http.keys import REDIS, SETTINGS
-from stream.program.sessions import SessionStore, validate_session_id
+from stream.program.sessions import validate_session_id
 from stream.rooms.presence import Presence
 from stream.rooms.room import RoomRegistry
 from stream.rooms.whep import NOT_LIVE_RETRY_AFTER, accept_viewer
@@ -38,10 +39,9 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
 async def whep_post(request: web.Request) -> web.Response:
     session_id = validate_session_id(request.match_info["session"])
     settings = request.app[SETTINGS]
+    await require_attendance(request, session_id)  # 404 for none, or not invited
     room = request.app[ROOMS].get(session_id)
     if room is None or not room.live:
-        if not await SessionStore(request.app[REDIS]).exists(session_id):
-            raise web.HTTPNotFound(reason="no such session")
         elsewhere = await request.app[PRESENCE].lookup(session_id)
         if elsewhere is not None and elsewhere.origin != settings.base_url:
             # Live on another node: WHEP clients follow a 307 with the same offer.
