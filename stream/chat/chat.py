@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
+from stream.chat.archive import ChatArchive
 from stream.chat.fanout import Encode, Fanout
 from stream.chat.identity import (
     MAX_NAME_LENGTH,
@@ -112,7 +113,8 @@ class ChatService:
         self.roles = roles
         self.log = ChatLog(redis)
         self.moderation = Moderation(redis, self.log)
-        self.fanout = Fanout(self.log, encode_frame)
+        self.archive = ChatArchive(redis)
+        self.fanout = Fanout(self.log, encode_frame, self.archive)
         self.limits = limits
         # Payload prefixes (``{"type":"qa"``) of entries left out of a fresh socket's history.
         self._not_history: tuple[bytes, ...] = ()
@@ -177,6 +179,10 @@ class ChatService:
             recent = [entry for entry in recent if self._in_history(entry)][-HISTORY_COUNT:]
         events = visible_events(recent, moderator) if moderator else compact_history(recent)
         return Backlog(events, up_to, reset=True)
+
+    async def transcript(self, session_id: str) -> list[bytes]:
+        """The whole public conversation (after clears, without deleted messages)."""
+        return compact_history(await self.archive.entries(session_id))
 
     async def catch_up(self, session_id: str, moderator: bool, after: bytes) -> Backlog:
         entries = await self.log.after(session_id, after.decode(), CATCH_UP_COUNT)

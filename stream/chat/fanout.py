@@ -20,6 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+from stream.chat.archive import ChatArchive
 from stream.chat.log import EMPTY_ID, ChatLog, Entry, parse_id, visible_events
 from stream.chat.protocol import batch_frame
 from stream.chat.stats import FanoutStats
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 READ_BLOCK_MS = 1000
 READ_COUNT = 500
+MAX_UNARCHIVED = 10_000  # entries kept for the archive while Redis is away
 READ_RETRY_DELAY = 0.2
 READ_RETRY_MAX_DELAY = 2.0
 
@@ -48,9 +50,18 @@ Encode = Callable[[bytes], bytes]
 class SessionReader:
     """The one reader of one session in this process."""
 
-    def __init__(self, session_id: str, log: ChatLog, encode: Encode, stats: FanoutStats) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        log: ChatLog,
+        encode: Encode,
+        stats: FanoutStats,
+        archive: ChatArchive | None = None,
+    ) -> None:
         self.session_id = session_id
         self.log = log
+        self.archive = archive
+        self._unarchived: list[Entry] = []
         self.encode = encode
         self.stats = stats
         self.subscribers: dict[Subscriber, EntryId | None] = {}
@@ -81,6 +92,22 @@ class SessionReader:
             delay = READ_RETRY_DELAY
             if entries:
                 self._deliver(entries)
+                await self._archive(entries)
+
+    async def _archive(self, entries: list[Entry]) -> None:
+        """Keep what was read in the session archive (after delivery: it never delays it)."""
+        if self.archive is None:
+            return
+        pending = self._unarchived + entries
+        try:
+            await self.archive.add(self.session_id, pending)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis away: keep them for the next round (bounded)
+            logger.warning("[%s] chat archive: %s", self.session_id, exc)
+            self._unarchived = pending[-MAX_UNARCHIVED:]
+        else:
+            self._unarchived = []
 
     def _deliver(self, entries: list[Entry]) -> None:
         """Write ``entries`` to every socket: one frame for viewers, one for moderators."""
@@ -144,9 +171,10 @@ class Channel:
 
 
 class Fanout:
-    def __init__(self, log: ChatLog, encode: Encode) -> None:
+    def __init__(self, log: ChatLog, encode: Encode, archive: ChatArchive | None = None) -> None:
         self.log = log
         self.encode = encode
+        self.archive = archive
         self.stats = FanoutStats()
         self._readers: dict[str, SessionReader] = {}
 
@@ -156,7 +184,7 @@ class Fanout:
         reader = self._readers.get(session_id)
         if reader is None:
             reader = self._readers[session_id] = SessionReader(
-                session_id, self.log, self.encode, self.stats
+                session_id, self.log, self.encode, self.stats, self.archive
             )
             logger.info("[%s] chat reader started", session_id)
         reader.holders += 1

@@ -12,6 +12,11 @@ def stream_key(session_id: str) -> str:
     return f"chat:{{{session_id}}}"
 
 
+def archive_key(session_id: str) -> str:
+    """Sorted set of every entry ever logged (the Stream itself is capped)."""
+    return f"chat:{{{session_id}}}:archive"
+
+
 def state_key(session_id: str) -> str:
     """Hash of the current modes: enabled, slow, hold, registered_only, words, pinned."""
     return f"chat:{{{session_id}}}:state"

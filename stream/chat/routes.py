@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from stream.auth.invites import require_attendance
 from stream.chat.chat import ChatService
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
@@ -69,9 +70,19 @@ async def chat_stats(request: web.Request) -> web.Response:
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
+async def transcript(request: web.Request) -> web.Response:
+    """The session's whole public chat, from its archive (for the replay and for arrangers)."""
+    session_id = validate_session_id(request.match_info["session"])
+    await require_attendance(request, session_id)
+    events = await request.app[CHAT].transcript(session_id)
+    body = b'{"session":"' + session_id.encode() + b'","events":[' + b",".join(events) + b"]}"
+    return web.Response(body=body, content_type="application/json")
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(chat_context)
     app.on_shutdown.append(close_sockets)
     app.router.add_get("/ws/{session}", chat_socket)
     app.router.add_get("/moderate/{session}", moderate_page)
     app.router.add_get("/api/chat/stats", chat_stats)
+    app.router.add_get("/api/chat/{session}/transcript", transcript)
