@@ -43,10 +43,10 @@ def test_demo_key_is_not_in_repr() -> None:
 
 
 def test_ice_server_urls() -> None:
-    turn = parse_ice_server("turn:user:p%40ss@turn.example.org:3478?transport=udp")
+    turn = parse_ice_server("turn:user:p%40ss@relay.example.org:3478?transport=udp")
     assert turn.username == "user"
     assert turn.credential == "p@ss"
-    assert parse_ice_server("stun:stun.example.org:3478").urls == "stun:stun.example.org:3478"
+    assert parse_ice_server("stun:media.example.org:3478").urls == "stun:media.example.org:3478"
 
 
 @pytest.mark.parametrize(
