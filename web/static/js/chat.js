@@ -4,6 +4,7 @@
 // links are built as elements with a checked http(s) URL. Nothing is ever parsed as HTML.
 // The socket resumes from the last id it saw, and unacknowledged messages are resent with
 // their client id (the server stores each once).
+import { compareIds, newCid, storage } from "./live-util.js";
 
 const TOKEN_KEY = "stream.chat.token";
 const MAX_RENDERED = 500;
@@ -34,25 +35,6 @@ function readStrings(root) {
   } catch {
     return {};
   }
-}
-
-function storage(kind) {
-  try {
-    return kind === "local" ? window.localStorage : window.sessionStorage;
-  } catch {
-    return null;
-  }
-}
-
-function newCid() {
-  if (window.crypto?.randomUUID) return window.crypto.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
-function compareIds(a, b) {
-  const [am, as] = a.split("-").map(Number);
-  const [bm, bs] = b.split("-").map(Number);
-  return am - bm || as - bs;
 }
 
 /** `text` as nodes: plain text, and links for http(s) URLs (checked, opened safely). */

@@ -1,6 +1,7 @@
 // Live Q&A state over the session's socket (/ws/{session}): the snapshot from `qa.sync`, then
 // the `qa`/`poll` events after it. Shared by the watch page panel, the phone page, the stage
 // screen and the moderator console. Emits "change" whenever what a page shows may differ.
+import { compareIds, newCid, storage } from "./live-util.js";
 
 const TOKEN_KEY = "stream.chat.token";
 const RECONNECT_MIN_MS = 1000;
@@ -8,25 +9,6 @@ const RECONNECT_MAX_MS = 30000;
 const REPLY_TIMEOUT_MS = 10000;
 
 export const moderatorTokenKey = (session) => `stream.chat.moderator.${session}`;
-
-function storage(kind) {
-  try {
-    return kind === "local" ? window.localStorage : window.sessionStorage;
-  } catch {
-    return null;
-  }
-}
-
-function newCid() {
-  if (window.crypto?.randomUUID) return window.crypto.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
-export function compareIds(a, b) {
-  const [am, as] = String(a).split("-").map(Number);
-  const [bm, bs] = String(b).split("-").map(Number);
-  return am - bm || as - bs;
-}
 
 export class QALive extends EventTarget {
   constructor(session, { moderator = false } = {}) {
