@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 RTP_HISTORY_SIZE = 512  # packets kept per stream for NACK retransmission (power of two)
-MAX_WRITE_BUFFER = 1024 * 1024  # bytes queued for a viewer before it is skipped (room for a GOP burst)
+# Bytes queued for a viewer before it is skipped (room for a joining viewer's cached-GOP burst).
+MAX_WRITE_BUFFER = 1024 * 1024
 NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 to 1970
 
 RTP_HEADER = struct.Struct("!BBHII")
