@@ -119,9 +119,11 @@ async def _form_page(
         context["live"] = bool(room and room.live)
         context["publishing"] = bool(room and room.publisher is not None)
         context["notice"] = request.query.get("notice", "")
-        if not session.public:
-            base = request.app[SETTINGS].base_url
-            context["invite_link"] = invite_link(request, base, session.id)
+        context["invite_link"] = (
+            ""
+            if session.public
+            else invite_link(request, request.app[SETTINGS].base_url, session.id)
+        )
     return await render(request, "admin/session_form.html", context, status=status)
 
 
