@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiortc import RTCPeerConnection
@@ -115,6 +116,12 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
     demo_key = await store.rotate_key(DEMO_SESSION)
     studio_key = await store.rotate_key(STUDIO_SESSION, settings.demo_key)
     base = settings.base_url
+    rtmp_line = ""
+    if settings.rtmp_port:
+        host = urlsplit(base).hostname or "127.0.0.1"
+        rtmp_line = (
+            f"    or RTMP: Server rtmp://{host}:{settings.rtmp_port}/live, Stream Key = the key\n"
+        )
     print(
         f"\nstream demo is up:\n"
         f"  watch the live test pattern   {base}/s/{DEMO_SESSION}\n"
@@ -122,6 +129,9 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
         f"  publish into 'studio'         {base}/studio/{STUDIO_SESSION}\n"
         f"    OBS: Service WHIP, Server {base}/whip/{STUDIO_SESSION}\n"
         f"    Bearer token (publish key)  {studio_key}\n"
+        f"{rtmp_line}"
+        f"  questions from a phone        {base}/q/{DEMO_SESSION}"
+        f" (stage screen {base}/stage/{DEMO_SESSION})\n"
         f"  admin                         {base}/login\n"
         f"    users '{ADMIN_USER}' (admin) and '{ARRANGER_USER}' (arranger), password "
         f"{'from STREAM_DEMO_ADMIN_PASSWORD' if settings.demo_admin_password else admin_password}"
