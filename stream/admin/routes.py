@@ -20,7 +20,7 @@ from stream.program.sessions import SessionStore
 
 @staff_page
 async def dashboard(request: web.Request) -> web.StreamResponse:
-    identity = await guard.require_identity(request)
+    identity = await guard.require_staff(request)
     redis = request.app[REDIS]
     programme = await load_programme(redis)
     sessions = visible_to(identity, programme.sessions)
@@ -42,7 +42,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
 async def overview_json(request: web.Request) -> web.Response:
     """Live state of the sessions this identity works on (polled by the dashboard)."""
-    identity = await guard.require_identity(request)
+    identity = await guard.require_staff(request)
     programme = await load_programme(request.app[REDIS])
     live = live_now(request.app)
     now = times.now()

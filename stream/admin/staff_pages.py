@@ -16,7 +16,7 @@ from stream.admin.page import read_form, render, see_other, staff_page
 from stream.auth import guard
 from stream.auth.logins import LoginStore
 from stream.auth.passwords import verify_password_async
-from stream.auth.roles import Identity, Permission
+from stream.auth.roles import STAFF_ROLES, Identity, Permission
 from stream.auth.users import USERNAME_PATTERN, User, UserStore
 from stream.errors import Conflict, Forbidden
 from stream.http.keys import REDIS
@@ -29,7 +29,12 @@ GENERATED_PASSWORD_BYTES = 12
 
 
 def _visible(identity: Identity, users: list[User]) -> list[User]:
-    return [u for u in users if identity.may_manage_account(u.role, u.arranger)]
+    """Staff accounts this identity manages (registered viewers are not listed here)."""
+    return [
+        u
+        for u in users
+        if u.role in STAFF_ROLES and identity.may_manage_account(u.role, u.arranger)
+    ]
 
 
 async def _form_page(
@@ -224,7 +229,7 @@ async def staff_delete(request: web.Request) -> web.StreamResponse:
 
 @staff_page
 async def account_page(request: web.Request) -> web.StreamResponse:
-    await guard.require_identity(request)
+    await guard.require_staff(request)
     return await render(
         request,
         "admin/account.html",
@@ -235,7 +240,7 @@ async def account_page(request: web.Request) -> web.StreamResponse:
 @staff_page
 async def account_password(request: web.Request) -> web.StreamResponse:
     """Change one's own password: the current one first; every other login ends."""
-    identity = await guard.require_identity(request)
+    identity = await guard.require_staff(request)
     values = await read_form(request)
     store = UserStore(request.app[REDIS])
     user = await store.get(identity.username)

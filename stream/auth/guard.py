@@ -84,6 +84,14 @@ async def require_identity(request: web.Request) -> Identity:
     return identity
 
 
+async def require_staff(request: web.Request) -> Identity:
+    """A logged-in member of staff (registered viewers have accounts too, but no staff pages)."""
+    identity = await require_identity(request)
+    if not identity.is_staff:
+        raise Forbidden("staff only")
+    return identity
+
+
 async def require_role(request: web.Request, *roles: Role) -> Identity:
     """The identity, if its role is one of ``roles`` (admins always pass)."""
     identity = await require_identity(request)

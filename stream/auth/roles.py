@@ -5,7 +5,9 @@
   speakers for them.
 - **moderator**: chat and Q&A of the sessions assigned to them.
 - **speaker**: the stage view of the sessions assigned to them.
-- viewers have no account: anonymous with a display name (the chat's business).
+- **viewer** (registered, signs up at ``/register``): chats under their own name where a
+  session's chat admits registered participants only; no staff pages. Viewers without an
+  account are anonymous with a display name (the chat's business).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Role(StrEnum):
     ARRANGER = "arranger"
     MODERATOR = "moderator"
     SPEAKER = "speaker"
+    VIEWER = "viewer"
 
 
 class Permission(StrEnum):
@@ -27,6 +30,8 @@ class Permission(StrEnum):
     PRESENT = "present"  # the stage view
 
 
+# Roles that work on the programme and may open the staff pages.
+STAFF_ROLES = (Role.ADMIN, Role.ARRANGER, Role.MODERATOR, Role.SPEAKER)
 # Roles whose accounts belong to an arranger; an admin may also leave them unattached.
 ARRANGER_ROLES = (Role.ARRANGER, Role.MODERATOR, Role.SPEAKER)
 # Roles that work on assigned sessions only.
@@ -46,6 +51,10 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
 
     def manages_arranger(self, arranger_id: str) -> bool:
         if self.is_admin:

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from stream.admin.page import render, safe_next, see_other
-from stream.auth import guard
+from stream.auth import guard, register
 from stream.auth.logins import LoginStore
 from stream.auth.passwords import MAX_PASSWORD_LENGTH, verify_password_async
 from stream.auth.ratelimit import LoginLimiter
@@ -96,3 +96,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
+    app.router.add_get("/register", register.register_page)
+    app.router.add_post("/register", register.register_submit)

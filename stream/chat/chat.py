@@ -138,13 +138,19 @@ class ChatService:
         self.address_rate = RateLimiter(limits.address_rate_per_second, limits.address_rate_burst)
 
     async def join(
-        self, session_id: str, hello: Hello, address: str, *, staff: Grant | None = None
+        self, session_id: str, hello: Hello, address: str, *, account: Grant | None = None
     ) -> Participant:
-        """``staff``: the grant of a logged-in staff member, which wins over any token."""
+        """``account``: the grant of a logged-in account; a moderator token may still raise a
+        registered participant to moderator."""
         known = self.signer.verify(hello.token) if hello.token else None
         uid, name = known if known else (new_user_id(), "")
-        grant = staff or await self.roles.grant(session_id, hello.moderator_token)
-        if grant.role == "moderator" and not name:
+        if account is not None:  # an account chats under its own id and name
+            uid, name = account.uid or uid, _label_name(account.label)
+        grant = account if account and account.role == "moderator" else None
+        if grant is None:
+            token_grant = await self.roles.grant(session_id, hello.moderator_token)
+            grant = token_grant if token_grant.role == "moderator" else (account or token_grant)
+        if grant.role != "viewer" and not name:
             name = _label_name(grant.label)
         identity = Identity(uid, name, grant.role, self.signer.address_tag(address))
         return Participant(identity, grant.label)

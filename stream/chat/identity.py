@@ -87,6 +87,11 @@ class TokenSigner:
         digest = hmac.new(self._secret, f"{FORMAT_VERSION}.{payload}".encode(), hashlib.sha256)
         return _b64(digest.digest())
 
+    def account_uid(self, username: str) -> str:
+        """A logged-in account's chat id: stable, the same on every node, not its username."""
+        digest = hmac.new(self._secret, f"account:{username}".encode(), hashlib.sha256)
+        return "a" + _b64(digest.digest())[: USER_ID_BYTES + 4]
+
     def issue(self, uid: str, name: str) -> str:
         payload = _b64(json.dumps({"u": uid, "n": name}, separators=(",", ":")).encode())
         return f"{FORMAT_VERSION}.{payload}.{self._mac(payload)}"

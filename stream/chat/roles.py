@@ -27,6 +27,8 @@ class Grant:
     role: Role
     # Who holds the credential, as the one who granted it named them.
     label: str = ""
+    # A logged-in account's stable chat id (the same on every device; bans follow it).
+    uid: str = ""
 
 
 VIEWER = Grant("viewer")

@@ -24,11 +24,12 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
-from stream.auth.guard import require_session_permission
+from stream.auth.guard import current_identity, require_session_permission
 from stream.auth.invites import require_attendance
 from stream.auth.roles import Permission
 from stream.chat.chat import ChatService, Participant
 from stream.chat.fanout import Channel
+from stream.chat.identity import TokenSigner
 from stream.chat.protocol import (
     MAX_FRAME_BYTES,
     Command,
@@ -179,8 +180,8 @@ class ChatSockets:
         async with service.fanout.channel(session_id) as channel:
             try:
                 async with asyncio.timeout(JOIN_TIMEOUT):
-                    staff = await staff_moderator(request, session_id)
-                    participant = await service.join(session_id, hello, address, staff=staff)
+                    account = await account_grant(request, session_id, service.signer)
+                    participant = await service.join(session_id, hello, address, account=account)
                     await _send(ws, await service.welcome(session_id, participant))
                     await channel.ready()
                     subscriber = SocketSubscriber(
@@ -264,17 +265,24 @@ async def _send(ws: web.WebSocketResponse, frame: bytes) -> None:
     await ws.send_str(frame.decode("utf-8"))
 
 
-async def staff_moderator(request: web.Request, session_id: str) -> Grant | None:
-    """A logged-in staff member who may moderate this session moderates its chat and Q&A.
+async def account_grant(request: web.Request, session_id: str, signer: TokenSigner) -> Grant | None:
+    """What a logged-in account is in this session's chat: staff who may moderate the session
+    moderate it (and its Q&A); any other account (a registered viewer, other staff) is a
+    registered participant under its own name. None without a login.
 
     The socket's Origin was checked on upgrade, so the login cookie cannot be used by another
-    site to moderate in someone's name.
+    site to act in someone's name.
     """
-    try:
-        identity = await require_session_permission(request, session_id, Permission.MODERATE)
-    except StreamError:
+    identity = await current_identity(request)
+    if identity is None:
         return None
-    return Grant("moderator", identity.display_name or identity.username)
+    name = identity.display_name or identity.username
+    uid = signer.account_uid(identity.username)
+    try:
+        await require_session_permission(request, session_id, Permission.MODERATE)
+    except StreamError:
+        return Grant("registered", name, uid)
+    return Grant("moderator", name, uid)
 
 
 async def _receive_hello(ws: web.WebSocketResponse) -> Hello | None:
