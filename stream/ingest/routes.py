@@ -7,6 +7,7 @@ from aiohttp import web
 from stream.errors import Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from stream.http.keys import REDIS, SETTINGS
 from stream.ingest.whip import accept_publisher
+from stream.program import times
 from stream.program.keys import KeyCheck
 from stream.program.sessions import SessionStore, validate_session_id
 from stream.program.times import iso_local
@@ -68,7 +69,10 @@ async def whip_post(request: web.Request) -> web.Response:
         handshake_timeout=settings.handshake_timeout,
     )
     request.app[rtc.PEERS].add(peer)
-    return web.Response(
+    window = (await SessionStore(request.app[REDIS]).get(session_id)).key_window()
+    if window is not None:  # the key stops at the end of its window, and so does publishing
+        peer.end_after((window[1] - times.now()).total_seconds(), "publishing window closed")
+    response = web.Response(
         status=201,
         body=answer.encode(),
         content_type=SDP_CONTENT_TYPE,
@@ -78,10 +82,14 @@ async def whip_post(request: web.Request) -> web.Response:
             "Accept-Patch": rtc.TRICKLE_CONTENT_TYPE,
         },
     )
+    rtc.add_ice_server_links(response, settings.ice_servers)
+    return response
 
 
 async def whip_options(request: web.Request) -> web.Response:
-    return rtc.options_response("POST, OPTIONS", accept_post=True)
+    return rtc.options_response(
+        "POST, OPTIONS", accept_post=True, ice_servers=request.app[SETTINGS].ice_servers
+    )
 
 
 async def whip_resource_options(request: web.Request) -> web.Response:

@@ -63,6 +63,7 @@ class Peer:
         pc.on("connectionstatechange", self._on_state_change)
         loop = asyncio.get_running_loop()
         self._reaper = loop.call_later(handshake_timeout, self._handshake_expired)
+        self._deadline: asyncio.TimerHandle | None = None
 
     @property
     def closed(self) -> bool:
@@ -90,6 +91,14 @@ class Peer:
         elif state in ("failed", "closed"):
             self.close_soon(f"connection {state}")
 
+    def end_after(self, seconds: float, reason: str) -> None:
+        """Close the peer ``seconds`` from now, connected or not (e.g. its key's window ends)."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = asyncio.get_running_loop().call_later(
+            max(0.0, seconds), self.close_soon, reason
+        )
+
     def _handshake_expired(self) -> None:
         if self.connected_at is None:
             self.close_soon("handshake timeout")
@@ -107,6 +116,8 @@ class Peer:
             return
         self._closing = True
         self._reaper.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
         logger.info("%s closing: %s", self.log_prefix, reason)
         for callback in self._on_close:
             try:

@@ -85,3 +85,18 @@ async def test_a_rotated_key_is_refused_at_once(server: TestServer) -> None:
     assert (status, body["detail"]) == (401, "the publish key is not valid for this session")
     client, _ = await publish_loop(base_url(server), "rotated", new)
     await client.close()
+
+
+async def test_a_live_publisher_is_cut_off_when_its_window_closes(server: TestServer) -> None:
+    # The window (to end + grace) closes two seconds from now.
+    key = await scheduled(
+        server, "closing", -(timedelta(hours=1) + GRACE_PERIOD - timedelta(seconds=2))
+    )
+    publisher, _ = await publish_loop(base_url(server), "closing", key)
+    try:
+        room = server.app[ROOMS].get("closing")
+        assert room is not None
+        await wait_for(lambda: room.live, what="live inside the window")
+        await wait_for(lambda: room.publisher is None, timeout=10, what="cut off at the end")
+    finally:
+        await publisher.close()
