@@ -158,7 +158,7 @@ async def test_xss_payloads_render_inert_for_viewers_and_moderators(
         count = len(PAYLOADS)
         for page in (viewer, moderator):
             await page.wait_for_function(
-                f"document.querySelectorAll('.chat__message').length >= {count}"
+                f"() => document.querySelectorAll('.chat__message').length >= {count}"
             )
             assert await rendered(page, ".chat__messages .chat__text") == expected
             names = await rendered(page, ".chat__messages .chat__name")
@@ -224,7 +224,7 @@ async def test_browser_chats_and_a_moderator_removes_a_message(
         await moderator.check('[data-mod-switch="enabled"]')
         await moderator.uncheck('[data-mod-switch="enabled"]')
         await viewer.wait_for_function(
-            "document.querySelector('[data-chat-status]').textContent === 'The chat is off'"
+            "() => document.querySelector('[data-chat-status]').textContent === 'The chat is off'"
         )
         assert viewer_troubles == []
         assert moderator_troubles == []
