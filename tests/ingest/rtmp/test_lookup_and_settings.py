@@ -10,7 +10,6 @@ from aiohttp.test_utils import TestServer
 
 from stream.config import ConfigError, Settings
 from stream.http.keys import REDIS, SETTINGS
-from stream.ingest.rtmp import lookup
 from stream.ingest.rtmp.lookup import session_for_key
 from stream.ingest.rtmp.routes import RTMP_SERVER, rtmp_context
 from stream.program.sessions import SessionStore
@@ -19,10 +18,7 @@ from stream.rooms.routes import ROOMS
 from tests.conftest import create_session
 
 
-async def test_key_finds_its_session_and_nothing_else(
-    server: TestServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(lookup, "LOOKUP_BATCH", 2)  # several batches
+async def test_key_finds_its_session_and_nothing_else(server: TestServer) -> None:
     keys = {f"s{n}": await create_session(server, f"s{n}") for n in range(5)}
     redis = server.app[REDIS]
     for session_id, key in keys.items():
