@@ -177,6 +177,7 @@ class RtpOutput:
         self.frames_dropped = 0
         self.skips = 0
         self.closed = False
+        internals.check_sender(self.sender)
         internals.set_sender_keyframe_hook(self.sender, request_keyframe)
         internals.set_sender_retransmit_hook(self.sender, self.retransmit)
 

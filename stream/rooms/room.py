@@ -319,15 +319,6 @@ class Room:
     def viewer_count(self) -> int:
         return len(self.subscribers)
 
-    def first_keyframe_delays(self) -> list[float]:
-        """Seconds from each viewer's subscription to its first keyframe (time to first frame)."""
-        delays = []
-        for subscriber in self.subscribers.values():
-            output = subscriber.outputs.get("video")
-            if output is not None and output.first_keyframe_at is not None:
-                delays.append(output.first_keyframe_at - output.created)
-        return delays
-
     def stats(self) -> dict[str, object]:
         return {
             "session": self.session_id,
