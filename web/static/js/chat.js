@@ -4,9 +4,17 @@
 // links are built as elements with a checked http(s) URL. Nothing is ever parsed as HTML.
 // The socket resumes from the last id it saw, and unacknowledged messages are resent with
 // their client id (the server stores each once).
-import { compareIds, newCid, storage } from "./live-util.js";
+import {
+  compareIds,
+  moderatorTokenKey,
+  newCid,
+  openSessionSocket,
+  storage,
+  TOKEN_KEY,
+} from "./live-util.js";
 
-const TOKEN_KEY = "stream.chat.token";
+export { moderatorTokenKey };
+
 const MAX_RENDERED = 500;
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 30000;
@@ -19,7 +27,6 @@ const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv
   timeZone: "Europe/Stockholm",
 });
 
-export const moderatorTokenKey = (session) => `stream.chat.moderator.${session}`;
 
 const chats = new Map();
 
@@ -106,18 +113,10 @@ export class Chat extends EventTarget {
   }
 
   connect() {
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/${this.session}`);
-    this.socket = socket;
-    socket.addEventListener("open", () => {
-      const hello = { type: "hello" };
-      const token = storage("local")?.getItem(TOKEN_KEY);
-      const moderatorToken = storage("session")?.getItem(moderatorTokenKey(this.session));
-      if (token) hello.token = token;
-      if (moderatorToken) hello.moderator_token = moderatorToken;
-      if (this.lastId) hello.last_id = this.lastId;
-      socket.send(JSON.stringify(hello));
+    const socket = openSessionSocket(this.session, {
+      extra: () => (this.lastId ? { last_id: this.lastId } : {}),
     });
+    this.socket = socket;
     socket.addEventListener("message", (event) => this.onFrame(event.data));
     socket.addEventListener("close", () => {
       if (this.socket !== socket) return;

@@ -21,3 +21,27 @@ export function compareIds(a, b) {
   const [bm, bs] = String(b).split("-").map(Number);
   return am - bm || as - bs;
 }
+
+/** Where a viewer's signed chat identity and a moderator's token for a session are kept. */
+export const TOKEN_KEY = "stream.chat.token";
+export const moderatorTokenKey = (session) => `stream.chat.moderator.${session}`;
+
+/**
+ * Open the session's socket and greet it: the stored identity, the moderator token when
+ * `moderator` is set, plus whatever `extra()` adds when the socket opens (e.g. the last id).
+ */
+export function openSessionSocket(session, { moderator = true, extra = () => ({}) } = {}) {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/${session}`);
+  socket.addEventListener("open", () => {
+    const hello = { type: "hello" };
+    const token = storage("local")?.getItem(TOKEN_KEY);
+    if (token) hello.token = token;
+    if (moderator) {
+      const moderatorToken = storage("session")?.getItem(moderatorTokenKey(session));
+      if (moderatorToken) hello.moderator_token = moderatorToken;
+    }
+    socket.send(JSON.stringify({ ...hello, ...extra() }));
+  });
+  return socket;
+}

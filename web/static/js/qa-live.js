@@ -1,14 +1,21 @@
 // Live Q&A state over the session's socket (/ws/{session}): the snapshot from `qa.sync`, then
 // the `qa`/`poll` events after it. Shared by the watch page panel, the phone page, the stage
 // screen and the moderator console. Emits "change" whenever what a page shows may differ.
-import { compareIds, newCid, storage } from "./live-util.js";
+import {
+  compareIds,
+  moderatorTokenKey,
+  newCid,
+  openSessionSocket,
+  storage,
+  TOKEN_KEY,
+} from "./live-util.js";
 
-const TOKEN_KEY = "stream.chat.token";
+export { moderatorTokenKey };
+
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 30000;
 const REPLY_TIMEOUT_MS = 10000;
 
-export const moderatorTokenKey = (session) => `stream.chat.moderator.${session}`;
 
 export class QALive extends EventTarget {
   constructor(session, { moderator = false } = {}) {
@@ -35,19 +42,8 @@ export class QALive extends EventTarget {
   }
 
   connect() {
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/${this.session}`);
+    const socket = openSessionSocket(this.session, { moderator: this.wantsModerator });
     this.socket = socket;
-    socket.addEventListener("open", () => {
-      const hello = { type: "hello" };
-      const token = storage("local")?.getItem(TOKEN_KEY);
-      if (token) hello.token = token;
-      if (this.wantsModerator) {
-        const moderatorToken = storage("session")?.getItem(moderatorTokenKey(this.session));
-        if (moderatorToken) hello.moderator_token = moderatorToken;
-      }
-      socket.send(JSON.stringify(hello));
-    });
     socket.addEventListener("message", (event) => this.onFrame(event.data));
     socket.addEventListener("close", () => {
       if (this.socket !== socket) return;
