@@ -55,7 +55,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stream", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="stream",
+        description="Livestreams and hybrid events: run, measure, load a programme.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the platform")
