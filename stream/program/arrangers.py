@@ -9,9 +9,9 @@ from redis.asyncio.client import Pipeline
 
 from stream.errors import Conflict, NotFound
 from stream.program.records import (
+    CatalogueStore,
     begin_writes,
     fields,
-    load_hashes,
     members,
     text,
     transact,
@@ -23,7 +23,6 @@ from stream.program.validation import (
     check_id,
     check_text,
 )
-from stream.store import Redis
 
 ARRANGERS_SET = "arrangers"
 MAX_URL_LENGTH = 500
@@ -82,9 +81,10 @@ class Arranger:
         return dict(self.to_hash())
 
 
-class ArrangerStore:
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+class ArrangerStore(CatalogueStore[Arranger]):
+    record = Arranger
+    kind = "arranger"
+    ids_key = ARRANGERS_SET
 
     async def save(self, arranger: Arranger, *, create: bool = False) -> None:
         """Store ``arranger``; a new name is copied to its sessions in the same transaction."""
@@ -102,32 +102,6 @@ class ArrangerStore:
                 pipe.hset(f"session:{session_id}", "arranger", arranger.name)
 
         await transact(self.redis, body, key, sessions_key)
-
-    async def get(self, arranger_id: str) -> Arranger:
-        values = (await load_hashes(self.redis, [arranger_key(arranger_id)]))[0]
-        if not values:
-            raise NotFound(f"no arranger {arranger_id!r}")
-        return Arranger.from_hash(values)
-
-    async def exists(self, arranger_id: str) -> bool:
-        return bool(await self.redis.exists(arranger_key(arranger_id)))
-
-    async def all(self) -> list[Arranger]:
-        ids = await members(self.redis, ARRANGERS_SET)
-        found = [
-            Arranger.from_hash(v)
-            for v in await load_hashes(self.redis, [arranger_key(i) for i in ids])
-            if v
-        ]
-        return sorted(found, key=lambda a: a.name.casefold())
-
-    async def find(self, reference: str) -> Arranger | None:
-        """An arranger by id or by name (case-insensitive): what an import file names."""
-        reference = reference.strip()
-        for arranger in await self.all():
-            if reference == arranger.id or reference.casefold() == arranger.name.casefold():
-                return arranger
-        return None
 
     async def session_ids(self, arranger_id: str) -> list[str]:
         return await members(self.redis, arranger_sessions_key(arranger_id))

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from redis.asyncio.client import Pipeline
 
 from stream.errors import Conflict, NotFound
-from stream.program.records import begin_writes, fields, load_hashes, members, transact
+from stream.program.records import (
+    CatalogueStore,
+    begin_writes,
+    fields,
+    transact,
+)
 from stream.program.validation import (
     LANGUAGE_PATTERN,
     MAX_DESCRIPTION_LENGTH,
@@ -17,7 +23,6 @@ from stream.program.validation import (
     check_id,
     check_text,
 )
-from stream.store import Redis
 
 EVENTS_SET = "events"
 MAX_EVENT_DAYS = 31
@@ -94,9 +99,13 @@ class Event:
         return body
 
 
-class EventStore:
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+class EventStore(CatalogueStore[Event]):
+    record = Event
+    kind = "event"
+    ids_key = EVENTS_SET
+
+    def order(self, record: Event) -> Any:
+        return (record.start_date, record.name)
 
     async def save(self, event: Event, *, create: bool = False) -> None:
         """Store ``event``; with ``create`` an existing id is a conflict, not an update."""
@@ -109,24 +118,6 @@ class EventStore:
             pipe.sadd(EVENTS_SET, event.id)
 
         await transact(self.redis, body, event_key(event.id))
-
-    async def get(self, event_id: str) -> Event:
-        values = (await load_hashes(self.redis, [event_key(event_id)]))[0]
-        if not values:
-            raise NotFound(f"no event {event_id!r}")
-        return Event.from_hash(values)
-
-    async def exists(self, event_id: str) -> bool:
-        return bool(await self.redis.exists(event_key(event_id)))
-
-    async def all(self) -> list[Event]:
-        ids = await members(self.redis, EVENTS_SET)
-        found = [
-            Event.from_hash(v)
-            for v in await load_hashes(self.redis, [event_key(i) for i in ids])
-            if v
-        ]
-        return sorted(found, key=lambda e: (e.start_date, e.name))
 
     async def delete(self, event_id: str) -> None:
         async def body(pipe: Pipeline) -> None:

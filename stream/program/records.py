@@ -8,13 +8,13 @@ there first. Either everything is written or nothing is: no half-saved session.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
-from stream.errors import Conflict
+from stream.errors import Conflict, NotFound
 from stream.store import Redis
 
 MAX_TRANSACTION_ATTEMPTS = 8
@@ -77,3 +77,63 @@ async def load_hashes(redis: Redis, keys: list[str]) -> list[dict[str, str]]:
             pipe.hgetall(key)
         raw = await pipe.execute()
     return [decode(item) for item in raw]
+
+
+class HashRecord(Protocol):
+    """A catalogue record stored as one Redis hash (an event, arranger or studio)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @classmethod
+    def from_hash(cls, values: dict[str, str]) -> Self: ...
+
+
+R = TypeVar("R", bound=HashRecord)
+
+
+class CatalogueStore(Generic[R]):
+    """The reads every catalogue has: one hash per record, a set of their ids.
+
+    Subclasses name the record type, what to call it in errors, the set of ids and the key
+    of one record, and keep their own writes (which differ in what they keep consistent).
+    """
+
+    record: type[R]
+    kind: str  # "arranger", "studio", ... (as errors name it)
+    ids_key: str
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    def key(self, record_id: str) -> str:
+        return f"{self.kind}:{record_id}"
+
+    def order(self, record: R) -> Any:
+        """Sort key of :meth:`all` (by name unless a catalogue says otherwise)."""
+        return record.name.casefold()
+
+    async def get(self, record_id: str) -> R:
+        values = (await load_hashes(self.redis, [self.key(record_id)]))[0]
+        if not values:
+            raise NotFound(f"no {self.kind} {record_id!r}")
+        return self.record.from_hash(values)
+
+    async def exists(self, record_id: str) -> bool:
+        return bool(await self.redis.exists(self.key(record_id)))
+
+    async def all(self) -> list[R]:
+        ids = await members(self.redis, self.ids_key)
+        hashes = await load_hashes(self.redis, [self.key(i) for i in ids])
+        return sorted((self.record.from_hash(v) for v in hashes if v), key=self.order)
+
+    async def find(self, reference: str) -> R | None:
+        """A record by id or by name (case-insensitive): what an import file names."""
+        reference = reference.strip()
+        for record in await self.all():
+            if reference == record.id or reference.casefold() == record.name.casefold():
+                return record
+        return None

@@ -12,10 +12,9 @@ from redis.asyncio.client import Pipeline
 
 from stream.errors import Conflict, NotFound
 from stream.program.records import (
+    CatalogueStore,
     begin_writes,
     fields,
-    load_hashes,
-    members,
     texts,
     transact,
 )
@@ -26,7 +25,6 @@ from stream.program.validation import (
     check_id,
     check_text,
 )
-from stream.store import Redis
 
 STUDIOS_SET = "studios"
 
@@ -77,9 +75,10 @@ class Studio:
         return dict(self.to_hash())
 
 
-class StudioStore:
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+class StudioStore(CatalogueStore[Studio]):
+    record = Studio
+    kind = "studio"
+    ids_key = STUDIOS_SET
 
     async def save(self, studio: Studio, *, create: bool = False) -> None:
         async def body(pipe: Pipeline) -> None:
@@ -90,32 +89,6 @@ class StudioStore:
             pipe.sadd(STUDIOS_SET, studio.id)
 
         await transact(self.redis, body, studio_key(studio.id))
-
-    async def get(self, studio_id: str) -> Studio:
-        values = (await load_hashes(self.redis, [studio_key(studio_id)]))[0]
-        if not values:
-            raise NotFound(f"no studio {studio_id!r}")
-        return Studio.from_hash(values)
-
-    async def exists(self, studio_id: str) -> bool:
-        return bool(await self.redis.exists(studio_key(studio_id)))
-
-    async def all(self) -> list[Studio]:
-        ids = await members(self.redis, STUDIOS_SET)
-        found = [
-            Studio.from_hash(v)
-            for v in await load_hashes(self.redis, [studio_key(i) for i in ids])
-            if v
-        ]
-        return sorted(found, key=lambda s: s.name.casefold())
-
-    async def find(self, reference: str) -> Studio | None:
-        """A studio by id or by name (case-insensitive)."""
-        reference = reference.strip()
-        for studio in await self.all():
-            if reference == studio.id or reference.casefold() == studio.name.casefold():
-                return studio
-        return None
 
     async def booked_session_ids(self, studio_id: str) -> list[str]:
         """Ids of the sessions booked into the studio, by start time."""
