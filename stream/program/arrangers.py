@@ -85,6 +85,7 @@ class ArrangerStore(CatalogueStore[Arranger]):
     record = Arranger
     kind = "arranger"
     ids_key = ARRANGERS_SET
+    key = staticmethod(arranger_key)
 
     async def save(self, arranger: Arranger, *, create: bool = False) -> None:
         """Store ``arranger``; a new name is copied to its sessions in the same transaction."""

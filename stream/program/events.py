@@ -103,6 +103,7 @@ class EventStore(CatalogueStore[Event]):
     record = Event
     kind = "event"
     ids_key = EVENTS_SET
+    key = staticmethod(event_key)
 
     def order(self, record: Event) -> Any:
         return (record.start_date, record.name)

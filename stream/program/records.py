@@ -105,12 +105,10 @@ class CatalogueStore(Generic[R]):
     record: type[R]
     kind: str  # "arranger", "studio", ... (as errors name it)
     ids_key: str
+    key: Callable[[str], str]  # the Redis key of one record (a staticmethod)
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-
-    def key(self, record_id: str) -> str:
-        return f"{self.kind}:{record_id}"
 
     def order(self, record: R) -> Any:
         """Sort key of :meth:`all` (by name unless a catalogue says otherwise)."""

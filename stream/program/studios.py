@@ -79,6 +79,7 @@ class StudioStore(CatalogueStore[Studio]):
     record = Studio
     kind = "studio"
     ids_key = STUDIOS_SET
+    key = staticmethod(studio_key)
 
     async def save(self, studio: Studio, *, create: bool = False) -> None:
         async def body(pipe: Pipeline) -> None:
