@@ -10,6 +10,7 @@ from aiohttp import web
 
 from stream.auth.invites import require_attendance
 from stream.http.keys import REDIS, SETTINGS
+from stream.http.middleware import problem
 from stream.program.sessions import validate_session_id
 from stream.rooms.presence import Presence
 from stream.rooms.room import RoomRegistry
@@ -72,8 +73,6 @@ async def whep_post(request: web.Request) -> web.Response:
 
 
 def _not_live() -> web.Response:
-    from stream.http.middleware import problem
-
     return problem(
         409,
         "session is not live yet",
