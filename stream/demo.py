@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiortc import RTCPeerConnection
 
-from stream.auth.roles import Role
 from stream.auth.users import User, UserStore
+from stream.common import times
+from stream.common.grants import Role
 from stream.http.keys import REDIS, SETTINGS
 from stream.ingest.testpattern import TestPatternAudioTrack, TestPatternVideoTrack
 from stream.ingest.whip_client import WhipClient
-from stream.program import demo_programme, times
+from stream.program import demo_programme
 from stream.program.sessions import Session, SessionStore
 from stream.store import Redis
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from stream.auth import guard
-from stream.auth.roles import Identity, Permission, Role
-from stream.errors import Forbidden
+from stream.common.errors import Forbidden
+from stream.common.grants import Identity, Permission, Role
 from stream.program.sessions import Session
 
 

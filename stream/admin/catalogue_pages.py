@@ -16,14 +16,14 @@ from stream.admin import forms
 from stream.admin.access import require_admin, require_organiser
 from stream.admin.page import read_form, render, see_other, staff_page
 from stream.auth.users import UserStore
-from stream.errors import Conflict
+from stream.common.errors import Conflict
+from stream.common.validation import ID_PATTERN, FieldError, Invalid
 from stream.http.keys import REDIS
 from stream.program.arrangers import ArrangerStore
 from stream.program.events import EventStore
 from stream.program.programme import load_programme
 from stream.program.schedule import by_day
 from stream.program.studios import StudioStore
-from stream.program.validation import ID_PATTERN, FieldError, Invalid
 from stream.store import Redis
 
 

@@ -14,17 +14,17 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from stream.auth.roles import Role
 from stream.auth.users import User, UserStore, normalise_username
+from stream.common.errors import StreamError
+from stream.common.grants import Role
+from stream.common.validation import Invalid
 from stream.config import ConfigError, Settings
-from stream.errors import StreamError
 from stream.program.importer import (
     MAX_IMPORT_BYTES,
     ImportOptions,
     import_drafts,
     read_file,
 )
-from stream.program.validation import Invalid
 from stream.store import EmbeddedRedis, Redis, connect, wait_ready
 
 PASSWORD_ENV = "STREAM_ADMIN_PASSWORD"  # noqa: S105 - the variable's name, not a value

@@ -10,14 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from stream.auth.roles import Identity, Role
 from stream.auth.users import User, normalise_username
-from stream.program import times
-from stream.program.arrangers import Arranger
-from stream.program.events import Event
-from stream.program.sessions import MAX_SPEAKERS, Session
-from stream.program.studios import Studio
-from stream.program.validation import (
+from stream.common import times
+from stream.common.grants import Identity, Role
+from stream.common.validation import (
     Errors,
     FieldError,
     Invalid,
@@ -25,6 +21,10 @@ from stream.program.validation import (
     clean_line,
     slugify,
 )
+from stream.program.arrangers import Arranger
+from stream.program.events import Event
+from stream.program.sessions import MAX_SPEAKERS, Session
+from stream.program.studios import Studio
 
 MAX_FIELD_LENGTH = 10_000  # any single submitted field; the types have tighter limits
 CHECKED = ("on", "1", "true", "yes")

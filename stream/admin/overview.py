@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from stream.auth.roles import Identity, Permission
-from stream.program import times
+from stream.common import times
+from stream.common.grants import Identity, Permission
 from stream.program.schedule import (
     NOT_LIVE,
     Live,

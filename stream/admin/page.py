@@ -11,12 +11,12 @@ from urllib.parse import quote
 from aiohttp import web
 
 from stream.auth import guard
-from stream.errors import Forbidden, NotFound, StreamError, Unauthorized
+from stream.common import times
+from stream.common.display import When
+from stream.common.errors import Forbidden, NotFound, StreamError, Unauthorized
+from stream.common.validation import FieldError
 from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.templates import TEMPLATES
-from stream.program import times
-from stream.program.display import When
-from stream.program.validation import FieldError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -9,9 +9,9 @@ from stream.admin import catalogue_pages, import_pages, session_pages, staff_pag
 from stream.admin.overview import build_overview, visible_to
 from stream.admin.page import render, staff_page
 from stream.auth import guard
-from stream.auth.roles import Role
+from stream.common import times
+from stream.common.grants import Role
 from stream.http.keys import REDIS
-from stream.program import times
 from stream.program.programme import load_programme
 from stream.program.routes import live_now
 from stream.program.schedule import NOT_LIVE, state_of

@@ -11,22 +11,18 @@ from stream.admin import forms
 from stream.admin.access import require_manage, require_organiser
 from stream.admin.page import read_form, render, see_other, staff_page
 from stream.auth.invites import invite_link
-from stream.auth.roles import Identity
 from stream.auth.users import UserStore
-from stream.errors import Conflict
+from stream.common import times
+from stream.common.errors import Conflict
+from stream.common.grants import Identity
+from stream.common.ids import validate_session_id
+from stream.common.validation import FieldError, Invalid
 from stream.http.keys import REDIS, SETTINGS
-from stream.program import times
 from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW
 from stream.program.programme import Programme, load_programme
 from stream.program.routes import live_now
 from stream.program.schedule import NOT_LIVE, by_day, state_of
-from stream.program.sessions import (
-    ScheduleConflict,
-    Session,
-    SessionStore,
-    validate_session_id,
-)
-from stream.program.validation import FieldError, Invalid
+from stream.program.sessions import ScheduleConflict, Session, SessionStore
 from stream.rooms.routes import ROOMS
 from stream.rtc.routes import PEERS
 

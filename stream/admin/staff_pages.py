@@ -16,12 +16,12 @@ from stream.admin.page import read_form, render, see_other, staff_page
 from stream.auth import guard
 from stream.auth.logins import LoginStore
 from stream.auth.passwords import verify_password_async
-from stream.auth.roles import STAFF_ROLES, Identity, Permission
 from stream.auth.users import USERNAME_PATTERN, User, UserStore
-from stream.errors import Conflict, Forbidden
+from stream.common.errors import Conflict, Forbidden
+from stream.common.grants import STAFF_ROLES, Identity, Permission
+from stream.common.validation import FieldError, Invalid
 from stream.http.keys import REDIS
 from stream.program.programme import load_programme
-from stream.program.validation import FieldError, Invalid
 
 logger = logging.getLogger(__name__)
 

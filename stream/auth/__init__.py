@@ -8,5 +8,5 @@ For other parts of the platform (chat moderation, Q&A, the stage view) the whole
     identity = await guard.require_session_permission(request, session_id, Permission.MODERATE)
     await guard.check_csrf(request, form.get(guard.CSRF_FIELD)) # for a form POST
 
-and :class:`stream.auth.roles.Identity` answers ``may(permission, session_id, arranger_id)``.
+and :class:`stream.common.grants.Identity` answers ``may(permission, session_id, arranger_id)``.
 """

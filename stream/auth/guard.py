@@ -15,11 +15,11 @@ from aiohttp import web
 
 from stream.auth.csrf import anonymous_token, new_nonce, new_secret, tokens_match
 from stream.auth.logins import LoginStore
-from stream.auth.roles import Identity, Permission, Role
 from stream.auth.users import UserStore
-from stream.errors import Forbidden, Unauthorized
+from stream.common.errors import Forbidden, Unauthorized
+from stream.common.grants import Identity, Permission, Role
+from stream.common.records import text
 from stream.http.keys import REDIS
-from stream.program.records import text
 from stream.program.sessions import SessionStore
 
 LOGIN_COOKIE = "stream_login"

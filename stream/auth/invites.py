@@ -16,8 +16,8 @@ import hmac
 from aiohttp import web
 
 from stream.auth.guard import AUTH_SECRET, current_identity
-from stream.auth.roles import Permission
-from stream.errors import NotFound
+from stream.common.errors import NotFound
+from stream.common.grants import Permission
 from stream.http.keys import REDIS
 from stream.program.sessions import Session, SessionStore
 

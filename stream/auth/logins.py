@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from stream.program.records import decode, text, texts
+from stream.common.records import decode, text, texts
 from stream.store import Redis
 
 LOGIN_TOKEN_BYTES = 32

@@ -14,11 +14,11 @@ from stream.admin.forms import Form
 from stream.admin.page import read_form, render, safe_next
 from stream.auth import guard
 from stream.auth.logins import LoginStore
-from stream.auth.roles import Role
 from stream.auth.users import User, UserStore, normalise_username
-from stream.errors import Conflict, Forbidden
+from stream.common.errors import Conflict, Forbidden
+from stream.common.grants import Role
+from stream.common.validation import FieldError, Invalid
 from stream.http.keys import REDIS
-from stream.program.validation import FieldError, Invalid
 
 logger = logging.getLogger(__name__)
 

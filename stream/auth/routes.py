@@ -12,7 +12,7 @@ from stream.auth.logins import LoginStore
 from stream.auth.passwords import MAX_PASSWORD_LENGTH, verify_password_async
 from stream.auth.ratelimit import LoginLimiter
 from stream.auth.users import UserStore
-from stream.errors import Forbidden
+from stream.common.errors import Forbidden
 from stream.http.keys import REDIS
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,9 @@ from redis.asyncio.client import Pipeline
 
 from stream.auth.logins import user_logins_key
 from stream.auth.passwords import hash_password_async, password_problem
-from stream.auth.roles import ARRANGER_ROLES, ASSIGNED_ROLES, Identity, Role
-from stream.errors import Conflict, NotFound
-from stream.program.arrangers import arranger_key, arranger_staff_key
-from stream.program.records import (
+from stream.common.errors import Conflict, NotFound
+from stream.common.grants import ARRANGER_ROLES, ASSIGNED_ROLES, Identity, Role
+from stream.common.records import (
     begin_writes,
     decode,
     fields,
@@ -27,14 +26,15 @@ from stream.program.records import (
     texts,
     transact,
 )
-from stream.program.sessions import session_key
-from stream.program.validation import (
+from stream.common.validation import (
     MAX_NAME_LENGTH,
     Errors,
     FieldError,
     Invalid,
     check_text,
 )
+from stream.program.arrangers import arranger_key, arranger_staff_key
+from stream.program.sessions import session_key
 from stream.store import Redis
 
 USERS_SET = "users"

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from stream.chat.identity import Role
 from stream.chat.keys import moderators_key
-from stream.program.keys import MAX_KEY_LENGTH, hash_key, new_key
+from stream.common.hashing import MAX_KEY_LENGTH, hash_key, new_key
 from stream.store import Redis
 
 MAX_LABEL_LENGTH = 60

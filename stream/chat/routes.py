@@ -18,9 +18,10 @@ from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
 from stream.chat.roles import TokenRoles
 from stream.chat.ws import ChatSockets, encode_text_frame
+from stream.common.ids import validate_session_id
 from stream.http.keys import REDIS, SETTINGS
 from stream.http.templates import TEMPLATES
-from stream.program.sessions import SessionStore, validate_session_id
+from stream.program.sessions import SessionStore
 
 CHAT = web.AppKey("chat", ChatService)
 CHAT_SOCKETS = web.AppKey("chat_sockets", ChatSockets)

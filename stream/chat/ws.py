@@ -26,7 +26,6 @@ from redis.exceptions import RedisError
 
 from stream.auth.guard import current_identity, require_session_permission
 from stream.auth.invites import require_attendance
-from stream.auth.roles import Permission
 from stream.chat.chat import ChatService, Participant
 from stream.chat.fanout import Channel
 from stream.chat.identity import TokenSigner
@@ -44,8 +43,9 @@ from stream.chat.protocol import (
     parse_command,
 )
 from stream.chat.roles import Grant
-from stream.errors import Forbidden, RateLimited, StreamError
-from stream.program.sessions import validate_session_id
+from stream.common.errors import Forbidden, RateLimited, StreamError
+from stream.common.grants import Permission
+from stream.common.ids import validate_session_id
 
 logger = logging.getLogger(__name__)
 

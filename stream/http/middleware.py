@@ -9,7 +9,7 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from stream.errors import StreamError
+from stream.common.errors import StreamError
 
 logger = logging.getLogger(__name__)
 

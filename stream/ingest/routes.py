@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from stream.errors import Conflict, Forbidden, NotFound, TooLarge, Unauthorized
+from stream.common import times
+from stream.common.errors import Conflict, Forbidden, NotFound, TooLarge, Unauthorized
+from stream.common.ids import validate_session_id
+from stream.common.times import iso_local
 from stream.http.keys import REDIS, SETTINGS
 from stream.ingest.whip import accept_publisher
-from stream.program import times
 from stream.program.keys import KeyCheck
-from stream.program.sessions import SessionStore, validate_session_id
-from stream.program.times import iso_local
+from stream.program.sessions import SessionStore
 from stream.rooms.routes import ROOMS
 from stream.rtc import routes as rtc
 from stream.rtc.sdp import MAX_SDP_BYTES, SDP_CONTENT_TYPE, check_offer, read_body

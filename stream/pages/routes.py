@@ -14,18 +14,19 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from stream.auth.invites import may_attend, remember_invite
-from stream.errors import BadRequest, NotFound
+from stream.common import times
+from stream.common.display import When
+from stream.common.errors import BadRequest, NotFound
+from stream.common.ids import validate_session_id
 from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import REDIS
 from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANCESTORS
 from stream.http.templates import TEMPLATES
-from stream.program import times
-from stream.program.display import When
 from stream.program.listing import build_view, day_choices
 from stream.program.programme import load_programme
 from stream.program.routes import filter_sessions, live_now
 from stream.program.schedule import live_lookup, state_of
-from stream.program.sessions import Session, SessionStore, validate_session_id
+from stream.program.sessions import Session, SessionStore
 
 # Pages differ by language, which comes from ?lang=, the cookie or Accept-Language.
 VARY = "Cookie, Accept-Language"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from redis.asyncio.client import Pipeline
 
-from stream.errors import Conflict, NotFound
-from stream.program.records import (
+from stream.common.errors import Conflict, NotFound
+from stream.common.records import (
     CatalogueStore,
     begin_writes,
     fields,
@@ -16,7 +16,7 @@ from stream.program.records import (
     text,
     transact,
 )
-from stream.program.validation import (
+from stream.common.validation import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     Errors,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from stream.program import times
+from stream.common import times
 from stream.program.arrangers import Arranger, ArrangerStore
 from stream.program.events import Event, EventStore
 from stream.program.sessions import Session, SessionStore

@@ -8,14 +8,14 @@ from typing import Any
 
 from redis.asyncio.client import Pipeline
 
-from stream.errors import Conflict, NotFound
-from stream.program.records import (
+from stream.common.errors import Conflict, NotFound
+from stream.common.records import (
     CatalogueStore,
     begin_writes,
     fields,
     transact,
 )
-from stream.program.validation import (
+from stream.common.validation import (
     LANGUAGE_PATTERN,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,

@@ -8,9 +8,9 @@ import csv
 import io
 from datetime import datetime
 
-from stream.program import times
+from stream.common import times
+from stream.common.validation import clean_block, clean_line
 from stream.program.drafts import Draft, Problem
-from stream.program.validation import clean_block, clean_line
 
 # Column name (lower case) → field. Several spellings per field.
 COLUMNS = {

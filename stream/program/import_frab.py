@@ -8,9 +8,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from stream.program import times
+from stream.common import times
+from stream.common.validation import clean_block, clean_line
 from stream.program.drafts import Draft, Problem
-from stream.program.validation import clean_block, clean_line
 
 
 def looks_like_frab(data: bytes) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from stream.errors import StreamError
+from stream.common.errors import StreamError
+from stream.common.validation import Invalid, slugify
 from stream.program.arrangers import Arranger, ArrangerStore
 from stream.program.drafts import Draft, Problem
 from stream.program.events import EventStore
@@ -20,7 +21,6 @@ from stream.program.import_frab import looks_like_frab, parse_frab
 from stream.program.programme import load_programme
 from stream.program.sessions import Session, SessionStore, overlaps
 from stream.program.studios import Studio, StudioStore
-from stream.program.validation import Invalid, slugify
 from stream.store import Redis
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024

@@ -8,14 +8,9 @@ test) and closes :data:`GRACE_PERIOD` after its end (overrun). A session without
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-KEY_BYTES = 24
-MAX_KEY_LENGTH = 256
 REHEARSAL_WINDOW = timedelta(hours=2)
 GRACE_PERIOD = timedelta(minutes=30)
 
@@ -25,21 +20,6 @@ class KeyCheck(StrEnum):
     WRONG = "wrong"  # no key stored, or not this session's key
     TOO_EARLY = "too_early"  # the right key, before the rehearsal window opens
     EXPIRED = "expired"  # the right key, after the grace period
-
-
-def new_key() -> str:
-    return secrets.token_urlsafe(KEY_BYTES)
-
-
-def hash_key(key: str) -> str:
-    # Keys carry 192 random bits, so a fast hash is safe; passwords use argon2 instead.
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def key_matches(key: str, stored_hash: str) -> bool:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        return False
-    return hmac.compare_digest(hash_key(key), stored_hash)
 
 
 def key_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:

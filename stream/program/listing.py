@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from stream.program import times
+from stream.common import times
 from stream.program.schedule import NOT_LIVE, Live, State, by_arranger, by_day, state_of
 from stream.program.sessions import Session
 

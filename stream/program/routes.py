@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from stream.errors import BadRequest
+from stream.common import times
+from stream.common.errors import BadRequest
+from stream.common.ids import validate_session_id
 from stream.http.keys import REDIS
-from stream.program import ical, times
+from stream.program import ical
 from stream.program.programme import Programme, load_programme
 from stream.program.schedule import MAX_QUERY_LENGTH, Live, live_lookup, on_day, search
 from stream.program.serialize import session_json
-from stream.program.sessions import Session, validate_session_id
+from stream.program.sessions import Session
 from stream.rooms.routes import ROOMS
 
 PROGRAMME_CACHE_SECONDS = 15

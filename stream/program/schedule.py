@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from stream.program import times
+from stream.common import times
 from stream.program.sessions import Session, overlaps
 
 MAX_QUERY_LENGTH = 200

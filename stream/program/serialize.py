@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from stream.program import times
+from stream.common import times
 from stream.program.programme import Programme
 from stream.program.schedule import NOT_LIVE, Live, state_of
 from stream.program.sessions import Session

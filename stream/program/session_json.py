@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from stream.program import times
-from stream.program.sessions import MAX_SPEAKERS, Session
-from stream.program.validation import (
+from stream.common import times
+from stream.common.validation import (
     Errors,
     FieldError,
     Invalid,
@@ -16,6 +15,7 @@ from stream.program.validation import (
     clean_line,
     slugify,
 )
+from stream.program.sessions import MAX_SPEAKERS, Session
 
 FIELDS = (
     "id", "title", "arranger", "event", "speakers", "studio", "start", "end", "description",

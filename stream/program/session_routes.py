@@ -14,17 +14,18 @@ import logging
 from aiohttp import web
 
 from stream.auth import guard
-from stream.auth.roles import Identity, Permission, Role
-from stream.errors import BadRequest, Conflict, Forbidden
+from stream.common import times
+from stream.common.errors import BadRequest, Conflict, Forbidden
+from stream.common.grants import Identity, Permission, Role
+from stream.common.ids import validate_session_id
+from stream.common.validation import Invalid
 from stream.http.keys import REDIS
-from stream.program import times
 from stream.program.programme import load_programme
 from stream.program.routes import live_now
 from stream.program.schedule import live_lookup
 from stream.program.serialize import session_json
 from stream.program.session_json import api_fields, session_from_json
-from stream.program.sessions import ScheduleConflict, Session, SessionStore, validate_session_id
-from stream.program.validation import Invalid
+from stream.program.sessions import ScheduleConflict, Session, SessionStore
 from stream.rooms.routes import ROOMS
 
 logger = logging.getLogger(__name__)

@@ -12,27 +12,17 @@ session a publish key belongs to, for RTMP where the key is all a publisher send
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from redis.asyncio.client import Pipeline
 
-from stream.errors import BadRequest, Conflict, NotFound
-from stream.program import times
-from stream.program.arrangers import arranger_key, arranger_sessions_key
-from stream.program.events import event_key, event_sessions_key
-from stream.program.keys import (
-    MAX_KEY_LENGTH,
-    KeyCheck,
-    check_window,
-    hash_key,
-    key_matches,
-    key_window,
-    new_key,
-)
-from stream.program.records import (
+from stream.common import times
+from stream.common.errors import Conflict, NotFound
+from stream.common.hashing import MAX_KEY_LENGTH, hash_key, key_matches, new_key
+from stream.common.ids import SESSION_ID_PATTERN
+from stream.common.records import (
     begin_writes,
     decode,
     fields,
@@ -42,8 +32,7 @@ from stream.program.records import (
     texts,
     transact,
 )
-from stream.program.studios import studio_bookings_key, studio_key
-from stream.program.validation import (
+from stream.common.validation import (
     LANGUAGE_PATTERN,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
@@ -54,9 +43,12 @@ from stream.program.validation import (
     check_reference,
     check_text,
 )
+from stream.program.arrangers import arranger_key, arranger_sessions_key
+from stream.program.events import event_key, event_sessions_key
+from stream.program.keys import KeyCheck, check_window, key_window
+from stream.program.studios import studio_bookings_key, studio_key
 from stream.store import Redis
 
-SESSION_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_TITLE_LENGTH = 200
 MAX_SPEAKERS = 20
 MAX_SPEAKER_LENGTH = 120
@@ -70,12 +62,6 @@ _OWN_FIELDS = (
     "start", "end", "visibility", "language", "chat", "qa",
 )  # fmt: skip
 _PRIVATE_FIELDS = ("key_hash",)
-
-
-def validate_session_id(session_id: str) -> str:
-    if not SESSION_ID_PATTERN.fullmatch(session_id):
-        raise BadRequest("session id must be 1-64 lowercase letters, digits or '-'")
-    return session_id
 
 
 def _text(value: bytes | str) -> str:

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 
 from redis.asyncio.client import Pipeline
 
-from stream.errors import Conflict, NotFound
-from stream.program.records import (
+from stream.common.errors import Conflict, NotFound
+from stream.common.records import (
     CatalogueStore,
     begin_writes,
     fields,
     texts,
     transact,
 )
-from stream.program.validation import (
+from stream.common.validation import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     Errors,

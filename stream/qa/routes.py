@@ -13,10 +13,11 @@ from aiohttp import web
 
 from stream.auth.invites import require_attendance
 from stream.chat.routes import CHAT, CHAT_SOCKETS
-from stream.errors import BadRequest, Forbidden, Unauthorized
+from stream.common.errors import BadRequest, Forbidden, Unauthorized
+from stream.common.ids import validate_session_id
 from stream.http.keys import REDIS, SETTINGS
 from stream.http.templates import TEMPLATES
-from stream.program.sessions import Session, validate_session_id
+from stream.program.sessions import Session
 from stream.qa import export
 from stream.qa.protocol import EVENT_TYPES, FRAME_TYPES
 from stream.qa.qr import qr_svg

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from stream.errors import Conflict
+from stream.common.errors import Conflict
 from stream.rooms.forward import SendClock
 from stream.rooms.keyframes import KeyframeRequester
 from stream.rooms.media import CLOCK_RATES, MediaFrame, Packetizer, is_keyframe

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from stream.auth.invites import require_attendance
+from stream.common.ids import validate_session_id
 from stream.http.keys import REDIS, SETTINGS
 from stream.http.middleware import problem
-from stream.program.sessions import validate_session_id
 from stream.rooms.presence import Presence
 from stream.rooms.room import RoomRegistry
 from stream.rooms.whep import NOT_LIVE_RETRY_AFTER, accept_viewer

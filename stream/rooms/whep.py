@@ -6,7 +6,7 @@ import logging
 
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender
 
-from stream.errors import BadOffer, Conflict
+from stream.common.errors import BadOffer, Conflict
 from stream.rooms.forward import IdleTrack, RtpOutput
 from stream.rooms.reencode import DecodedTrack
 from stream.rooms.room import Output, Room

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from stream.errors import BadOffer, StreamError
+from stream.common.errors import BadOffer, StreamError
 
 logger = logging.getLogger(__name__)
 

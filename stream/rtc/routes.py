@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from stream.errors import Conflict, NotFound, PreconditionFailed, StreamError
+from stream.common.errors import Conflict, NotFound, PreconditionFailed, StreamError
 from stream.http.keys import SETTINGS
 from stream.rtc.ice import host_addresses, parse_ice_server
 from stream.rtc.peer import Peer, PeerRegistry

@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from stream.errors import BadOffer, TooLarge, UnsupportedMediaType
+from stream.common.errors import BadOffer, TooLarge, UnsupportedMediaType
 
 MAX_SDP_BYTES = 64 * 1024
 SDP_CONTENT_TYPE = "application/sdp"

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from aiohttp.test_utils import TestServer
 
-from stream.auth.roles import Role
+from stream.common.grants import Role
 from stream.program.events import Event, EventStore
 from stream.program.sessions import Session, SessionStore
 from stream.program.studios import Studio, StudioStore

@@ -14,8 +14,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, async_playwright
 
+from stream.common import times
 from stream.ingest.whip_client import WhipClient
-from stream.program import times
 from stream.rooms.routes import ROOMS
 from tests.auth.staff import PASSWORD
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS

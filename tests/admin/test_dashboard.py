@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from stream.program import times
+from stream.common import times
 from stream.program.sessions import Session, SessionStore
 from stream.rooms.routes import ROOMS
 from tests.auth.staff import Staff, redis_of

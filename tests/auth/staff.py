@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
 
 from stream.auth.passwords import use_hasher
-from stream.auth.roles import Role
 from stream.auth.users import User, UserStore
+from stream.common.grants import Role
 from stream.http.keys import REDIS
 from stream.program.arrangers import Arranger, ArrangerStore
 

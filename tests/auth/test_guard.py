@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from stream.app import create_app
 from stream.auth import guard
-from stream.auth.roles import Permission, Role
+from stream.common.grants import Permission, Role
 from stream.config import Settings
 from stream.http.keys import REDIS
 from stream.program.sessions import Session, SessionStore

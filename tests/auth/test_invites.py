@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from stream.auth.guard import AUTH_SECRET
 from stream.auth.invites import invite_code
-from stream.auth.roles import Role
+from stream.common.grants import Role
 from stream.http.keys import REDIS
 from stream.program.sessions import Session, SessionStore
 from tests.auth.staff import Staff, cheap_passwords, make_user

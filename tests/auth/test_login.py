@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestServer
 
 from stream.auth.guard import LOGIN_COOKIE
 from stream.auth.ratelimit import MAX_FAILURES_PER_ACCOUNT
-from stream.auth.roles import Role
 from stream.auth.users import UserStore
+from stream.common.grants import Role
 from tests.auth.staff import PASSWORD, Staff, make_user, redis_of
 
 

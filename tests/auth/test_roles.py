@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stream.auth.roles import Identity, Permission, Role
+from stream.common.grants import Identity, Permission, Role
 
 ADMIN = Identity("admin", "Admin", Role.ADMIN)
 ARRANGER = Identity("anna", "Anna", Role.ARRANGER, arranger="skog")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from stream.auth.roles import Role
+from stream.common.grants import Role
 from tests.auth.staff import Staff, cheap_passwords, make_user
 from tests.chat.client import ChatClient, moderator_token, ws_url
 from tests.conftest import base_url, create_session

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from stream.program import times
+from stream.common import times
 from stream.program.arrangers import Arranger, ArrangerStore
 from stream.program.events import Event, EventStore
 from stream.program.studios import Studio, StudioStore

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from stream.program import demo_programme, times
+from stream.common import times
+from stream.program import demo_programme
 from stream.program.programme import load_programme
 from stream.program.sessions import SessionStore
 from stream.store import Redis

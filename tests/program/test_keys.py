@@ -6,14 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from stream.program.keys import (
-    GRACE_PERIOD,
-    REHEARSAL_WINDOW,
-    KeyCheck,
-    check_window,
-    hash_key,
-    key_matches,
-)
+from stream.common.hashing import hash_key, key_matches
+from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW, KeyCheck, check_window
 from stream.program.sessions import Session, SessionStore
 from stream.store import Redis
 from tests.program.conftest import at

@@ -9,8 +9,8 @@ from datetime import timedelta
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from stream.common import times
 from stream.http.keys import REDIS
-from stream.program import times
 from stream.program.arrangers import Arranger, ArrangerStore
 from stream.program.events import Event, EventStore
 from stream.program.sessions import Session, SessionStore

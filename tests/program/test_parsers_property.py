@@ -7,10 +7,10 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stream.common.validation import Invalid
 from stream.program.ical import MAX_LINE_OCTETS, fold
 from stream.program.importer import read_file
 from stream.program.session_json import session_from_json
-from stream.program.validation import Invalid
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.auth.guard import CSRF_HEADER
-from stream.auth.roles import Role
+from stream.common.grants import Role
 from stream.program.keys import KeyCheck
 from stream.program.sessions import Session, SessionStore
 from stream.program.studios import Studio, StudioStore

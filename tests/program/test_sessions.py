@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from stream.errors import Conflict, NotFound
+from stream.common.errors import Conflict, NotFound
+from stream.common.validation import Invalid
 from stream.program.arrangers import ArrangerStore
 from stream.program.events import EventStore
 from stream.program.sessions import (
@@ -17,7 +18,6 @@ from stream.program.sessions import (
     SessionStore,
 )
 from stream.program.studios import StudioStore
-from stream.program.validation import Invalid
 from stream.store import Redis
 from tests.program.conftest import at
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from stream.program import times
+from stream.common import times
 
 
 def test_days_are_written_the_swedish_way() -> None:

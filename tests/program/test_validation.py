@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from stream.common.validation import Invalid, slugify
 from stream.program.arrangers import Arranger
 from stream.program.events import Event
 from stream.program.studios import Studio
-from stream.program.validation import Invalid, slugify
 from tests.program.conftest import DAY
 
 

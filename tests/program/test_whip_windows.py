@@ -10,8 +10,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from stream.common import times
 from stream.http.keys import REDIS
-from stream.program import times
 from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW
 from stream.program.sessions import Session, SessionStore
 from stream.rooms.routes import ROOMS

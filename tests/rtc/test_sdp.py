@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.errors import BadOffer
+from stream.common.errors import BadOffer
 from stream.rtc.sdp import check_offer, trickle_candidates
 
 OFFER = (

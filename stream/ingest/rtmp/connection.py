@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from stream.errors import Conflict
+from stream.common.errors import Conflict
 from stream.ingest.rtmp import amf, messages
 from stream.ingest.rtmp.amf import AmfValue
 from stream.ingest.rtmp.chunks import (

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
-from stream.program import times
-from stream.program.sessions import Session
+from stream.common import times
 
 COUNTDOWN_HORIZON = timedelta(hours=24)
+
+
+class Slot(Protocol):
+    """Anything scheduled: a session, a studio booking."""
+
+    @property
+    def start(self) -> datetime | None: ...
+
+    @property
+    def end(self) -> datetime | None: ...
 
 
 class When:
@@ -24,7 +34,7 @@ class When:
     def clock(self, value: datetime | None) -> str:
         return times.format_clock(value) if value else ""
 
-    def slot(self, session: Session) -> str:
+    def slot(self, session: Slot) -> str:
         if session.start is None or session.end is None:
             return ""
         return (
@@ -37,7 +47,7 @@ class When:
     def iso(self, value: datetime | None) -> str:
         return times.iso_local(value) if value else ""
 
-    def countdown(self, session: Session, now: datetime) -> str:
+    def countdown(self, session: Slot, now: datetime) -> str:
         """``1 tim 5 min`` until the start, when it is less than a day away; else empty."""
         if session.start is None or session.start <= now:
             return ""

@@ -14,7 +14,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
-from stream.errors import Conflict, NotFound
+from stream.common.errors import Conflict, NotFound
 from stream.store import Redis
 
 MAX_TRANSACTION_ATTEMPTS = 8
