@@ -1,4 +1,11 @@
-"""create_app(settings): wires every part through ``cleanup_ctx`` (closed in reverse order)."""
+"""The composition root: ``create_app(settings)`` builds every resource (``cleanup_ctx``, closed
+in reverse order) and mounts the one route table, in which each route names its guard.
+
+Layers, bottom to top: :mod:`stream.common` → :mod:`stream.http` → the capabilities
+(``program``, ``auth``, ``rtc``, ``rooms``, ``chat``, ``ingest``, ``qa``, ``admin``, ``pages``)
+→ this module. Capabilities never import each other's handlers or keys; import-linter holds
+these contracts (``pyproject.toml``).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,158 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from stream import ops
+from stream import demo, ops
+from stream.admin import catalogue_pages, import_pages, session_pages, staff_pages
+from stream.admin import routes as dashboard
+from stream.auth import register
+from stream.auth import routes as login
+from stream.auth.authenticator import auth_context
+from stream.auth.guards import (
+    ADMIN,
+    ATTENDEE,
+    MODERATOR,
+    ORGANISER,
+    PUBLIC,
+    RESOURCE_HOLDER,
+    STAFF,
+)
+from stream.chat import routes as chat
 from stream.config import Settings
-from stream.http.keys import EMBEDDED_REDIS, REDIS, SETTINGS
+from stream.http.keys import EMBEDDED_REDIS, REDIS, SETTINGS, TEMPLATES
 from stream.http.middleware import error_middleware, security_headers
-from stream.http.templates import TEMPLATES, make_templates
+from stream.http.routing import Guard, Route, mount
+from stream.http.templates import make_templates
+from stream.ingest import routes as whip
+from stream.ingest.rtmp.service import rtmp_context
+from stream.pages import routes as pages
+from stream.program import routes as programme
+from stream.program import session_routes as session_api
+from stream.qa import routes as qa
+from stream.rooms import routes as whep
+from stream.rtc.resource import add_cors_headers, peers_context
 from stream.store import EmbeddedRedis, connect, wait_ready
 
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 1024 * 1024
+
+# Publishing needs the session's key, within its rehearsal-to-grace window.
+PUBLISHER = Guard("publisher (the session's key, in its window)", whip.authorise_publisher)
+
+_KINDS = catalogue_pages.KINDS_PATTERN
+
+ROUTES: tuple[Route, ...] = (
+    # Ingest (WHIP, RFC 9725) and playback (WHEP): the resource URL is the holder's credential.
+    Route("POST", "/whip/{session}", whip.whip_post, PUBLISHER),
+    Route("OPTIONS", "/whip/{session}", whip.whip_options, PUBLIC),
+    Route("PATCH", "/whip/{session}/{resource}", whip.whip_patch, RESOURCE_HOLDER),
+    Route("DELETE", "/whip/{session}/{resource}", whip.whip_delete, RESOURCE_HOLDER),
+    Route("OPTIONS", "/whip/{session}/{resource}", whip.whip_resource_options, PUBLIC),
+    Route("POST", "/whep/{session}", whep.whep_post, ATTENDEE),
+    Route("OPTIONS", "/whep/{session}", whep.whep_options, PUBLIC),
+    Route("PATCH", "/whep/{session}/{resource}", whep.whep_patch, RESOURCE_HOLDER),
+    Route("DELETE", "/whep/{session}/{resource}", whep.whep_delete, RESOURCE_HOLDER),
+    Route("OPTIONS", "/whep/{session}/{resource}", whep.whep_resource_options, PUBLIC),
+    Route("GET", "/api/sessions/{session}/status", whep.session_status, PUBLIC),
+    # The programme: public JSON and calendars (before /s/{session}: /s/x.ics is a calendar).
+    Route("GET", "/api/program", programme.api_program, PUBLIC),
+    Route("GET", "/api/sessions/{session}", programme.api_session, PUBLIC),
+    Route("GET", "/program.ics", programme.programme_ics, PUBLIC),
+    Route("GET", "/s/{session}.ics", programme.session_ics, PUBLIC),
+    # The sessions' write API (handlers check that the session is the organiser's own).
+    Route("POST", "/api/sessions", session_api.create_session, ORGANISER),
+    Route("PUT", "/api/sessions/{session}", session_api.update_session, ORGANISER),
+    Route("DELETE", "/api/sessions/{session}", session_api.delete_session, ORGANISER),
+    Route("POST", "/api/sessions/{session}/key", session_api.rotate_key, ORGANISER),
+    # Accounts.
+    Route("GET", "/login", login.login_page, PUBLIC),
+    Route("POST", "/login", login.login_submit, PUBLIC),
+    Route("POST", "/logout", login.logout, PUBLIC),
+    Route("GET", "/register", register.register_page, PUBLIC),
+    Route("POST", "/register", register.register_submit, PUBLIC),
+    # The back office (handlers narrow further: a session of one's own arranger, …).
+    Route("GET", "/admin", dashboard.dashboard, STAFF, page="staff"),
+    Route("GET", "/admin/", dashboard.dashboard, STAFF, page="staff"),
+    Route("GET", "/admin/api/overview", dashboard.overview_json, STAFF),
+    Route("GET", "/admin/sessions", session_pages.session_list, ORGANISER, page="staff"),
+    Route("GET", "/admin/sessions/new", session_pages.session_new, ORGANISER, page="staff"),
+    Route("POST", "/admin/sessions/new", session_pages.session_create, ORGANISER, page="staff"),
+    Route("GET", "/admin/sessions/{session}", session_pages.session_edit, ORGANISER, page="staff"),
+    Route(
+        "POST", "/admin/sessions/{session}", session_pages.session_update, ORGANISER, page="staff"
+    ),
+    Route(
+        "POST",
+        "/admin/sessions/{session}/key",
+        session_pages.session_rotate_key,
+        ORGANISER,
+        page="staff",
+    ),
+    Route(
+        "POST",
+        "/admin/sessions/{session}/delete",
+        session_pages.session_delete,
+        ORGANISER,
+        page="staff",
+    ),
+    Route("GET", "/admin/staff", staff_pages.staff_list, ORGANISER, page="staff"),
+    Route("GET", "/admin/staff/new", staff_pages.staff_new, ORGANISER, page="staff"),
+    Route("POST", "/admin/staff/new", staff_pages.staff_create, ORGANISER, page="staff"),
+    Route("GET", "/admin/staff/{username}", staff_pages.staff_edit, ORGANISER, page="staff"),
+    Route("POST", "/admin/staff/{username}", staff_pages.staff_update, ORGANISER, page="staff"),
+    Route(
+        "POST",
+        "/admin/staff/{username}/password",
+        staff_pages.staff_password,
+        ORGANISER,
+        page="staff",
+    ),
+    Route(
+        "POST", "/admin/staff/{username}/delete", staff_pages.staff_delete, ORGANISER, page="staff"
+    ),
+    Route("GET", "/admin/account", staff_pages.account_page, STAFF, page="staff"),
+    Route("POST", "/admin/account", staff_pages.account_password, STAFF, page="staff"),
+    Route("GET", "/admin/import", import_pages.import_page, ADMIN, page="staff"),
+    Route("POST", "/admin/import", import_pages.import_submit, ADMIN, page="staff"),
+    Route("GET", f"/admin/{_KINDS}", catalogue_pages.catalogue_list, ORGANISER, page="staff"),
+    Route("GET", f"/admin/{_KINDS}/new", catalogue_pages.catalogue_new, ADMIN, page="staff"),
+    Route("POST", f"/admin/{_KINDS}/new", catalogue_pages.catalogue_create, ADMIN, page="staff"),
+    Route(
+        "GET", f"/admin/{_KINDS}/{{id}}", catalogue_pages.catalogue_edit, ORGANISER, page="staff"
+    ),
+    Route("POST", f"/admin/{_KINDS}/{{id}}", catalogue_pages.catalogue_update, ADMIN, page="staff"),
+    Route(
+        "POST",
+        f"/admin/{_KINDS}/{{id}}/delete",
+        catalogue_pages.catalogue_delete,
+        ADMIN,
+        page="staff",
+    ),
+    # Visitors' pages.
+    Route("GET", "/", pages.programme, PUBLIC),
+    Route("GET", "/s/{session}", pages.watch, ATTENDEE, page="visitor"),
+    Route("GET", "/embed/{session}", pages.embed, ATTENDEE, page="visitor"),
+    # The studio page asks for the publish key itself; publishing is guarded at /whip.
+    Route("GET", "/studio/{session}", pages.studio, PUBLIC),
+    # Live interaction: one socket per page; moderation rights are checked per frame.
+    Route("GET", "/ws/{session}", chat.chat_socket, ATTENDEE),
+    Route("GET", "/moderate/{session}", chat.moderate_page, ATTENDEE, page="visitor"),
+    Route("GET", "/api/chat/stats", chat.chat_stats, PUBLIC),
+    Route("GET", "/api/chat/{session}/transcript", chat.transcript, ATTENDEE),
+    Route("GET", "/q/{session}", qa.phone_page, ATTENDEE, page="visitor"),
+    Route("GET", "/q/{session}/qr.svg", qa.qr_image, ATTENDEE),
+    Route("GET", "/stage/{session}", qa.stage_page, ATTENDEE, page="visitor"),
+    Route(
+        "GET",
+        r"/api/qa/{session}/{what:export\.json|questions\.csv|polls\.csv}",
+        qa.export_data,
+        MODERATOR,
+    ),
+    # Operations.
+    Route("GET", "/healthz", ops.healthz, PUBLIC),
+    Route("GET", "/metrics", ops.metrics, PUBLIC),
+    Route("GET", "/api/rooms", ops.room_stats, PUBLIC),
+)
 
 
 async def redis_context(app: web.Application) -> AsyncIterator[None]:
@@ -49,37 +198,23 @@ async def redis_context(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    from stream.admin import routes as admin_routes
-    from stream.auth import routes as auth_routes
-    from stream.chat import routes as chat_routes
-    from stream.ingest import routes as ingest_routes
-    from stream.ingest.rtmp import routes as rtmp_routes
-    from stream.pages import routes as page_routes
-    from stream.program import routes as program_routes
-    from stream.qa import routes as qa_routes
-    from stream.rooms import routes as room_routes
-    from stream.rtc import routes as rtc_routes
-
     app = web.Application(
         middlewares=[error_middleware, security_headers], client_max_size=MAX_REQUEST_BYTES
     )
     app[SETTINGS] = settings
     app[TEMPLATES] = make_templates(settings.web_dir)
+    # Resources, in the order they are needed (closed in reverse).
     app.cleanup_ctx.append(redis_context)
-    rtc_routes.setup(app)
-    room_routes.setup(app)
-    ingest_routes.setup(app)
-    rtmp_routes.setup(app)
-    program_routes.setup(app)  # before the pages: /s/{id}.ics ahead of /s/{id}
-    auth_routes.setup(app)
-    admin_routes.setup(app)
-    page_routes.setup(app)
-    chat_routes.setup(app)
-    qa_routes.setup(app)  # after the chat: its frames ride the chat's sockets
-    ops.setup(app)
+    app.cleanup_ctx.append(auth_context)
+    app.cleanup_ctx.append(peers_context)
+    app.cleanup_ctx.append(whep.rooms_context)
+    app.cleanup_ctx.append(rtmp_context)
+    app.cleanup_ctx.append(chat.chat_context)
+    app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets
     if settings.demo:
-        from stream import demo
-
-        demo.setup(app)
+        app.cleanup_ctx.append(demo.demo_context)
+    app.on_shutdown.append(chat.close_sockets)  # GOING_AWAY (1001) before handlers are awaited
+    app.on_response_prepare.append(add_cors_headers)
+    mount(app, ROUTES)
     app.router.add_static("/static", settings.web_dir / "static", append_version=True)
     return app

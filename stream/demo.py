@@ -22,6 +22,7 @@ from stream.auth.users import User, UserStore
 from stream.common import times
 from stream.common.grants import Role
 from stream.http.keys import REDIS, SETTINGS
+from stream.http.urls import base_url
 from stream.ingest.testpattern import TestPatternAudioTrack, TestPatternVideoTrack
 from stream.ingest.whip_client import WhipClient
 from stream.program import demo_programme
@@ -116,7 +117,7 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
     admin_password = await demo_accounts(redis, settings.demo_admin_password)
     demo_key = await store.rotate_key(DEMO_SESSION)
     studio_key = await store.rotate_key(STUDIO_SESSION, settings.demo_key)
-    base = settings.base_url
+    base = base_url(settings)
     rtmp_line = ""
     if settings.rtmp_port:
         host = urlsplit(base).hostname or "127.0.0.1"
@@ -146,7 +147,3 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(demo_context)

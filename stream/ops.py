@@ -6,9 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from stream.http.keys import REDIS
-from stream.rooms.routes import ROOMS
-from stream.rtc.routes import PEERS
+from stream.http.keys import PEERS, REDIS, ROOMS
 
 HEALTH_REDIS_TIMEOUT = 2.0
 
@@ -61,9 +59,3 @@ async def metrics(request: web.Request) -> web.Response:
 async def room_stats(request: web.Request) -> web.Response:
     """JSON stats of every room (used by the benchmark; no secrets in it)."""
     return web.json_response([room.stats() for room in request.app[ROOMS].all()])
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/api/rooms", room_stats)

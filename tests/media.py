@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from stream.ingest.sources import EncodedFrame, EncodedLoopTrack, encode_test_pattern
 from stream.ingest.testpattern import TestPatternAudioTrack
+from stream.ingest.whep_client import WhepClient
 from stream.ingest.whip_client import WhipClient
-from stream.rooms.whep_client import WhepClient
 
 _ENCODED: dict[tuple[int, int, int], list[EncodedFrame]] = {}
 

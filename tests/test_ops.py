@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from stream.rooms.routes import ROOMS
+from stream.http.keys import ROOMS
 from tests.conftest import base_url, create_session
 from tests.media import publish_loop, wait_for, watch
 

@@ -1,12 +1,12 @@
-"""Who may open which admin page: thin wrappers over :mod:`stream.auth.guard`."""
+"""Who may open which admin page: thin wrappers over :mod:`stream.http.identity`."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from stream.auth import guard
 from stream.common.errors import Forbidden
 from stream.common.grants import Identity, Permission, Role
+from stream.http import identity as guard
 from stream.program.sessions import Session
 
 

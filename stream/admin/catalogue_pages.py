@@ -6,7 +6,7 @@ for their sessions and want to see when a studio is free).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +14,12 @@ from aiohttp import web
 
 from stream.admin import forms
 from stream.admin.access import require_admin, require_organiser
-from stream.admin.page import read_form, render, see_other, staff_page
 from stream.auth.users import UserStore
 from stream.common.errors import Conflict
 from stream.common.validation import ID_PATTERN, FieldError, Invalid
+from stream.http.forms import Form, oversized
 from stream.http.keys import REDIS
+from stream.http.render import read_form, render, see_other
 from stream.program.arrangers import ArrangerStore
 from stream.program.events import EventStore
 from stream.program.programme import load_programme
@@ -120,7 +121,7 @@ async def _details(request: web.Request, kind: Kind, object_id: str) -> dict[str
 async def _page(
     request: web.Request,
     kind: Kind,
-    form: forms.Form,
+    form: Form,
     *,
     object_id: str | None,
     status: int = 200,
@@ -139,7 +140,6 @@ async def _page(
     return await render(request, "admin/catalogue_form.html", context, status=status)
 
 
-@staff_page
 async def catalogue_list(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     kind = _kind(request)
@@ -156,36 +156,31 @@ async def catalogue_list(request: web.Request) -> web.StreamResponse:
     )
 
 
-@staff_page
 async def catalogue_new(request: web.Request) -> web.StreamResponse:
     await require_admin(request)
     kind = _kind(request)
     defaults = {"languages": "sv, en"} if kind.name == "events" else {}
-    return await _page(request, kind, forms.Form(defaults), object_id=None)
+    return await _page(request, kind, Form(defaults), object_id=None)
 
 
-@staff_page
 async def catalogue_create(request: web.Request) -> web.StreamResponse:
     await require_admin(request)
     kind = _kind(request)
     values = await read_form(request)
     try:
-        too_long = forms.oversized(values)
+        too_long = oversized(values)
         if too_long:
             raise too_long
         item = kind.from_form(values, None)
         await kind.store(request.app[REDIS]).save(item, create=True)
     except Invalid as exc:
-        return await _page(
-            request, kind, forms.Form.failed(values, exc), object_id=None, status=400
-        )
+        return await _page(request, kind, Form.failed(values, exc), object_id=None, status=400)
     except Conflict:
         error = FieldError("id", "id_taken", "this id is taken: choose another")
-        return await _page(request, kind, forms.Form(values, [error]), object_id=None, status=409)
+        return await _page(request, kind, Form(values, [error]), object_id=None, status=409)
     raise see_other(f"/admin/{kind.name}/{item.id}?notice=created")
 
 
-@staff_page
 async def catalogue_edit(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     kind = _kind(request)
@@ -194,14 +189,13 @@ async def catalogue_edit(request: web.Request) -> web.StreamResponse:
     return await _page(
         request,
         kind,
-        forms.Form(kind.values(item)),
+        Form(kind.values(item)),
         object_id=object_id,
         editable=identity.is_admin,
         notice=request.query.get("notice", ""),
     )
 
 
-@staff_page
 async def catalogue_update(request: web.Request) -> web.StreamResponse:
     await require_admin(request)
     kind = _kind(request)
@@ -210,18 +204,15 @@ async def catalogue_update(request: web.Request) -> web.StreamResponse:
     await store.get(object_id)  # 404 unless it exists
     values = await read_form(request)
     try:
-        too_long = forms.oversized(values)
+        too_long = oversized(values)
         if too_long:
             raise too_long
         await store.save(kind.from_form(values, object_id))
     except Invalid as exc:
-        return await _page(
-            request, kind, forms.Form.failed(values, exc), object_id=object_id, status=400
-        )
+        return await _page(request, kind, Form.failed(values, exc), object_id=object_id, status=400)
     raise see_other(f"/admin/{kind.name}/{object_id}?notice=saved")
 
 
-@staff_page
 async def catalogue_delete(request: web.Request) -> web.StreamResponse:
     await require_admin(request)
     kind = _kind(request)
@@ -236,7 +227,7 @@ async def catalogue_delete(request: web.Request) -> web.StreamResponse:
         return await _page(
             request,
             kind,
-            forms.Form(kind.values(item), [error]),
+            Form(kind.values(item), [error]),
             object_id=object_id,
             status=409,
         )
@@ -244,17 +235,4 @@ async def catalogue_delete(request: web.Request) -> web.StreamResponse:
 
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_KINDS_PATTERN = "{kind:events|arrangers|studios}"
-
-
-def setup(app: web.Application) -> None:
-    routes: Mapping[str, tuple[Route, Route | None]] = {
-        f"/admin/{_KINDS_PATTERN}": (catalogue_list, None),
-        f"/admin/{_KINDS_PATTERN}/new": (catalogue_new, catalogue_create),
-        f"/admin/{_KINDS_PATTERN}/{{id}}": (catalogue_edit, catalogue_update),
-    }
-    for path, (get, post) in routes.items():
-        app.router.add_get(path, get)
-        if post is not None:
-            app.router.add_post(path, post)
-    app.router.add_post(f"/admin/{_KINDS_PATTERN}/{{id}}/delete", catalogue_delete)
+KINDS_PATTERN = "{kind:events|arrangers|studios}"

@@ -7,7 +7,6 @@ No HTTP here: handlers pass the submitted fields as a mapping of strings and get
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from stream.auth.users import User, normalise_username
@@ -21,43 +20,11 @@ from stream.common.validation import (
     clean_line,
     slugify,
 )
+from stream.http.forms import CHECKED
 from stream.program.arrangers import Arranger
 from stream.program.events import Event
 from stream.program.sessions import MAX_SPEAKERS, Session
 from stream.program.studios import Studio
-
-MAX_FIELD_LENGTH = 10_000  # any single submitted field; the types have tighter limits
-CHECKED = ("on", "1", "true", "yes")
-
-
-@dataclass
-class Form:
-    """What a form shows: the values as typed and the problems with them."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    errors: list[FieldError] = field(default_factory=list)
-
-    def value(self, name: str, default: str = "") -> str:
-        return self.values.get(name, default)
-
-    def checked(self, name: str) -> bool:
-        return self.values.get(name, "") in CHECKED
-
-    def error(self, name: str) -> list[FieldError]:
-        return [e for e in self.errors if e.field == name]
-
-    @classmethod
-    def failed(cls, values: Mapping[str, str], exc: Invalid) -> Form:
-        return cls(dict(values), list(exc.errors))
-
-
-def oversized(values: Mapping[str, str]) -> Invalid | None:
-    too_long = [
-        FieldError(name, "too_long", f"{name} is too long", (("limit", str(MAX_FIELD_LENGTH)),))
-        for name, value in values.items()
-        if len(value) > MAX_FIELD_LENGTH
-    ]
-    return Invalid(too_long) if too_long else None
 
 
 def session_from_form(

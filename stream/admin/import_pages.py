@@ -7,9 +7,9 @@ import logging
 from aiohttp import web
 
 from stream.admin.access import require_admin
-from stream.admin.page import render, staff_page
-from stream.auth import guard
+from stream.http import identity as guard
 from stream.http.keys import REDIS
+from stream.http.render import render
 from stream.program.drafts import Problem
 from stream.program.importer import MAX_IMPORT_BYTES, ImportOptions, import_drafts, read_file
 from stream.program.programme import load_programme
@@ -35,13 +35,11 @@ async def _page(
     )
 
 
-@staff_page
 async def import_page(request: web.Request) -> web.StreamResponse:
     await require_admin(request)
     return await _page(request)
 
 
-@staff_page
 async def import_submit(request: web.Request) -> web.StreamResponse:
     identity = await require_admin(request)
     posted = await request.post()
@@ -74,8 +72,3 @@ async def import_submit(request: web.Request) -> web.StreamResponse:
         " (dry run)" if report.dry_run else "",
     )
     return await _page(request, report=report, options=options, status=200)
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/import", import_page)
-    app.router.add_post("/admin/import", import_submit)

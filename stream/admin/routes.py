@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from stream.admin import catalogue_pages, import_pages, session_pages, staff_pages
 from stream.admin.overview import build_overview, visible_to
-from stream.admin.page import render, staff_page
-from stream.auth import guard
 from stream.common import times
 from stream.common.grants import Role
-from stream.http.keys import REDIS
+from stream.http import identity as guard
+from stream.http.keys import LIVE, REDIS
+from stream.http.render import render
 from stream.program.programme import load_programme
-from stream.program.routes import live_now
 from stream.program.schedule import NOT_LIVE, state_of
 from stream.program.sessions import SessionStore
 
 
-@staff_page
 async def dashboard(request: web.Request) -> web.StreamResponse:
     identity = await guard.require_staff(request)
     redis = request.app[REDIS]
@@ -32,7 +29,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             {"assigned": sessions, "overview": None, "programme": programme, "today": now},
         )
     keyed = await SessionStore(redis).keyed(s.id for s in sessions)
-    overview = build_overview(sessions, live_now(request.app), keyed, now)
+    overview = build_overview(sessions, request.app[LIVE].now(), keyed, now)
     return await render(
         request,
         "admin/dashboard.html",
@@ -44,7 +41,7 @@ async def overview_json(request: web.Request) -> web.Response:
     """Live state of the sessions this identity works on (polled by the dashboard)."""
     identity = await guard.require_staff(request)
     programme = await load_programme(request.app[REDIS])
-    live = live_now(request.app)
+    live = request.app[LIVE].now()
     now = times.now()
     body = {
         s.id: {
@@ -56,13 +53,3 @@ async def overview_json(request: web.Request) -> web.Response:
         for s in visible_to(identity, programme.sessions)
     }
     return web.json_response({"sessions": body}, headers={"Cache-Control": "no-store"})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/admin", dashboard)
-    app.router.add_get("/admin/", dashboard)
-    app.router.add_get("/admin/api/overview", overview_json)
-    session_pages.setup(app)
-    staff_pages.setup(app)
-    import_pages.setup(app)
-    catalogue_pages.setup(app)

@@ -9,7 +9,6 @@ from aiohttp import web
 
 from stream.admin import forms
 from stream.admin.access import require_manage, require_organiser
-from stream.admin.page import read_form, render, see_other, staff_page
 from stream.auth.invites import invite_link
 from stream.auth.users import UserStore
 from stream.common import times
@@ -17,14 +16,14 @@ from stream.common.errors import Conflict
 from stream.common.grants import Identity
 from stream.common.ids import validate_session_id
 from stream.common.validation import FieldError, Invalid
-from stream.http.keys import REDIS, SETTINGS
+from stream.http.forms import CHECKED, Form, oversized
+from stream.http.keys import LIVE, PEERS, REDIS, ROOMS, SETTINGS
+from stream.http.render import read_form, render, see_other
+from stream.http.urls import base_url
 from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW
 from stream.program.programme import Programme, load_programme
-from stream.program.routes import live_now
 from stream.program.schedule import NOT_LIVE, by_day, state_of
 from stream.program.sessions import ScheduleConflict, Session, SessionStore
-from stream.rooms.routes import ROOMS
-from stream.rtc.routes import PEERS
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +59,13 @@ def _choices(identity: Identity, programme: Programme) -> dict[str, Any]:
     }
 
 
-@staff_page
 async def session_list(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     programme = await load_programme(request.app[REDIS])
     sessions = _own(identity, programme)
     keyed = await SessionStore(request.app[REDIS]).keyed(s.id for s in sessions)
     now = times.now()
-    live = live_now(request.app)
+    live = request.app[LIVE].now()
     states = {s.id: state_of(s, now, live.get(s.id, NOT_LIVE)).value for s in sessions}
     return await render(
         request,
@@ -86,7 +84,7 @@ async def session_list(request: web.Request) -> web.StreamResponse:
 async def _form_page(
     request: web.Request,
     identity: Identity,
-    form: forms.Form,
+    form: Form,
     *,
     session: Session | None,
     status: int = 200,
@@ -118,12 +116,11 @@ async def _form_page(
         context["invite_link"] = (
             ""
             if session.public
-            else invite_link(request, request.app[SETTINGS].base_url, session.id)
+            else invite_link(request, base_url(request.app[SETTINGS], request), session.id)
         )
     return await render(request, "admin/session_form.html", context, status=status)
 
 
-@staff_page
 async def session_new(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     programme = await load_programme(request.app[REDIS])
@@ -135,33 +132,30 @@ async def session_new(request: web.Request) -> web.StreamResponse:
         "qa": "on",
         "language": "sv",
     }
-    return await _form_page(request, identity, forms.Form(defaults), session=None)
+    return await _form_page(request, identity, Form(defaults), session=None)
 
 
-@staff_page
 async def session_create(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     values = await read_form(request)
     store = SessionStore(request.app[REDIS])
     try:
-        too_long = forms.oversized(values)
+        too_long = oversized(values)
         if too_long:
             raise too_long
         draft = forms.session_from_form(values, session_id=None, identity=identity)
         session = await store.save(draft, create=True)
     except Invalid as exc:
         return await _form_page(
-            request, identity, forms.Form.failed(values, exc), session=None, status=400
+            request, identity, Form.failed(values, exc), session=None, status=400
         )
     except ScheduleConflict as exc:
         return await _form_page(
-            request, identity, forms.Form(values), session=None, status=409, conflict=exc
+            request, identity, Form(values), session=None, status=409, conflict=exc
         )
     except Conflict:
         error = FieldError("id", "id_taken", "this id is taken: choose another")
-        return await _form_page(
-            request, identity, forms.Form(values, [error]), session=None, status=409
-        )
+        return await _form_page(request, identity, Form(values, [error]), session=None, status=409)
     key = await store.rotate_key(session.id)
     logger.info("[%s] session created by %s", session.id, identity.username)
     return await _key_page(request, session, key, created=True)
@@ -170,7 +164,7 @@ async def session_create(request: web.Request) -> web.StreamResponse:
 async def _key_page(
     request: web.Request, session: Session, key: str, *, created: bool
 ) -> web.Response:
-    base = f"{request.scheme}://{request.host}"
+    base = base_url(request.app[SETTINGS], request)
     return await render(
         request,
         "admin/session_key.html",
@@ -196,42 +190,37 @@ async def _managed(request: web.Request) -> tuple[Identity, Session]:
     return identity, session
 
 
-@staff_page
 async def session_edit(request: web.Request) -> web.StreamResponse:
     identity, session = await _managed(request)
-    return await _form_page(
-        request, identity, forms.Form(forms.session_values(session)), session=session
-    )
+    return await _form_page(request, identity, Form(forms.session_values(session)), session=session)
 
 
-@staff_page
 async def session_update(request: web.Request) -> web.StreamResponse:
     identity, session = await _managed(request)
     values = await read_form(request)
     try:
-        too_long = forms.oversized(values)
+        too_long = oversized(values)
         if too_long:
             raise too_long
         draft = forms.session_from_form(values, session_id=session.id, identity=identity)
         await SessionStore(request.app[REDIS]).save(draft)
     except Invalid as exc:
         return await _form_page(
-            request, identity, forms.Form.failed(values, exc), session=session, status=400
+            request, identity, Form.failed(values, exc), session=session, status=400
         )
     except ScheduleConflict as exc:
         return await _form_page(
-            request, identity, forms.Form(values), session=session, status=409, conflict=exc
+            request, identity, Form(values), session=session, status=409, conflict=exc
         )
     raise see_other(f"/admin/sessions/{session.id}?notice=saved")
 
 
-@staff_page
 async def session_rotate_key(request: web.Request) -> web.StreamResponse:
     identity, session = await _managed(request)
     values = await read_form(request)
     key = await SessionStore(request.app[REDIS]).rotate_key(session.id)
     logger.info("[%s] publish key rotated by %s", session.id, identity.username)
-    if values.get("disconnect") in forms.CHECKED:
+    if values.get("disconnect") in CHECKED:
         room = request.app[ROOMS].get(session.id)
         publisher = room.publisher if room else None
         peer = request.app[PEERS].get(publisher.id) if publisher else None
@@ -241,7 +230,6 @@ async def session_rotate_key(request: web.Request) -> web.StreamResponse:
     return await _key_page(request, session, key, created=False)
 
 
-@staff_page
 async def session_delete(request: web.Request) -> web.StreamResponse:
     identity, session = await _managed(request)
     await read_form(request)
@@ -251,13 +239,3 @@ async def session_delete(request: web.Request) -> web.StreamResponse:
     await SessionStore(request.app[REDIS]).delete(session.id)
     logger.info("[%s] session deleted by %s", session.id, identity.username)
     raise see_other("/admin/sessions?notice=deleted")
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/sessions", session_list)
-    app.router.add_get("/admin/sessions/new", session_new)
-    app.router.add_post("/admin/sessions/new", session_create)
-    app.router.add_get("/admin/sessions/{session}", session_edit)
-    app.router.add_post("/admin/sessions/{session}", session_update)
-    app.router.add_post("/admin/sessions/{session}/key", session_rotate_key)
-    app.router.add_post("/admin/sessions/{session}/delete", session_delete)

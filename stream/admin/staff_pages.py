@@ -12,15 +12,17 @@ from aiohttp import web
 
 from stream.admin import forms
 from stream.admin.access import require_organiser
-from stream.admin.page import read_form, render, see_other, staff_page
-from stream.auth import guard
+from stream.auth.authenticator import set_login_cookie
 from stream.auth.logins import LoginStore
 from stream.auth.passwords import verify_password_async
 from stream.auth.users import USERNAME_PATTERN, User, UserStore
 from stream.common.errors import Conflict, Forbidden
 from stream.common.grants import STAFF_ROLES, Identity, Permission
 from stream.common.validation import FieldError, Invalid
+from stream.http import identity as guard
+from stream.http.forms import Form, oversized
 from stream.http.keys import REDIS
+from stream.http.render import read_form, render, see_other
 from stream.program.programme import load_programme
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def _visible(identity: Identity, users: list[User]) -> list[User]:
 async def _form_page(
     request: web.Request,
     identity: Identity,
-    form: forms.Form,
+    form: Form,
     *,
     user: User | None,
     status: int = 200,
@@ -67,7 +69,6 @@ async def _form_page(
     return await render(request, "admin/staff_form.html", context, status=status)
 
 
-@staff_page
 async def staff_list(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     users = _visible(identity, await UserStore(request.app[REDIS]).all())
@@ -79,18 +80,16 @@ async def staff_list(request: web.Request) -> web.StreamResponse:
     )
 
 
-@staff_page
 async def staff_new(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     defaults = {"role": identity.may_grant()[-1].value, "arranger": identity.arranger}
-    return await _form_page(request, identity, forms.Form(defaults), user=None)
+    return await _form_page(request, identity, Form(defaults), user=None)
 
 
 def _assigned(values: dict[str, str]) -> list[str]:
     return [key.split(":", 1)[1] for key, value in values.items() if key.startswith("session:")]
 
 
-@staff_page
 async def staff_create(request: web.Request) -> web.StreamResponse:
     identity = await require_organiser(request)
     values = await read_form(request)
@@ -99,7 +98,7 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     if generated:
         password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
     try:
-        too_long = forms.oversized(values)
+        too_long = oversized(values)
         if too_long:
             raise too_long
         user = forms.user_from_form(
@@ -108,20 +107,16 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
         _check_may_manage(identity, user)
         user = await UserStore(request.app[REDIS]).create(user, password)
     except Invalid as exc:
-        return await _form_page(
-            request, identity, forms.Form.failed(values, exc), user=None, status=400
-        )
+        return await _form_page(request, identity, Form.failed(values, exc), user=None, status=400)
     except Conflict:
         error = FieldError("username", "username_taken", "this username is taken")
-        return await _form_page(
-            request, identity, forms.Form(values, [error]), user=None, status=409
-        )
+        return await _form_page(request, identity, Form(values, [error]), user=None, status=409)
     logger.info("account %s (%s) created by %s", user.username, user.role, identity.username)
     if generated:
         return await _form_page(
             request,
             identity,
-            forms.Form(forms.user_values(user)),
+            Form(forms.user_values(user)),
             user=user,
             status=201,
             password=password,
@@ -144,19 +139,17 @@ async def _managed(request: web.Request) -> tuple[Identity, User]:
     return identity, user
 
 
-@staff_page
 async def staff_edit(request: web.Request) -> web.StreamResponse:
     identity, user = await _managed(request)
-    return await _form_page(request, identity, forms.Form(forms.user_values(user)), user=user)
+    return await _form_page(request, identity, Form(forms.user_values(user)), user=user)
 
 
-@staff_page
 async def staff_update(request: web.Request) -> web.StreamResponse:
     identity, user = await _managed(request)
     values = await read_form(request)
     values.pop("password", None)
     try:
-        too_long = forms.oversized(values)
+        too_long = oversized(values)
         if too_long:
             raise too_long
         changed = forms.user_from_form(
@@ -165,18 +158,13 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
         _check_may_manage(identity, changed)
         await UserStore(request.app[REDIS]).update(changed)
     except Invalid as exc:
-        return await _form_page(
-            request, identity, forms.Form.failed(values, exc), user=user, status=400
-        )
+        return await _form_page(request, identity, Form.failed(values, exc), user=user, status=400)
     except Conflict as exc:
         error = FieldError("role", "last_admin", exc.detail)
-        return await _form_page(
-            request, identity, forms.Form(values, [error]), user=user, status=409
-        )
+        return await _form_page(request, identity, Form(values, [error]), user=user, status=409)
     raise see_other(f"/admin/staff/{user.username}?notice=saved")
 
 
-@staff_page
 async def staff_password(request: web.Request) -> web.StreamResponse:
     """A new password for someone else's account (typed, or generated and shown once)."""
     identity, user = await _managed(request)
@@ -191,7 +179,7 @@ async def staff_password(request: web.Request) -> web.StreamResponse:
         return await _form_page(
             request,
             identity,
-            forms.Form.failed(forms.user_values(user), exc),
+            Form.failed(forms.user_values(user), exc),
             user=user,
             status=400,
         )
@@ -201,43 +189,40 @@ async def staff_password(request: web.Request) -> web.StreamResponse:
     return await _form_page(
         request,
         identity,
-        forms.Form(forms.user_values(user)),
+        Form(forms.user_values(user)),
         user=user,
         password=password if generated else None,
     )
 
 
-@staff_page
 async def staff_delete(request: web.Request) -> web.StreamResponse:
     identity, user = await _managed(request)
     await read_form(request)
     if user.username == identity.username:
         error = FieldError("delete", "delete_self", "you cannot delete your own account")
         return await _form_page(
-            request, identity, forms.Form(forms.user_values(user), [error]), user=user, status=409
+            request, identity, Form(forms.user_values(user), [error]), user=user, status=409
         )
     try:
         await UserStore(request.app[REDIS]).delete(user.username)
     except Conflict as exc:
         error = FieldError("delete", "last_admin", exc.detail)
         return await _form_page(
-            request, identity, forms.Form(forms.user_values(user), [error]), user=user, status=409
+            request, identity, Form(forms.user_values(user), [error]), user=user, status=409
         )
     logger.info("account %s deleted by %s", user.username, identity.username)
     raise see_other("/admin/staff?notice=deleted")
 
 
-@staff_page
 async def account_page(request: web.Request) -> web.StreamResponse:
     await guard.require_staff(request)
     return await render(
         request,
         "admin/account.html",
-        {"form": forms.Form(), "notice": request.query.get("notice", "")},
+        {"form": Form(), "notice": request.query.get("notice", "")},
     )
 
 
-@staff_page
 async def account_password(request: web.Request) -> web.StreamResponse:
     """Change one's own password: the current one first; every other login ends."""
     identity = await guard.require_staff(request)
@@ -255,21 +240,9 @@ async def account_password(request: web.Request) -> web.StreamResponse:
         await store.set_password(user.username, values.get("password", ""))
     except Invalid as exc:
         return await render(
-            request, "admin/account.html", {"form": forms.Form({}, list(exc.errors))}, status=400
+            request, "admin/account.html", {"form": Form({}, list(exc.errors))}, status=400
         )
     token, _ = await LoginStore(request.app[REDIS]).create(user.username)
     response = web.Response(status=303, headers={"Location": "/admin/account?notice=saved"})
-    guard.set_login_cookie(request, response, token)
+    set_login_cookie(request, response, token)
     return response
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/admin/staff", staff_list)
-    app.router.add_get("/admin/staff/new", staff_new)
-    app.router.add_post("/admin/staff/new", staff_create)
-    app.router.add_get("/admin/staff/{username}", staff_edit)
-    app.router.add_post("/admin/staff/{username}", staff_update)
-    app.router.add_post("/admin/staff/{username}/password", staff_password)
-    app.router.add_post("/admin/staff/{username}/delete", staff_delete)
-    app.router.add_get("/admin/account", account_page)
-    app.router.add_post("/admin/account", account_password)

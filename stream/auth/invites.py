@@ -15,16 +15,18 @@ import hmac
 
 from aiohttp import web
 
-from stream.auth.guard import AUTH_SECRET, current_identity
 from stream.common.errors import NotFound
 from stream.common.grants import Permission
-from stream.http.keys import REDIS
+from stream.http.identity import current_identity
+from stream.http.keys import AUTH_SECRET, REDIS
 from stream.program.sessions import Session, SessionStore
 
 INVITE_PARAM = "invite"
 INVITE_COOKIE_PREFIX = "stream_invite_"
 INVITE_COOKIE_MAX_AGE = 30 * 24 * 3600
 INVITE_CODE_LENGTH = 22  # characters of base64url: 132 bits
+
+_ATTENDED = web.RequestKey("stream_attended_session", Session)
 
 
 def invite_code(secret: bytes, session_id: str) -> str:
@@ -62,10 +64,16 @@ async def may_attend(request: web.Request, session: Session) -> bool:
 
 
 async def require_attendance(request: web.Request, session_id: str) -> Session:
-    """The session, if this request may attend it; otherwise 404, as for no session at all."""
+    """The session, if this request may attend it; otherwise 404, as for no session at all.
+
+    Asked by the route guard and again by the handler that needs the session: the answer is
+    kept for the request."""
+    if _ATTENDED in request and request[_ATTENDED].id == session_id:
+        return request[_ATTENDED]
     session = await SessionStore(request.app[REDIS]).get(session_id)
     if not await may_attend(request, session):
         raise NotFound(f"no session {session_id!r}")
+    request[_ATTENDED] = session
     return session
 
 

@@ -10,15 +10,16 @@ import logging
 
 from aiohttp import web
 
-from stream.admin.forms import Form
-from stream.admin.page import read_form, render, safe_next
-from stream.auth import guard
+from stream.auth.authenticator import set_login_cookie
 from stream.auth.logins import LoginStore
 from stream.auth.users import User, UserStore, normalise_username
 from stream.common.errors import Conflict, Forbidden
 from stream.common.grants import Role
 from stream.common.validation import FieldError, Invalid
+from stream.http import identity as guard
+from stream.http.forms import Form
 from stream.http.keys import REDIS
+from stream.http.render import read_form, render, safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,6 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
     token, _ = await LoginStore(request.app[REDIS]).create(user.username)
     logger.info("viewer account created from %s", request.remote)
     response = web.Response(status=303, headers={"Location": next_path})
-    guard.set_login_cookie(request, response, token)
+    set_login_cookie(request, response, token)
     guard.forget_current(request)
     return response

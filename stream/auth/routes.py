@@ -6,14 +6,15 @@ import logging
 
 from aiohttp import web
 
-from stream.admin.page import render, safe_next, see_other
-from stream.auth import guard, register
+from stream.auth.authenticator import clear_login_cookie, set_login_cookie
 from stream.auth.logins import LoginStore
 from stream.auth.passwords import MAX_PASSWORD_LENGTH, verify_password_async
 from stream.auth.ratelimit import LoginLimiter
 from stream.auth.users import UserStore
 from stream.common.errors import Forbidden
+from stream.http import identity as guard
 from stream.http.keys import REDIS
+from stream.http.render import render, safe_next, see_other
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     token, _ = await LoginStore(redis).create(user.username)
     logger.info("login: %s (%s)", user.username, user.role)
     response = web.Response(status=303, headers={"Location": next_path})
-    guard.set_login_cookie(request, response, token)
+    set_login_cookie(request, response, token)
     guard.forget_current(request)
     return response
 
@@ -87,14 +88,5 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if token:
         await LoginStore(request.app[REDIS]).destroy(token)
     response = web.Response(status=303, headers={"Location": "/"})
-    guard.clear_login_cookie(response)
+    clear_login_cookie(response)
     return response
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(guard.auth_context)
-    app.router.add_get("/login", login_page)
-    app.router.add_post("/login", login_submit)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/register", register.register_page)
-    app.router.add_post("/register", register.register_submit)

@@ -46,7 +46,3 @@ def dedup_key(session_id: str, uid: str, cid: str) -> str:
 def review_key(session_id: str, entry_id: str) -> str:
     """Set once a held message is approved or rejected: a second decision is refused."""
     return f"chat:{{{session_id}}}:review:{entry_id}"
-
-
-def moderators_key(session_id: str) -> str:
-    return f"chat:{{{session_id}}}:moderators"

@@ -12,26 +12,22 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from stream.auth.invites import require_attendance
+from stream.auth.links import ModeratorLinks
 from stream.chat.chat import ChatService
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
 from stream.chat.roles import TokenRoles
 from stream.chat.ws import ChatSockets, encode_text_frame
 from stream.common.ids import validate_session_id
-from stream.http.keys import REDIS, SETTINGS
-from stream.http.templates import TEMPLATES
+from stream.http.keys import CHAT, CHAT_SOCKETS, REDIS, SETTINGS, TEMPLATES
 from stream.program.sessions import SessionStore
-
-CHAT = web.AppKey("chat", ChatService)
-CHAT_SOCKETS = web.AppKey("chat_sockets", ChatSockets)
 
 
 async def chat_context(app: web.Application) -> AsyncIterator[None]:
     redis = app[REDIS]
     settings = app[SETTINGS]
     secret = (settings.chat_secret or "").encode() or await shared_secret(redis)
-    roles = TokenRoles(redis, settings.moderator_token)
+    roles = TokenRoles(ModeratorLinks(redis, settings.moderator_token))
     limits = ChatLimits.from_env(os.environ)
     service = ChatService(redis, TokenSigner(secret), roles, limits, encode_text_frame)
     sockets = ChatSockets(service)
@@ -74,16 +70,6 @@ async def chat_stats(request: web.Request) -> web.Response:
 async def transcript(request: web.Request) -> web.Response:
     """The session's whole public chat, from its archive (for the replay and for arrangers)."""
     session_id = validate_session_id(request.match_info["session"])
-    await require_attendance(request, session_id)
     events = await request.app[CHAT].transcript(session_id)
     body = b'{"session":"' + session_id.encode() + b'","events":[' + b",".join(events) + b"]}"
     return web.Response(body=body, content_type="application/json")
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(chat_context)
-    app.on_shutdown.append(close_sockets)
-    app.router.add_get("/ws/{session}", chat_socket)
-    app.router.add_get("/moderate/{session}", moderate_page)
-    app.router.add_get("/api/chat/stats", chat_stats)
-    app.router.add_get("/api/chat/{session}/transcript", transcript)

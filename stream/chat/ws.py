@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
-from stream.auth.guard import current_identity, require_session_permission
 from stream.auth.invites import require_attendance
 from stream.chat.chat import ChatService, Participant
 from stream.chat.fanout import Channel
@@ -46,6 +45,7 @@ from stream.chat.roles import Grant
 from stream.common.errors import Forbidden, RateLimited, StreamError
 from stream.common.grants import Permission
 from stream.common.ids import validate_session_id
+from stream.http.identity import current_identity, require_session_permission
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,49 @@
-"""Typed application state shared by every capability."""
+"""Typed application state: every ``web.AppKey`` of the app, in one place.
+
+The composition root (:mod:`stream.app`) fills them in its ``cleanup_ctx`` resources;
+capabilities read them. The types of capability objects are imported for type checking only,
+so this module sits below the capabilities that define them.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from stream.config import Settings
 from stream.store import EmbeddedRedis, Redis
 
+if TYPE_CHECKING:
+    from stream.chat.chat import ChatService
+    from stream.chat.ws import ChatSockets
+    from stream.http.identity import Authenticator
+    from stream.http.templates import Templates
+    from stream.ingest.rtmp.server import RtmpServer
+    from stream.program.schedule import LiveState
+    from stream.qa.service import QAService
+    from stream.rooms.presence import Presence
+    from stream.rooms.room import RoomRegistry
+    from stream.rtc.peer import PeerRegistry
+
+# Resources every layer may read.
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 EMBEDDED_REDIS = web.AppKey("embedded_redis", EmbeddedRedis)
+TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
+
+# The grant model: the deployment's signing secret and what turns credentials into identities.
+AUTH_SECRET = web.AppKey("auth_secret", bytes)
+AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
+
+# Media.
+PEERS: web.AppKey[PeerRegistry] = web.AppKey("peers")
+ROOMS: web.AppKey[RoomRegistry] = web.AppKey("rooms")
+PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
+LIVE: web.AppKey[LiveState] = web.AppKey("live")
+RTMP_SERVER: web.AppKey[RtmpServer] = web.AppKey("rtmp_server")
+
+# Live interaction.
+CHAT: web.AppKey[ChatService] = web.AppKey("chat")
+CHAT_SOCKETS: web.AppKey[ChatSockets] = web.AppKey("chat_sockets")
+QA: web.AppKey[QAService] = web.AppKey("qa")

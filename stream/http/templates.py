@@ -45,9 +45,6 @@ class Templates:
         return response
 
 
-TEMPLATES = web.AppKey("templates", Templates)
-
-
 def make_templates(web_dir: Any) -> Templates:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(web_dir / "templates")),

@@ -8,12 +8,11 @@ from stream.common import times
 from stream.common.errors import Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from stream.common.ids import validate_session_id
 from stream.common.times import iso_local
-from stream.http.keys import REDIS, SETTINGS
+from stream.http.keys import PEERS, REDIS, ROOMS, SETTINGS
 from stream.ingest.whip import accept_publisher
 from stream.program.keys import KeyCheck
 from stream.program.sessions import SessionStore
-from stream.rooms.routes import ROOMS
-from stream.rtc import routes as rtc
+from stream.rtc import resource as rtc
 from stream.rtc.sdp import MAX_SDP_BYTES, SDP_CONTENT_TYPE, check_offer, read_body
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stream"'}
@@ -27,7 +26,9 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip()
 
 
-async def authorise_publisher(request: web.Request, session_id: str) -> None:
+async def authorise_publisher(request: web.Request) -> None:
+    """The route guard of ``POST /whip/{session}``: the session's publish key, in its window."""
+    session_id = validate_session_id(request.match_info["session"])
     token = bearer_token(request)
     if token is None:
         raise Unauthorized(
@@ -55,7 +56,6 @@ async def whip_post(request: web.Request) -> web.Response:
     session_id = validate_session_id(request.match_info["session"])
     if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
         raise TooLarge(f"body is larger than {MAX_SDP_BYTES} bytes")
-    await authorise_publisher(request, session_id)
     offer = await read_body(request, SDP_CONTENT_TYPE)
     kinds = check_offer(offer, want="send")
     room = request.app[ROOMS].get_or_create(session_id)
@@ -69,7 +69,7 @@ async def whip_post(request: web.Request) -> web.Response:
         ice_servers=settings.ice_servers,
         handshake_timeout=settings.handshake_timeout,
     )
-    request.app[rtc.PEERS].add(peer)
+    request.app[PEERS].add(peer)
     window = (await SessionStore(request.app[REDIS]).get(session_id)).key_window()
     if window is not None:  # the key stops at the end of its window, and so does publishing
         peer.end_after((window[1] - times.now()).total_seconds(), "publishing window closed")
@@ -103,11 +103,3 @@ async def whip_delete(request: web.Request) -> web.Response:
 
 async def whip_patch(request: web.Request) -> web.Response:
     return await rtc.patch_resource(request, "whip")
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/whip/{session}", whip_post)
-    app.router.add_route("OPTIONS", "/whip/{session}", whip_options)
-    app.router.add_delete("/whip/{session}/{resource}", whip_delete)
-    app.router.add_patch("/whip/{session}/{resource}", whip_patch)
-    app.router.add_route("OPTIONS", "/whip/{session}/{resource}", whip_resource_options)

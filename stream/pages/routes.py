@@ -13,18 +13,17 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from stream.auth.invites import may_attend, remember_invite
+from stream.auth.invites import remember_invite, require_attendance
 from stream.common import times
 from stream.common.display import When
 from stream.common.errors import BadRequest, NotFound
 from stream.common.ids import validate_session_id
 from stream.http.i18n import LANG_COOKIE, choose_language
-from stream.http.keys import REDIS
+from stream.http.keys import LIVE, REDIS, SETTINGS, TEMPLATES
 from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANCESTORS
-from stream.http.templates import TEMPLATES
-from stream.program.listing import build_view, day_choices
+from stream.http.urls import base_url
+from stream.program.listing import build_view, day_choices, filter_sessions
 from stream.program.programme import load_programme
-from stream.program.routes import filter_sessions, live_now
 from stream.program.schedule import live_lookup, state_of
 from stream.program.sessions import Session, SessionStore
 
@@ -73,7 +72,7 @@ async def programme(request: web.Request) -> web.Response:
     now = times.now()
     context = {
         "sessions": sessions,
-        "view": build_view(sessions, live_now(request.app), now),
+        "view": build_view(sessions, request.app[LIVE].now(), now),
         "by_arranger": request.query.get("view") == "arranger",
         "filters": query,
         "filter_query": "" if filter_failed else urlencode({k: v for k, v in query.items() if v}),
@@ -93,8 +92,8 @@ async def session_details(request: web.Request, session: Session) -> dict[str, A
     """What the watch and embed pages show about a session besides the player."""
     loaded = await load_programme(request.app[REDIS])
     now = times.now()
-    live = live_lookup(live_now(request.app), session.id)
-    base = f"{request.scheme}://{request.host}"
+    live = live_lookup(request.app[LIVE].now(), session.id)
+    base = base_url(request.app[SETTINGS], request)
     return {
         "session": session,
         "event": loaded.events.get(session.event),
@@ -110,18 +109,13 @@ async def session_details(request: web.Request, session: Session) -> dict[str, A
     }
 
 
-async def attended_session_or_none(request: web.Request) -> Session | None:
-    """The session, unless there is none or it is invite-only and this visitor is not invited."""
-    session = await session_or_none(request)
-    if session is None or not await may_attend(request, session):
-        return None
-    return session
+async def attended_session(request: web.Request) -> Session:
+    """The session (the route's guard has let this visitor in)."""
+    return await require_attendance(request, validate_session_id(request.match_info["session"]))
 
 
 async def watch(request: web.Request) -> web.Response:
-    session = await attended_session_or_none(request)
-    if session is None:
-        return render(request, "error.html", {}, status=404)
+    session = await attended_session(request)
     response = render(request, "watch.html", await session_details(request, session))
     remember_invite(request, response, session.id)
     return response
@@ -129,9 +123,7 @@ async def watch(request: web.Request) -> web.Response:
 
 async def embed(request: web.Request) -> web.Response:
     """The player alone, for other sites' iframes (any site may frame it)."""
-    session = await attended_session_or_none(request)
-    if session is None:
-        return render(request, "error.html", {}, status=404)
+    session = await attended_session(request)
     response = render(request, "embed.html", await session_details(request, session))
     remember_invite(request, response, session.id)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
@@ -148,10 +140,3 @@ async def studio(request: web.Request) -> web.Response:
     # The studio handles a publish key: keep the page out of caches.
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/", programme)
-    app.router.add_get("/s/{session}", watch)
-    app.router.add_get("/studio/{session}", studio)
-    app.router.add_get("/embed/{session}", embed)

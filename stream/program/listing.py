@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from stream.common import times
-from stream.program.schedule import NOT_LIVE, Live, State, by_arranger, by_day, state_of
+from stream.common.errors import BadRequest
+from stream.program.programme import Programme
+from stream.program.schedule import (
+    MAX_QUERY_LENGTH,
+    NOT_LIVE,
+    Live,
+    State,
+    by_arranger,
+    by_day,
+    on_day,
+    search,
+    state_of,
+)
 from stream.program.sessions import Session
 
 
@@ -58,3 +70,35 @@ def build_view(
 
 def day_choices(sessions: Iterable[Session]) -> list[date]:
     return [day for day, _ in by_day(sessions)]
+
+
+def filter_sessions(programme: Programme, query: dict[str, str]) -> list[Session]:
+    """The public sessions matching ``?event=&arranger=&studio=&day=&q=`` (400 if malformed)."""
+    sessions = programme.public_sessions()
+    event = query.get("event", "")
+    if event:
+        if event not in programme.events:
+            raise BadRequest("event: no such event")
+        sessions = [s for s in sessions if s.event == event]
+    arranger = query.get("arranger", "")
+    if arranger:
+        if arranger not in programme.arrangers:
+            raise BadRequest("arranger: no such arranger")
+        sessions = [s for s in sessions if s.arranger_id == arranger]
+    studio = query.get("studio", "")
+    if studio:
+        if studio not in programme.studios:
+            raise BadRequest("studio: no such studio")
+        sessions = [s for s in sessions if s.studio == studio]
+    day = query.get("day", "")
+    if day:
+        try:
+            sessions = on_day(sessions, times.parse_date(day))
+        except ValueError as exc:
+            raise BadRequest(f"day: {exc}") from None
+    text = query.get("q", "")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"q: a search is at most {MAX_QUERY_LENGTH} characters")
+    if text.strip():
+        sessions = search(sessions, text)
+    return sessions

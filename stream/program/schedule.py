@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from stream.common import times
 from stream.program.sessions import Session, overlaps
@@ -36,6 +37,12 @@ class Live:
 
 
 NOT_LIVE = Live()
+
+
+class LiveState(Protocol):
+    """This node's rooms as the programme sees them (installed by the rooms)."""
+
+    def now(self) -> dict[str, Live]: ...
 
 
 def state_of(session: Session, now: datetime, live: Live = NOT_LIVE) -> State:

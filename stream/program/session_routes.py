@@ -13,20 +13,18 @@ import logging
 
 from aiohttp import web
 
-from stream.auth import guard
 from stream.common import times
 from stream.common.errors import BadRequest, Conflict, Forbidden
 from stream.common.grants import Identity, Permission, Role
 from stream.common.ids import validate_session_id
 from stream.common.validation import Invalid
-from stream.http.keys import REDIS
+from stream.http import identity as guard
+from stream.http.keys import LIVE, REDIS
 from stream.program.programme import load_programme
-from stream.program.routes import live_now
 from stream.program.schedule import live_lookup
 from stream.program.serialize import session_json
 from stream.program.session_json import api_fields, session_from_json
 from stream.program.sessions import ScheduleConflict, Session, SessionStore
-from stream.rooms.routes import ROOMS
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +76,7 @@ async def _write(request: web.Request, *, session_id: str | None) -> tuple[Ident
 
 async def _session_body(request: web.Request, session: Session) -> dict[str, object]:
     programme = await load_programme(request.app[REDIS])
-    live = live_lookup(live_now(request.app), session.id)
+    live = live_lookup(request.app[LIVE].now(), session.id)
     return session_json(session, programme, times.now(), live)
 
 
@@ -117,8 +115,7 @@ async def _managed(request: web.Request) -> tuple[Identity, Session]:
 
 async def delete_session(request: web.Request) -> web.Response:
     identity, session = await _managed(request)
-    room = request.app[ROOMS].get(session.id)
-    if room is not None and room.live:
+    if live_lookup(request.app[LIVE].now(), session.id).live:
         raise Conflict("the session is live: stop the broadcast before deleting it")
     await SessionStore(request.app[REDIS]).delete(session.id)
     logger.info("[%s] session deleted by %s (API)", session.id, identity.username)
@@ -130,10 +127,3 @@ async def rotate_key(request: web.Request) -> web.Response:
     key = await SessionStore(request.app[REDIS]).rotate_key(session.id)
     logger.info("[%s] publish key rotated by %s (API)", session.id, identity.username)
     return web.json_response({"session": session.id, "key": key})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/api/sessions", create_session)
-    app.router.add_put("/api/sessions/{session}", update_session)
-    app.router.add_delete("/api/sessions/{session}", delete_session)
-    app.router.add_post("/api/sessions/{session}/key", rotate_key)

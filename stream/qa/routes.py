@@ -1,6 +1,7 @@
 """HTTP for Q&A: the phone page ``/q/{session}``, the stage screen ``/stage/{session}``, the QR
 code ``/q/{session}/qr.svg``, and the moderators' exports ``/api/qa/{session}/export.json``,
-``questions.csv`` and ``polls.csv`` (``Authorization: Bearer <moderator token>``). The live
+``questions.csv`` and ``polls.csv`` (the session's moderators: logged in, or a moderator
+link's token as ``Authorization: Bearer``). The live
 part rides the chat's socket: the ``qa.*``/``poll.*`` frames are registered on it here.
 """
 
@@ -12,11 +13,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from stream.auth.invites import require_attendance
-from stream.chat.routes import CHAT, CHAT_SOCKETS
-from stream.common.errors import BadRequest, Forbidden, Unauthorized
+from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
-from stream.http.keys import REDIS, SETTINGS
-from stream.http.templates import TEMPLATES
+from stream.http.keys import CHAT, CHAT_SOCKETS, QA, REDIS, SETTINGS, TEMPLATES
+from stream.http.urls import absolute_url
 from stream.program.sessions import Session
 from stream.qa import export
 from stream.qa.protocol import EVENT_TYPES, FRAME_TYPES
@@ -24,7 +24,6 @@ from stream.qa.qr import qr_svg
 from stream.qa.service import QAService
 from stream.qa.snapshot import load_polls, load_questions
 
-QA = web.AppKey("qa", QAService)
 VARY = "Cookie, Accept-Language"
 
 
@@ -47,8 +46,7 @@ async def _session(request: web.Request) -> Session:
 
 
 def phone_url(request: web.Request, session_id: str) -> str:
-    base = request.app[SETTINGS].public_url or f"{request.scheme}://{request.host}"
-    return f"{base}/q/{session_id}"
+    return absolute_url(request.app[SETTINGS], f"/q/{session_id}", request)
 
 
 def _render(request: web.Request, name: str, session: Session, **extra: object) -> web.Response:
@@ -89,19 +87,8 @@ async def qr_image(request: web.Request) -> web.Response:
     )
 
 
-async def _moderator_only(request: web.Request, session_id: str) -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("a moderator token is required", headers={"WWW-Authenticate": "Bearer"})
-    grant = await request.app[CHAT].roles.grant(session_id, token.strip())
-    if grant.role != "moderator":
-        raise Forbidden("only moderators may export")
-
-
 async def export_data(request: web.Request) -> web.Response:
     session = await _session(request)
-    await _moderator_only(request, session.id)
     redis = request.app[REDIS]
     questions = await load_questions(redis, session.id)
     polls = await load_polls(redis, session.id)
@@ -118,14 +105,3 @@ async def export_data(request: web.Request) -> web.Response:
     else:
         text = export.polls_csv(polls)
     return web.Response(text=text, content_type="text/csv", charset="utf-8", headers=headers)
-
-
-def setup(app: web.Application) -> None:
-    """Call after ``stream.chat.routes.setup`` (the sockets must exist first)."""
-    app.cleanup_ctx.append(qa_context)
-    app.router.add_get("/q/{session}", phone_page)
-    app.router.add_get("/q/{session}/qr.svg", qr_image)
-    app.router.add_get("/stage/{session}", stage_page)
-    app.router.add_get(
-        r"/api/qa/{session}/{what:export\.json|questions\.csv|polls\.csv}", export_data
-    )

@@ -1,4 +1,6 @@
-"""HTTP for rooms: WHEP playback (``/whep/{session}``) and the live status of a session."""
+"""HTTP for rooms: WHEP playback (``/whep/{session}``) and the live status of a session.
+
+Mounted by :mod:`stream.app`; the route table there names each handler's guard."""
 
 from __future__ import annotations
 
@@ -10,23 +12,23 @@ from aiohttp import web
 
 from stream.auth.invites import require_attendance
 from stream.common.ids import validate_session_id
-from stream.http.keys import REDIS, SETTINGS
+from stream.http.keys import LIVE, PEERS, PRESENCE, REDIS, ROOMS, SETTINGS
 from stream.http.middleware import problem
+from stream.http.urls import base_url
+from stream.rooms.live import LiveBoard
 from stream.rooms.presence import Presence
 from stream.rooms.room import RoomRegistry
 from stream.rooms.whep import NOT_LIVE_RETRY_AFTER, accept_viewer
-from stream.rtc import routes as rtc
+from stream.rtc import resource as rtc
 from stream.rtc.sdp import SDP_CONTENT_TYPE, check_offer, read_body
-
-ROOMS = web.AppKey("rooms", RoomRegistry)
-PRESENCE = web.AppKey("presence", Presence)
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     registry = RoomRegistry(reencode=settings.relay_mode == "reencode")
     app[ROOMS] = registry
-    presence = Presence(app[REDIS], registry, settings.base_url)
+    app[LIVE] = LiveBoard(registry)
+    presence = Presence(app[REDIS], registry, base_url(settings))
     app[PRESENCE] = presence
     task = asyncio.create_task(presence.run())
     yield
@@ -44,7 +46,7 @@ async def whep_post(request: web.Request) -> web.Response:
     room = request.app[ROOMS].get(session_id)
     if room is None or not room.live:
         elsewhere = await request.app[PRESENCE].lookup(session_id)
-        if elsewhere is not None and elsewhere.origin != settings.base_url:
+        if elsewhere is not None and elsewhere.origin != base_url(settings):
             # Live on another node: WHEP clients follow a 307 with the same offer.
             raise web.HTTPTemporaryRedirect(f"{elsewhere.origin}/whep/{session_id}")
         return _not_live()
@@ -57,7 +59,7 @@ async def whep_post(request: web.Request) -> web.Response:
         ice_servers=settings.ice_servers,
         handshake_timeout=settings.handshake_timeout,
     )
-    request.app[rtc.PEERS].add(peer)
+    request.app[PEERS].add(peer)
     response = web.Response(
         status=201,
         body=answer.encode(),
@@ -107,7 +109,7 @@ async def session_status(request: web.Request) -> web.Response:
     else:
         # Another node may host it; our own record may lag behind our room by a refresh.
         elsewhere = await request.app[PRESENCE].lookup(session_id)
-        if elsewhere is not None and elsewhere.origin == request.app[SETTINGS].base_url:
+        if elsewhere is not None and elsewhere.origin == base_url(request.app[SETTINGS]):
             elsewhere = None
         body = {
             "session": session_id,
@@ -115,13 +117,3 @@ async def session_status(request: web.Request) -> web.Response:
             "viewers": elsewhere.viewers if elsewhere else 0,
         }
     return web.json_response(body, headers={"Cache-Control": "no-store"})
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(rooms_context)
-    app.router.add_post("/whep/{session}", whep_post)
-    app.router.add_route("OPTIONS", "/whep/{session}", whep_options)
-    app.router.add_delete("/whep/{session}/{resource}", whep_delete)
-    app.router.add_patch("/whep/{session}/{resource}", whep_patch)
-    app.router.add_route("OPTIONS", "/whep/{session}/{resource}", whep_resource_options)
-    app.router.add_get("/api/sessions/{session}/status", session_status)

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, async_playwright
 
 from stream.common import times
+from stream.http.keys import ROOMS
 from stream.ingest.whip_client import WhipClient
-from stream.rooms.routes import ROOMS
 from tests.auth.staff import PASSWORD
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import base_url

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from stream.common import times
+from stream.http.keys import ROOMS
 from stream.program.sessions import Session, SessionStore
-from stream.rooms.routes import ROOMS
 from tests.auth.staff import Staff, redis_of
 from tests.conftest import base_url
 from tests.media import publish_loop, wait_for, watch

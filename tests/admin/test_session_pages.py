@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
+from stream.http.keys import ROOMS
 from stream.program.keys import KeyCheck
 from stream.program.sessions import SessionStore
-from stream.rooms.routes import ROOMS
 from tests.admin.test_roles import SESSION_FORM
 from tests.auth.staff import Staff, redis_of
 from tests.conftest import base_url

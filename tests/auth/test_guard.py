@@ -8,9 +8,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from stream.app import create_app
-from stream.auth import guard
 from stream.common.grants import Permission, Role
 from stream.config import Settings
+from stream.http import identity as guard
 from stream.http.keys import REDIS
 from stream.program.sessions import Session, SessionStore
 from tests.auth.staff import Staff, make_arranger, make_user

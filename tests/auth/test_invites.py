@@ -7,10 +7,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from stream.auth.guard import AUTH_SECRET
 from stream.auth.invites import invite_code
 from stream.common.grants import Role
-from stream.http.keys import REDIS
+from stream.http.keys import AUTH_SECRET, REDIS
 from stream.program.sessions import Session, SessionStore
 from tests.auth.staff import Staff, cheap_passwords, make_user
 from tests.chat.client import ws_url

@@ -7,10 +7,10 @@ from http.cookies import SimpleCookie
 
 from aiohttp.test_utils import TestServer
 
-from stream.auth.guard import LOGIN_COOKIE
 from stream.auth.ratelimit import MAX_FAILURES_PER_ACCOUNT
 from stream.auth.users import UserStore
 from stream.common.grants import Role
+from stream.http.identity import LOGIN_COOKIE
 from tests.auth.staff import PASSWORD, Staff, make_user, redis_of
 
 

@@ -12,9 +12,8 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from stream.chat.roles import grant_moderator_token
-from stream.chat.routes import CHAT
-from stream.http.keys import REDIS
+from stream.auth.links import ModeratorLinks
+from stream.http.keys import CHAT, REDIS
 from tests.conftest import base_url
 
 Frame = dict[str, Any]
@@ -177,7 +176,7 @@ class ChatClient:
 
 
 async def moderator_token(server: TestServer, session_id: str, label: str = "Moa") -> str:
-    return await grant_moderator_token(server.app[REDIS], session_id, label)
+    return await ModeratorLinks(server.app[REDIS]).grant(session_id, label)
 
 
 def chat_service(server: TestServer) -> Any:

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from stream.chat.chat import ChatService
-from stream.chat.routes import CHAT
+from stream.http.keys import CHAT
 from tests.chat.client import ChatClient, moderator_token
 from tests.conftest import base_url, create_session
 

@@ -19,8 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from stream.app import create_app
 from stream.chat.protocol import clean_text
 from stream.config import Settings
-from stream.http.keys import REDIS
-from stream.http.templates import TEMPLATES
+from stream.http.keys import REDIS, TEMPLATES
 from stream.program.sessions import SessionStore
 from tests.chat.client import ChatClient, moderator_token
 from tests.chat.xss import NAMES, PAYLOADS

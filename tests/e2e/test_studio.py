@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page
 
-from stream.rooms.routes import ROOMS
+from stream.http.keys import ROOMS
 from tests.conftest import base_url, create_session
 from tests.e2e.conftest import FAILED_RESOURCE, PageLog, text, wait_for_state
 from tests.media import publish_loop, wait_for, watch

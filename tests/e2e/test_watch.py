@@ -5,8 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page
 
-from stream.rooms.routes import ROOMS
-from stream.rtc.routes import PEERS
+from stream.http.keys import PEERS, ROOMS
 from tests.conftest import base_url, create_session
 from tests.e2e.conftest import (
     FAILED_RESOURCE,

@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection
 
-from stream.rtc.routes import PEERS
+from stream.http.keys import PEERS
 from stream.rtc.sdp import MAX_SDP_BYTES
 from tests.conftest import base_url, create_session
 from tests.media import publish_loop

@@ -10,12 +10,11 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from stream.common import times
-from stream.http.keys import REDIS
+from stream.http.keys import REDIS, ROOMS
 from stream.program.arrangers import Arranger, ArrangerStore
 from stream.program.events import Event, EventStore
 from stream.program.sessions import Session, SessionStore
 from stream.program.studios import Studio, StudioStore
-from stream.rooms.routes import ROOMS
 from tests.conftest import base_url
 from tests.media import publish_loop, wait_for
 from tests.program.conftest import DAY, at

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp.test_utils import TestServer
 
-from stream.auth.guard import CSRF_HEADER
 from stream.common.grants import Role
+from stream.http.identity import CSRF_HEADER
 from stream.program.keys import KeyCheck
 from stream.program.sessions import Session, SessionStore
 from stream.program.studios import Studio, StudioStore

@@ -11,11 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from stream.common import times
-from stream.http.keys import REDIS
+from stream.http.keys import PEERS, REDIS, ROOMS
 from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW
 from stream.program.sessions import Session, SessionStore
-from stream.rooms.routes import ROOMS
-from stream.rtc.routes import PEERS
 from tests.conftest import base_url
 from tests.ingest.test_whip_http import make_offer, sdp_headers
 from tests.media import publish_loop, wait_for

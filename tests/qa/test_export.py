@@ -1,5 +1,6 @@
-"""Export after the session: moderators only; CSV and JSON with votes, state, source, time,
-stream position and poll results; spreadsheet formulas neutralised."""
+"""Export after the session: moderators only (a moderator link or a logged-in moderator); CSV
+and JSON with votes, state, source, time, stream position and poll results; spreadsheet formulas
+neutralised."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import io
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from stream.common.grants import Role
 from stream.http.keys import REDIS
 from stream.rooms.presence import presence_key
+from tests.auth.staff import Staff, cheap_passwords, make_user
 from tests.chat.client import moderator_token
 from tests.conftest import base_url, create_session
 from tests.qa.client import QAClient
@@ -45,7 +48,7 @@ async def test_export_questions_and_polls(server: TestServer) -> None:
         async with http.get(
             url + "/export.json", headers={"Authorization": "Bearer wrong"}
         ) as response:
-            assert response.status == 403
+            assert response.status == 401  # a token that grants nothing proves no one
         auth = {"Authorization": f"Bearer {token}"}
         async with http.get(url + "/export.json", headers=auth) as response:
             assert response.status == 200
@@ -71,4 +74,29 @@ async def test_export_questions_and_polls(server: TestServer) -> None:
             rows = list(csv.DictReader(io.StringIO(await response.text())))
         assert [(r["option"], r["count"]) for r in rows] == [("Ja", "1"), ("Nej", "0")]
         async with http.get(base_url(server) + "/api/qa/nope/export.json", headers=auth) as r:
-            assert r.status in (403, 404)
+            assert r.status in (401, 403, 404)  # the token grants nothing there
+
+
+async def test_logged_in_moderator_exports_without_a_token(server: TestServer) -> None:
+    """One grant model: the staff login that may moderate the session may export its Q&A;
+    a moderator of another session, a speaker, and a moderator link of another session may not."""
+    await create_session(server, SESSION)
+    await create_session(server, "other-session")
+    other_token = await moderator_token(server, "other-session")
+    await make_user(server, "moa", Role.MODERATOR, sessions=(SESSION,))
+    await make_user(server, "mats", Role.MODERATOR, sessions=("other-session",))
+    await make_user(server, "sara", Role.SPEAKER, sessions=(SESSION,))
+    expected = {"moa": 200, "mats": 403, "sara": 403}
+    with cheap_passwords():
+        for username, status in expected.items():
+            staff = Staff(server)
+            try:
+                assert await staff.login(username) == 303
+                got, _ = await staff.get(f"/api/qa/{SESSION}/questions.csv")
+                assert got == status, username
+            finally:
+                await staff.close()
+    async with aiohttp.ClientSession() as http:
+        auth = {"Authorization": f"Bearer {other_token}"}
+        async with http.get(base_url(server) + f"/api/qa/{SESSION}/export.json", headers=auth) as r:
+            assert r.status == 401

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 
 from stream.chat.identity import Identity
 from stream.config import Settings
-from stream.qa.routes import QA
+from stream.http.keys import QA
 from tests.chat.client import moderator_token
 from tests.conftest import MakeServer, create_session
 from tests.qa.client import QAClient

@@ -11,8 +11,7 @@ from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection
 
 from stream.config import Settings
-from stream.rooms.routes import ROOMS
-from stream.rtc.routes import PEERS
+from stream.http.keys import PEERS, ROOMS
 from tests.conftest import MakeServer, base_url, create_session
 from tests.media import publish_loop, wait_for, watch
 

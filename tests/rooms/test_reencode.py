@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 
 from stream.config import Settings
+from stream.http.keys import ROOMS
 from stream.rooms.media import h264_is_keyframe
-from stream.rooms.routes import ROOMS
 from tests.conftest import MakeServer, base_url, create_session
 from tests.media import nal_units, publish_loop, wait_for, watch
 

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.config import Settings
-from stream.ingest.rtmp.routes import RTMP_SERVER
+from stream.http.keys import RTMP_SERVER
 from tests.conftest import MakeServer
 
 

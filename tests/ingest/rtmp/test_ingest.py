@@ -10,11 +10,10 @@ import av
 import pytest
 from aiohttp.test_utils import TestServer
 
+from stream.http.keys import ROOMS, RTMP_SERVER
 from stream.ingest.rtmp.publisher import RtmpPublisher
-from stream.ingest.rtmp.routes import RTMP_SERVER
 from stream.rooms.media import h264_is_keyframe
 from stream.rooms.room import Room
-from stream.rooms.routes import ROOMS
 from tests.conftest import base_url, create_session
 from tests.ingest.rtmp import librtmp_client
 from tests.ingest.rtmp.avclient import PublisherProcess

@@ -9,12 +9,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from stream.config import ConfigError, Settings
-from stream.http.keys import REDIS, SETTINGS
+from stream.http.keys import REDIS, ROOMS, RTMP_SERVER, SETTINGS
 from stream.ingest.rtmp.lookup import session_for_key
-from stream.ingest.rtmp.routes import RTMP_SERVER, rtmp_context
+from stream.ingest.rtmp.service import rtmp_context
 from stream.program.sessions import SessionStore
 from stream.rooms.room import RoomRegistry
-from stream.rooms.routes import ROOMS
 from tests.conftest import create_session
 
 

@@ -10,12 +10,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from stream.http.keys import REDIS, SETTINGS
+from stream.http.keys import REDIS, ROOMS, RTMP_SERVER, SETTINGS
 from stream.ingest.rtmp.lookup import session_for_key
 from stream.ingest.rtmp.server import RtmpServer
-from stream.rooms.routes import ROOMS
-
-RTMP_SERVER = web.AppKey("rtmp_server", RtmpServer)
 
 
 async def rtmp_context(app: web.Application) -> AsyncIterator[None]:
@@ -42,7 +39,3 @@ async def rtmp_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await server.close()
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(rtmp_context)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from stream.common.errors import Conflict, NotFound, PreconditionFailed, StreamError
-from stream.http.keys import SETTINGS
+from stream.http.keys import PEERS, SETTINGS
 from stream.rtc.ice import host_addresses, parse_ice_server
 from stream.rtc.peer import Peer, PeerRegistry
 from stream.rtc.sdp import TRICKLE_CONTENT_TYPE as TRICKLE_CONTENT_TYPE
@@ -18,7 +18,6 @@ from stream.rtc.sdp import read_body, trickle_candidates
 
 logger = logging.getLogger(__name__)
 
-PEERS = web.AppKey("peers", PeerRegistry)
 
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match"
 EXPOSED_HEADERS = "Location, Link, ETag, Accept-Patch, Accept-Post, Retry-After"
@@ -37,16 +36,11 @@ async def peers_context(app: web.Application) -> AsyncIterator[None]:
         await registry.close_all()
 
 
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(peers_context)
-    app.on_response_prepare.append(_cors)
-
-
 def is_rtc_path(path: str) -> bool:
     return path.startswith(("/whip/", "/whep/"))
 
 
-async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
     if not is_rtc_path(request.path):
         return
     origins = request.app[SETTINGS].cors_origins

@@ -1,35 +1,31 @@
-"""Who is asking, and may they? The request-side API of :mod:`stream.auth`.
+"""Who is asking, and may they? The request-side half of the grant model.
 
-``current_identity(request)`` reads the login cookie (once per request, cached);
-``require_role`` / ``require_session_permission`` raise 401 (not logged in) or 403;
-``check_csrf`` guards every state-changing form or API call.
+Every capability asks here: ``current_identity(request)`` (once per request, cached),
+``require_identity`` / ``require_role`` / ``require_session_permission`` (401 when nobody is
+logged in, 403 when the grant does not cover it), and ``check_csrf`` for every state-changing
+form or API call. How a credential becomes an identity (the login cookie, a moderator link) is
+the business of :mod:`stream.auth`, which the composition root installs as the app's
+:class:`Authenticator`; nothing here knows how grants are stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from stream.auth.csrf import anonymous_token, new_nonce, new_secret, tokens_match
-from stream.auth.logins import LoginStore
-from stream.auth.users import UserStore
 from stream.common.errors import Forbidden, Unauthorized
 from stream.common.grants import Identity, Permission, Role
-from stream.common.records import text
-from stream.http.keys import REDIS
-from stream.program.sessions import SessionStore
+from stream.http.csrf import anonymous_token, new_nonce, tokens_match
+from stream.http.keys import AUTH_SECRET, AUTHENTICATOR
 
 LOGIN_COOKIE = "stream_login"
 NONCE_COOKIE = "stream_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SIGNING_KEY_NAME = "auth:signing-key"  # in Redis: shared by every node
 NONCE_COOKIE_MAX_AGE = 2 * 3600
-
-AUTH_SECRET = web.AppKey("auth_secret", bytes)
 
 
 class CsrfRejected(Forbidden):
@@ -37,44 +33,49 @@ class CsrfRejected(Forbidden):
 
 
 @dataclass(frozen=True, slots=True)
-class _Current:
-    identity: Identity | None
+class Authenticated:
+    """What a credential proves: who, and the CSRF token bound to this login."""
+
+    identity: Identity
     csrf: str = ""
 
 
-_CURRENT = web.RequestKey("stream_auth_current", _Current)
-_NONCE = web.RequestKey("stream_auth_nonce", str)
+class Authenticator(Protocol):
+    """Turns a request's credentials into an identity (installed by :mod:`stream.auth`)."""
+
+    async def authenticate(self, request: web.Request) -> Authenticated | None: ...
+
+    async def session_owner(self, session_id: str) -> str | None:
+        """The arranger id owning the session ("" for none), or None if there is no session."""
 
 
-async def auth_context(app: web.Application) -> AsyncIterator[None]:
-    """Load (or create, once for every node) the secret the login form's CSRF token uses."""
-    redis = app[REDIS]
-    await redis.set(SIGNING_KEY_NAME, new_secret(), nx=True)
-    secret = await redis.get(SIGNING_KEY_NAME)
-    assert secret is not None
-    app[AUTH_SECRET] = secret if isinstance(secret, bytes) else secret.encode()
-    yield
+@dataclass(frozen=True, slots=True)
+class _Current:
+    authenticated: Authenticated | None
+
+
+_CURRENT = web.RequestKey("stream_identity_current", _Current)
+_NONCE = web.RequestKey("stream_identity_nonce", str)
 
 
 async def _current(request: web.Request) -> _Current:
     if _CURRENT in request:
         return request[_CURRENT]
-    current = _Current(None)
-    token = request.cookies.get(LOGIN_COOKIE)
-    if token:
-        redis = request.app[REDIS]
-        login = await LoginStore(redis).resolve(token)
-        if login is not None:
-            user = await UserStore(redis).find(login.username)
-            if user is not None:
-                current = _Current(user.identity(), login.csrf)
+    current = _Current(await request.app[AUTHENTICATOR].authenticate(request))
     request[_CURRENT] = current
     return current
 
 
+def forget_current(request: web.Request) -> None:
+    """After logging in or out within a request, read the credentials afresh next time."""
+    if _CURRENT in request:
+        del request[_CURRENT]
+
+
 async def current_identity(request: web.Request) -> Identity | None:
-    """The logged-in staff member making this request, or None (a viewer)."""
-    return (await _current(request)).identity
+    """The logged-in (or link-granted) identity making this request, or None (a viewer)."""
+    authenticated = (await _current(request)).authenticated
+    return authenticated.identity if authenticated else None
 
 
 async def require_identity(request: web.Request) -> Identity:
@@ -85,7 +86,7 @@ async def require_identity(request: web.Request) -> Identity:
 
 
 async def require_staff(request: web.Request) -> Identity:
-    """A logged-in member of staff (registered viewers have accounts too, but no staff pages)."""
+    """A member of staff (registered viewers have accounts too, but no staff pages)."""
     identity = await require_identity(request)
     if not identity.is_staff:
         raise Forbidden("staff only")
@@ -100,24 +101,30 @@ async def require_role(request: web.Request, *roles: Role) -> Identity:
     raise Forbidden("your role does not allow this")
 
 
+async def may_on_session(request: web.Request, session_id: str, permission: Permission) -> bool:
+    """Does the current identity hold ``permission`` on the session? (False when logged out.)"""
+    identity = await current_identity(request)
+    if identity is None:
+        return False
+    owner = await request.app[AUTHENTICATOR].session_owner(session_id)
+    return owner is not None and identity.may(permission, session_id, owner)
+
+
 async def require_session_permission(
     request: web.Request, session_id: str, permission: Permission
 ) -> Identity:
     """The identity, if it may ``permission`` the session (e.g. moderate its chat)."""
     identity = await require_identity(request)
-    owner = await request.app[REDIS].hget(f"session:{session_id}", "arranger_id")
-    if not await SessionStore(request.app[REDIS]).exists(session_id):
-        raise Forbidden("your role does not allow this")  # no hint whether it exists
-    if not identity.may(permission, session_id, text(owner) if owner else ""):
-        raise Forbidden("your role does not allow this")
+    if not await may_on_session(request, session_id, permission):
+        raise Forbidden("your role does not allow this")  # no hint whether the session exists
     return identity
 
 
 async def csrf_token(request: web.Request) -> str:
     """The token to put in a form: the login's, or (logged out) the login form's."""
     current = await _current(request)
-    if current.identity is not None:
-        return current.csrf
+    if current.authenticated is not None and current.authenticated.csrf:
+        return current.authenticated.csrf
     nonce = (request[_NONCE] if _NONCE in request else "") or request.cookies.get(NONCE_COOKIE, "")
     if not nonce:
         nonce = new_nonce()
@@ -160,32 +167,10 @@ async def check_csrf(request: web.Request, submitted: str | None = None) -> None
     if submitted is None:
         submitted = request.headers.get(CSRF_HEADER)
     current = await _current(request)
-    if current.identity is not None:
-        expected = current.csrf
+    if current.authenticated is not None and current.authenticated.csrf:
+        expected = current.authenticated.csrf
     else:
         nonce = request.cookies.get(NONCE_COOKIE, "")
         expected = anonymous_token(request.app[AUTH_SECRET], nonce) if nonce else ""
     if not tokens_match(expected, submitted):
         raise CsrfRejected("the form has expired or did not come from this site: reload and retry")
-
-
-def set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        httponly=True,
-        samesite="Lax",
-        secure=request.secure,
-        path="/",
-    )
-    response.del_cookie(NONCE_COOKIE, path="/")
-
-
-def clear_login_cookie(response: web.StreamResponse) -> None:
-    response.del_cookie(LOGIN_COOKIE, path="/")
-
-
-def forget_current(request: web.Request) -> None:
-    """After logging in or out within a request, read the cookie afresh next time."""
-    if _CURRENT in request:
-        del request[_CURRENT]

@@ -1,4 +1,4 @@
-"""Rendering staff pages: the identity, the CSRF token, times in Stockholm, translated field
+"""Rendering pages: the identity, the CSRF token, times in the event's zone, translated field
 errors; and turning domain errors into pages (a login redirect, a 403 page), never a 500."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from stream.auth import guard
 from stream.common import times
 from stream.common.display import When
-from stream.common.errors import Forbidden, NotFound, StreamError, Unauthorized
+from stream.common.errors import BadRequest, Forbidden, NotFound, StreamError, Unauthorized
 from stream.common.validation import FieldError
+from stream.http import identity as guard
 from stream.http.i18n import LANG_COOKIE, choose_language
-from stream.http.templates import TEMPLATES
+from stream.http.keys import TEMPLATES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -115,6 +115,21 @@ def staff_page(handler: Handler) -> Handler:
                 {"message_key": "admin.error.other", "detail": exc.detail},
                 status=exc.status,
             )
+
+    return wrapped
+
+
+def public_page(handler: Handler) -> Handler:
+    """Run a visitor's page: a missing (or not-to-be-known) object becomes the 404 page."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except (NotFound, BadRequest):  # a malformed id is a page that does not exist
+            response = request.app[TEMPLATES].render(request, "error.html", {}, status=404)
+            response.headers["Cache-Control"] = "no-cache"
+            return response
 
     return wrapped
 
