@@ -1,5 +1,5 @@
-"""HTTP for chat: the WebSocket ``/ws/{session}``, the moderator console ``/moderate/{session}``
-and this process's fan-out figures ``/api/chat/stats``.
+"""HTTP for chat: the session WebSocket ``/ws/{session}`` (chat, Q&A, audience), the moderator
+console ``/moderate/{session}`` and this process's fan-out figures ``/api/chat/stats``.
 
 Secrets come from ``Settings`` (``STREAM_CHAT_SECRET``, ``STREAM_MODERATOR_TOKEN``); the limits
 are named defaults that ``STREAM_CHAT_*`` variables override (``stream.chat.limits``).
@@ -7,12 +7,14 @@ are named defaults that ``STREAM_CHAT_*`` variables override (``stream.chat.limi
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from stream.auth.invites import require_attendance
+from stream.chat.audience import AudienceWatch
 from stream.chat.chat import ChatService
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
@@ -21,6 +23,7 @@ from stream.chat.ws import ChatSockets, encode_text_frame
 from stream.http.keys import REDIS, SETTINGS
 from stream.http.templates import TEMPLATES
 from stream.program.sessions import SessionStore, validate_session_id
+from stream.rooms.presence import read_presence
 
 CHAT = web.AppKey("chat", ChatService)
 CHAT_SOCKETS = web.AppKey("chat_sockets", ChatSockets)
@@ -33,7 +36,8 @@ async def chat_context(app: web.Application) -> AsyncIterator[None]:
     roles = TokenRoles(redis, settings.moderator_token)
     limits = ChatLimits.from_env(os.environ)
     service = ChatService(redis, TokenSigner(secret), roles, limits, encode_text_frame)
-    sockets = ChatSockets(service)
+    audience = AudienceWatch(functools.partial(read_presence, redis), encode_text_frame)
+    sockets = ChatSockets(service, audience)
     app[CHAT] = service
     app[CHAT_SOCKETS] = sockets
     try:
