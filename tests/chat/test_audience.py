@@ -134,8 +134,9 @@ async def test_the_socket_carries_the_viewer_count_recorded_by_the_rooms(
     client = await ChatClient.connect(server, "seen")
     try:
         key = presence_key("seen")
-        record = {"origin": "http://127.0.0.1:1", "viewers": 3, "since": f"{time.time():.3f}"}
-        await redis.hset(key, mapping=record)
+        await redis.hset(key, "origin", "http://127.0.0.1:1")
+        await redis.hset(key, "since", f"{time.time():.3f}")
+        await redis.hset(key, "viewers", 3)
         await redis.expire(key, PRESENCE_TTL)
         await client.frame("presence", live=True, viewers=3)
         await redis.hset(key, "viewers", 4)
