@@ -43,6 +43,7 @@ from stream.program import routes as programme
 from stream.program import session_routes as session_api
 from stream.qa import routes as qa
 from stream.rooms import routes as whep
+from stream.rooms.presence import read_presence
 from stream.rtc.resource import add_cors_headers, peers_context
 from stream.store import EmbeddedRedis, connect, wait_ready
 
@@ -209,7 +210,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(peers_context)
     app.cleanup_ctx.append(whep.rooms_context)
     app.cleanup_ctx.append(rtmp_context)
-    app.cleanup_ctx.append(chat.chat_context)
+    app.cleanup_ctx.append(chat.chat_context(read_presence))
     app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets
     if settings.demo:
         app.cleanup_ctx.append(demo.demo_context)

@@ -195,17 +195,22 @@ class ChatService:
         up_to = entries[-1].id if entries else after
         return Backlog(visible_events(entries, moderator), up_to, reset=False)
 
-    def rename(self, participant: Participant, raw_name: str) -> bytes:
+    def rename(self, participant: Participant, raw_name: str, cid: str | None = None) -> bytes:
+        """The new identity (``cid``: the request's, echoed so the asking part of the page
+        knows the answer is its own), or an error."""
         wait = self._rate_wait(participant.identity)
         if wait:
-            return error_frame("rate_limited", "too many changes", retry_after=wait)
+            return error_frame("rate_limited", "too many changes", cid=cid, retry_after=wait)
         try:
             name = clean_name(raw_name)
         except ValueError as exc:
-            return error_frame("bad_name", str(exc))
+            return error_frame("bad_name", str(exc), cid=cid)
         participant.identity = me = replace(participant.identity, name=name)
         token = self.signer.issue(me.uid, me.name)
-        return encode({"type": "identity", "you": _you(me), "token": token})
+        frame: dict[str, object] = {"type": "identity", "you": _you(me), "token": token}
+        if cid is not None:
+            frame["cid"] = cid
+        return encode(frame)
 
     def _rate_wait(self, me: Identity) -> float:
         if me.moderator:

@@ -1,10 +1,15 @@
 """The chat's wire protocol: JSON objects with a ``type``, parsed into validated commands.
 
-Client → server: ``hello`` (first), ``name``, ``send``, ``mod``, and the types other packages
-register (``Extension``: ``qa.ask``, ``poll.answer``, ...). Server → client: ``welcome``,
-``history``, ``identity``, ``ack``, ``held``, ``error``, and the stored events themselves
-(``{"id": ..., "type": "msg" | "mod", ...}``, or several at once in a ``batch``).
-Parsers raise :class:`ProtocolError` with exact messages; tests assert them.
+One socket per page carries everything live about a session: the chat, the Q&A and polls
+(registered by ``stream.qa``) and the audience. Client → server: ``hello`` (first, with the
+resume cursor ``last_id``), ``name``, ``send``, ``mod``, and the types other packages register
+(``Extension``: ``qa.ask``, ``poll.answer``, ...). Server → client: ``welcome``, ``history``
+(with ``at``, the cursor it covers up to), ``identity``, ``ack``, ``held``, ``error``,
+``presence`` (is the session live, how many watch), and the stored events themselves
+(``{"id": ..., "type": "msg" | "mod" | "qa" | "poll", ...}``, or several at once in a
+``batch``). All stored events share one log per session, so one cursor resumes all of them.
+Replies carry the request's ``cid``. Parsers raise :class:`ProtocolError` with exact
+messages; tests assert them.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class Hello:
 @dataclass(frozen=True, slots=True)
 class SetName:
     name: str
+    cid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +200,10 @@ def parse_command(raw: str | bytes, extensions: Container[str] = frozenset()) ->
         )
     if kind == "name":
         name = data.get("name")
+        cid = _matching(data, "cid", CID_PATTERN)
         if not isinstance(name, str):
-            raise ProtocolError("name must be a string")
-        return SetName(name)
+            raise ProtocolError("name must be a string", cid=cid)
+        return SetName(name, cid)
     if isinstance(kind, str) and kind in extensions:
         return Extension(kind, data, _matching(data, "cid", CID_PATTERN))
     if kind not in ("send", "mod"):
@@ -244,6 +251,23 @@ def batch_frame(events: list[bytes]) -> bytes:
     return b'{"type":"batch","events":[' + b",".join(events) + b"]}"
 
 
-def history_frame(events: list[bytes], *, reset: bool) -> bytes:
+def history_frame(events: list[bytes], *, reset: bool, at: bytes) -> bytes:
+    """Events a joining socket gets first; ``at`` is the log id they cover up to (the cursor
+    to resume from, past entries this socket may not see), ``reset``: drop what was shown."""
     flag = b"true" if reset else b"false"
-    return b'{"type":"history","reset":' + flag + b',"events":[' + b",".join(events) + b"]}"
+    return (
+        b'{"type":"history","reset":'
+        + flag
+        + b',"at":"'
+        + at
+        + b'","events":['
+        + b",".join(events)
+        + b"]}"
+    )
+
+
+def presence_frame(*, live: bool, viewers: int) -> bytes:
+    """The session's audience: whether it is live and how many watch it right now."""
+    if viewers < 0:
+        raise ValueError("viewers must not be negative")
+    return encode({"type": "presence", "live": live, "viewers": viewers})

@@ -7,12 +7,14 @@ are named defaults that ``STREAM_CHAT_*`` variables override (``stream.chat.limi
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from stream.auth.links import ModeratorLinks
+from stream.chat.audience import AudienceWatch, LiveRecord
 from stream.chat.chat import ChatService
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
@@ -21,16 +23,30 @@ from stream.chat.ws import ChatSockets, encode_text_frame
 from stream.common.ids import validate_session_id
 from stream.http.keys import CHAT, CHAT_SOCKETS, REDIS, SETTINGS, TEMPLATES
 from stream.program.sessions import SessionStore
+from stream.store import Redis
+
+PresenceReader = Callable[[Redis, str], Awaitable[LiveRecord | None]]
 
 
-async def chat_context(app: web.Application) -> AsyncIterator[None]:
+def chat_context(
+    read_presence: PresenceReader,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The chat's resource: its service and sockets; the audience count comes from the rooms'
+    presence records through ``read_presence`` (the composition root passes it in)."""
+    return functools.partial(_chat_context, read_presence=read_presence)
+
+
+async def _chat_context(
+    app: web.Application, *, read_presence: PresenceReader
+) -> AsyncIterator[None]:
     redis = app[REDIS]
     settings = app[SETTINGS]
     secret = (settings.chat_secret or "").encode() or await shared_secret(redis)
     roles = TokenRoles(ModeratorLinks(redis, settings.moderator_token))
     limits = ChatLimits.from_env(os.environ)
     service = ChatService(redis, TokenSigner(secret), roles, limits, encode_text_frame)
-    sockets = ChatSockets(service)
+    audience = AudienceWatch(functools.partial(read_presence, redis), encode_text_frame)
+    sockets = ChatSockets(service, audience)
     app[CHAT] = service
     app[CHAT_SOCKETS] = sockets
     try:

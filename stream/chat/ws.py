@@ -1,10 +1,16 @@
-"""The chat WebSocket ``/ws/{session}``: checks before the upgrade, then one loop per socket.
+"""The session WebSocket ``/ws/{session}``: one per page, for the chat, the Q&A and polls
+(frames other packages register) and the audience; checks before the upgrade, then one loop per
+socket.
 
 Before upgrading: the session exists, the Origin is this site's (cross-site hijacking is
 refused with 403), the address has a free connection slot (429). After: ``compress=False``
 (per-message deflate costs more than the whole fan-out), frames above ``MAX_FRAME_BYTES`` close
 the socket with 1009, the first frame must be ``hello``, and every failure is an ``error``
 frame, never an unhandled exception.
+
+A socket joins with ``hello`` (carrying ``last_id``, the one cursor of the session's log when
+it resumes), gets ``welcome`` and its history or the replay of what it missed, then live
+events and ``presence`` frames when the audience changes.
 
 Fan-out frames are written straight to the connection's transport as complete WebSocket frames
 (built once per event for all sockets); the socket is dropped when its unsent output passes
@@ -25,6 +31,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.exceptions import RedisError
 
 from stream.auth.invites import require_attendance
+from stream.chat.audience import AudienceWatch
 from stream.chat.chat import ChatService, Participant
 from stream.chat.fanout import Channel
 from stream.chat.identity import TokenSigner
@@ -121,8 +128,10 @@ ExtensionHandler = Callable[[str, Participant, Extension], Awaitable[bytes]]
 class ChatSockets:
     """Every chat socket of this process (closed with GOING_AWAY on shutdown)."""
 
-    def __init__(self, service: ChatService) -> None:
+    def __init__(self, service: ChatService, audience: AudienceWatch | None = None) -> None:
         self.service = service
+        # Pushes the viewer count on the sockets (None: sockets get no presence frames).
+        self.audience = audience
         self.slots = AddressSlots()
         self.open: set[web.WebSocketResponse] = set()
         self.extensions: dict[str, ExtensionHandler] = {}
@@ -134,6 +143,8 @@ class ChatSockets:
         self.extensions[kind] = handler
 
     async def close_all(self) -> None:
+        if self.audience is not None:
+            await self.audience.close()
         sockets = list(self.open)
         closing = [
             asyncio.wait_for(
@@ -197,9 +208,17 @@ class ChatSockets:
                 await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again")
                 return
             try:
-                await self._loop(ws, session_id, participant)
+                with self._watch_audience(session_id, subscriber):
+                    await self._loop(ws, session_id, participant)
             finally:
                 channel.detach(subscriber)
+
+    def _watch_audience(
+        self, session_id: str, subscriber: SocketSubscriber
+    ) -> contextlib.AbstractContextManager[None]:
+        if self.audience is None:
+            return contextlib.nullcontext()
+        return self.audience.watch(session_id, subscriber)
 
     def _count_drop(self) -> None:
         self.service.fanout.stats.dropped_slow += 1
@@ -215,12 +234,12 @@ class ChatSockets:
         """History (or the replay after ``last_id``), then live, with no gap and no repeat."""
         service = self.service
         backlog = await service.backlog(session_id, subscriber.moderator, last_id)
-        await _send(ws, history_frame(backlog.events, reset=backlog.reset))
+        await _send(ws, history_frame(backlog.events, reset=backlog.reset, at=backlog.up_to))
         up_to = backlog.up_to
         while not channel.attach(subscriber, up_to):
             more = await service.catch_up(session_id, subscriber.moderator, up_to)
             if more.events:
-                await _send(ws, history_frame(more.events, reset=False))
+                await _send(ws, history_frame(more.events, reset=False, at=more.up_to))
             up_to = more.up_to
 
     async def _loop(
@@ -243,7 +262,7 @@ class ChatSockets:
 
     async def _answer(self, session_id: str, participant: Participant, command: Command) -> bytes:
         service = self.service
-        cid = command.cid if isinstance(command, Send | Moderate | Extension) else None
+        cid = command.cid if isinstance(command, Send | Moderate | Extension | SetName) else None
         try:
             if isinstance(command, Extension):
                 return await self.extensions[command.kind](session_id, participant, command)
@@ -252,7 +271,7 @@ class ChatSockets:
             if isinstance(command, Moderate):
                 return await service.moderate(session_id, participant, command)
             if isinstance(command, SetName):
-                return service.rename(participant, command.name)
+                return service.rename(participant, command.name, command.cid)
             return error_frame("bad_request", "hello was already received")
         except Exception as exc:
             # Redis unreachable past the client's retries, most likely: the sender retries

@@ -76,11 +76,16 @@ class Presence:
             self._published = set()
 
     async def lookup(self, session_id: str) -> RoomPresence | None:
-        raw = await self.redis.hgetall(presence_key(session_id))
-        if not raw:
-            return None
-        values = {text(k): text(v) for k, v in raw.items()}
-        try:
-            return RoomPresence(values["origin"], int(values["viewers"]), float(values["since"]))
-        except (KeyError, ValueError):
-            return None
+        return await read_presence(self.redis, session_id)
+
+
+async def read_presence(redis: Redis, session_id: str) -> RoomPresence | None:
+    """What the session's origin node recorded (None: not live on any node)."""
+    raw = await redis.hgetall(presence_key(session_id))
+    if not raw:
+        return None
+    values = {text(k): text(v) for k, v in raw.items()}
+    try:
+        return RoomPresence(values["origin"], int(values["viewers"]), float(values["since"]))
+    except (KeyError, ValueError):
+        return None

@@ -25,6 +25,7 @@ from tests.chat.client import ChatClient, moderator_token
 from tests.chat.xss import NAMES, PAYLOADS
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import base_url, create_session
+from tests.e2e.sockets import SocketLog
 
 TIMEOUT_MS = 15_000
 SESSION = "xss"
@@ -100,11 +101,15 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-async def open_page(browser: Browser, url: str, init_script: str = "") -> tuple[Page, list[str]]:
-    """The page, and a list that collects dialogs, uncaught errors and console errors."""
+async def open_page(
+    browser: Browser, url: str, init_script: str = ""
+) -> tuple[Page, list[str], SocketLog]:
+    """The page, a list that collects dialogs, uncaught errors and console errors, and the
+    WebSockets it opens."""
     page = await browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     troubles: list[str] = []
+    sockets = SocketLog(page)
 
     async def dismiss(dialog: Any) -> None:
         troubles.append(f"dialog: {dialog.message}")
@@ -121,7 +126,7 @@ async def open_page(browser: Browser, url: str, init_script: str = "") -> tuple[
     if init_script:
         await page.add_init_script(init_script)
     await page.goto(url)
-    return page, troubles
+    return page, troubles, sockets
 
 
 async def rendered(page: Page, selector: str) -> list[str]:
@@ -142,11 +147,11 @@ async def test_xss_payloads_render_inert_for_viewers_and_moderators(
         # Half arrive as history, half live through the fan-out.
         for n, payload in enumerate(PAYLOADS[:half]):
             await writers[n % len(writers)].say(payload)
-        viewer, viewer_troubles = await open_page(
+        viewer, viewer_troubles, viewer_sockets = await open_page(
             browser, f"{base_url(chat_server)}/test-chat/{SESSION}"
         )
         token = await moderator_token(chat_server, SESSION, "<b>Moa</b>")
-        moderator, moderator_troubles = await open_page(
+        moderator, moderator_troubles, moderator_sockets = await open_page(
             browser,
             f"{base_url(chat_server)}/moderate/{SESSION}",
             f"sessionStorage.setItem('stream.chat.moderator.{SESSION}', {token!r});",
@@ -187,6 +192,8 @@ async def test_xss_payloads_render_inert_for_viewers_and_moderators(
         assert await moderator.evaluate("window.__xss") is None
         assert viewer_troubles == []
         assert moderator_troubles == []
+        for sockets in (viewer_sockets, moderator_sockets):
+            assert len(sockets.sockets) == 1, "one WebSocket per page"
     finally:
         for writer in writers:
             await writer.close()
@@ -198,7 +205,7 @@ async def test_browser_chats_and_a_moderator_removes_a_message(
     await create_session(chat_server, SESSION)
     observer = await ChatClient.connect(chat_server, SESSION)
     try:
-        viewer, viewer_troubles = await open_page(
+        viewer, viewer_troubles, viewer_sockets = await open_page(
             browser, f"{base_url(chat_server)}/test-chat/{SESSION}?lang=en"
         )
         await viewer.fill("[data-chat-name-form] input", "Webbläsare")
@@ -211,7 +218,7 @@ async def test_browser_chats_and_a_moderator_removes_a_message(
         assert await viewer.input_value("[data-chat-compose] input") == ""
 
         token = await moderator_token(chat_server, SESSION, "Moa")
-        moderator, moderator_troubles = await open_page(
+        moderator, moderator_troubles, moderator_sockets = await open_page(
             browser, f"{base_url(chat_server)}/moderate/{SESSION}?lang=en"
         )
         await moderator.fill("#mod-token", token)
@@ -227,5 +234,9 @@ async def test_browser_chats_and_a_moderator_removes_a_message(
         )
         assert viewer_troubles == []
         assert moderator_troubles == []
+        assert len(viewer_sockets.sockets) == 1, "one WebSocket per page"
+        # Logging in starts the console's one socket over as a moderator's.
+        assert len(moderator_sockets.sockets) == 2
+        assert moderator_sockets.open() == moderator_sockets.sockets[1:]
     finally:
         await observer.close()

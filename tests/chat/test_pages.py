@@ -37,7 +37,13 @@ async def test_moderate_page_of_unknown_session_is_404(server: TestServer) -> No
 
 async def test_static_chat_assets_are_served(server: TestServer) -> None:
     async with aiohttp.ClientSession() as http:
-        for path in ("/static/js/chat.js", "/static/js/moderate.js", "/static/css/chat.css"):
+        for path in (
+            "/static/js/live.js",
+            "/static/js/chat.js",
+            "/static/js/moderate.js",
+            "/static/js/audience.js",
+            "/static/css/chat.css",
+        ):
             async with http.get(base_url(server) + path) as response:
                 assert response.status == 200, path
 

@@ -21,8 +21,11 @@ from stream.chat.protocol import (
     Moderate,
     ProtocolError,
     Send,
+    SetName,
     clean_text,
+    history_frame,
     parse_command,
+    presence_frame,
 )
 from stream.chat.ws import encode_text_frame
 from stream.config import ConfigError
@@ -136,6 +139,40 @@ def test_errors_carry_the_client_message_id() -> None:
     with pytest.raises(ProtocolError) as error:
         parse_command('{"type":"send","cid":"c9","text":""}')
     assert error.value.cid == "c9"
+    with pytest.raises(ProtocolError) as error:
+        parse_command('{"type":"name","cid":"n1","name":null}')
+    assert error.value.cid == "n1"
+
+
+def test_name_may_carry_a_client_message_id() -> None:
+    assert parse_command('{"type":"name","name":"Ada"}') == SetName("Ada")
+    assert parse_command('{"type":"name","cid":"n1","name":"Ada"}') == SetName("Ada", "n1")
+    with pytest.raises(ProtocolError, match=r"^cid is malformed$"):
+        parse_command('{"type":"name","cid":"no spaces","name":"Ada"}')
+
+
+def test_history_names_the_cursor_it_covers_up_to() -> None:
+    events = [b'{"id":"5-0","type":"msg","text":"a"}', b'{"id":"7-1","type":"qa"}']
+    frame = history_frame(events, reset=False, at=b"9-0")
+    assert frame.startswith(b'{"type":"history"'), "the bench skips history by this prefix"
+    assert json.loads(frame) == {
+        "type": "history",
+        "reset": False,
+        "at": "9-0",
+        "events": [{"id": "5-0", "type": "msg", "text": "a"}, {"id": "7-1", "type": "qa"}],
+    }
+    assert json.loads(history_frame([], reset=True, at=b"0-0"))["events"] == []
+
+
+def test_presence_frame_says_live_and_how_many() -> None:
+    assert presence_frame(live=True, viewers=3) == b'{"type":"presence","live":true,"viewers":3}'
+    assert json.loads(presence_frame(live=False, viewers=0)) == {
+        "type": "presence",
+        "live": False,
+        "viewers": 0,
+    }
+    with pytest.raises(ValueError, match=r"^viewers must not be negative$"):
+        presence_frame(live=True, viewers=-1)
 
 
 def test_token_round_trip_and_tampering() -> None:

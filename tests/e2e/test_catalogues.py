@@ -24,7 +24,7 @@ SCRIPT_KEY = re.compile(
 PLURAL_BASES = ("programme.viewers", "watch.viewers")
 # The public pages and their scripts (the admin, moderation and chat parts check their own).
 PAGES = ("base.html", "error.html", "icons.html", "programme.html", "studio.html", "watch.html")
-SCRIPTS = ("i18n.js", "player.js", "programme.js", "rtc.js", "studio.js")
+SCRIPTS = ("audience.js", "i18n.js", "player.js", "programme.js", "rtc.js", "studio.js")
 
 
 def load(lang: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from tests.chat.client import moderator_token
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import base_url, create_session
+from tests.e2e.sockets import SocketLog
 
 TIMEOUT_MS = 15_000
 SESSION = "qa-browser"
@@ -31,11 +32,15 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-async def open_page(browser: Browser, url: str, init_script: str = "") -> tuple[Page, list[str]]:
-    """The page, and a list collecting uncaught errors and console errors (CSP violations)."""
+async def open_page(
+    browser: Browser, url: str, init_script: str = ""
+) -> tuple[Page, list[str], SocketLog]:
+    """The page, a list collecting uncaught errors and console errors (CSP violations), and
+    the WebSockets it opens."""
     page = await browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     troubles: list[str] = []
+    sockets = SocketLog(page)
 
     def console(message: Any) -> None:
         if message.type == "error":
@@ -46,7 +51,7 @@ async def open_page(browser: Browser, url: str, init_script: str = "") -> tuple[
     if init_script:
         await page.add_init_script(init_script)
     await page.goto(url)
-    return page, troubles
+    return page, troubles, sockets
 
 
 async def test_ask_on_phone_approve_in_console_see_on_stage(
@@ -55,8 +60,8 @@ async def test_ask_on_phone_approve_in_console_see_on_stage(
     await create_session(server, SESSION)
     token = await moderator_token(server, SESSION, "Moa")
     base = base_url(server)
-    stage, stage_troubles = await open_page(browser, f"{base}/stage/{SESSION}")
-    phone, phone_troubles = await open_page(browser, f"{base}/q/{SESSION}")
+    stage, stage_troubles, stage_sockets = await open_page(browser, f"{base}/stage/{SESSION}")
+    phone, phone_troubles, phone_sockets = await open_page(browser, f"{base}/q/{SESSION}")
     # The phone: a name, a question, sent; it waits for review (pre-moderation is on).
     await phone.wait_for_selector("[data-qa-status]", state="hidden")
     await phone.fill("[data-qa-ask] input[name=name]", "Ada")
@@ -65,10 +70,17 @@ async def test_ask_on_phone_approve_in_console_see_on_stage(
     await phone.wait_for_selector("[data-qa-mine] .qa__text")
     assert await phone.text_content("[data-qa-mine] .qa__text") == QUESTION
     # The console: log in on the chat tab, switch to Q&A, approve and stage by keyboard.
-    console, console_troubles = await open_page(browser, f"{base}/moderate/{SESSION}")
+    console, console_troubles, console_sockets = await open_page(
+        browser, f"{base}/moderate/{SESSION}"
+    )
+    await console_sockets.welcomed()
     await console.fill("#mod-token", token)
     await console.click("[data-mod-login-form] button")
     await console.wait_for_selector(".chat--moderator")
+    # Logging in starts the page's one socket over as a moderator's (chat and Q&A alike).
+    moderator = await console_sockets.welcomed(1)
+    assert moderator.said("hello")["moderator_token"] == token  # type: ignore[index]
+    assert console_sockets.sockets[0].said("hello") == {"type": "hello"}
     await console.click("#tab-qa")
     item = '[data-qa-mod-list="pending"] [data-id]'
     await console.wait_for_selector(item)
@@ -97,3 +109,9 @@ async def test_ask_on_phone_approve_in_console_see_on_stage(
     )
     for troubles in (stage_troubles, phone_troubles, console_troubles):
         assert troubles == []
+    # Every page did all of it over one WebSocket (the console: one at a time).
+    for sockets in (stage_sockets, phone_sockets):
+        assert len(sockets.sockets) == 1
+        assert sockets.open() == sockets.sockets
+    assert len(console_sockets.sockets) == 2
+    assert console_sockets.open() == console_sockets.sockets[1:]

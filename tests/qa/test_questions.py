@@ -9,6 +9,7 @@ import time
 from aiohttp.test_utils import TestServer
 
 from stream.chat.identity import Identity
+from stream.chat.log import parse_id
 from stream.config import Settings
 from stream.http.keys import QA
 from tests.chat.client import moderator_token
@@ -299,3 +300,48 @@ async def test_votes_do_not_crowd_the_chat_history(server: TestServer) -> None:
     finally:
         await talker.close()
         await mod.close()
+
+
+async def test_one_cursor_resumes_the_chat_and_the_qa_together(server: TestServer) -> None:
+    """A page keeps one cursor for the session's log: the history's ``at`` and the ids of
+    later events, whatever their kind; resuming from it replays every kind it missed."""
+    await create_session(server, SESSION)
+    mod = await _moderator(server, await moderator_token(server, SESSION))
+    viewer = await QAClient.join(server, SESSION, name="Ada")
+    try:
+        assert (await mod.qa_mod("premod", on=False))["type"] == "qa.ack"
+        await mod.say("före")
+        await viewer.until(lambda: "före" in viewer.texts())
+        # The cursor is the newest id seen, a chat message or a Q&A event alike.
+        history = next(f for f in viewer.frames if f["type"] == "history")
+        cursor = max([history["at"]] + [e["id"] for e in viewer.events], key=parse_id)
+        await viewer.close()
+        asked = await mod.ask("Vad händer sedan?")
+        await mod.say("under")
+        back = await QAClient.connect(server, SESSION, token=viewer.token, last_id=cursor)
+        try:
+            replay = await back.frame("history")
+            assert replay["reset"] is False
+            kinds = [(e["type"], e.get("text") or e.get("action")) for e in replay["events"]]
+            assert kinds == [("qa", "ask"), ("msg", "under")]
+            assert replay["events"][0]["q"]["id"] == asked["q"]
+            assert replay["at"] == replay["events"][-1]["id"]
+        finally:
+            await back.close()
+    finally:
+        await mod.close()
+
+
+async def test_a_named_request_gets_its_own_answer(server: TestServer) -> None:
+    """The chat and the Q&A share the socket: a name change answers with the asker's cid."""
+    await create_session(server, SESSION)
+    viewer = await QAClient.join(server, SESSION)
+    try:
+        await viewer.ws.send_json({"type": "name", "cid": "n1", "name": "Ada"})
+        identity = await viewer.frame("identity", cid="n1")
+        assert identity["you"]["name"] == "Ada"
+        await viewer.ws.send_json({"type": "name", "cid": "n2", "name": "   "})
+        error = await viewer.frame("error", cid="n2")
+        assert error["code"] == "bad_name"
+    finally:
+        await viewer.close()

@@ -1,23 +1,15 @@
-// The chat beside a session: one WebSocket per chat section, messages rendered as text only.
+// The chat beside a session, rendered as text only; one part of the page's session socket
+// (live.js), which resumes from the last id the page saw and replays what it missed.
 //
 // Every string that came from a person goes into the page through `textContent` or a text node;
 // links are built as elements with a checked http(s) URL. Nothing is ever parsed as HTML.
-// The socket resumes from the last id it saw, and unacknowledged messages are resent with
-// their client id (the server stores each once).
-import {
-  compareIds,
-  moderatorTokenKey,
-  newCid,
-  openSessionSocket,
-  storage,
-  TOKEN_KEY,
-} from "./live-util.js";
+// Unacknowledged messages are resent with their client id (the server stores each once).
+import { liveSocket, moderatorTokenKey, newCid } from "./live.js";
 
 export { moderatorTokenKey };
 
 const MAX_RENDERED = 500;
-const RECONNECT_MIN_MS = 1000;
-const RECONNECT_MAX_MS = 30000;
+const RESEND_MS = 1000;
 const TIMEOUT_SECONDS = 300;
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/giu;
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"»”’]+$/u;
@@ -91,14 +83,21 @@ export class Chat extends EventTarget {
     this.state = {};
     // The latest events, for scripts that start after the history arrived (the console).
     this.recent = [];
-    this.lastId = null;
     this.outbox = new Map();
-    this.socket = null;
-    this.retryMs = RECONNECT_MIN_MS;
     this.nameForm?.addEventListener("submit", (event) => this.onName(event));
     this.compose?.addEventListener("submit", (event) => this.onCompose(event));
     this.list.addEventListener("click", (event) => this.onListClick(event));
-    this.connect();
+    // A moderator's stored token is offered wherever the chat is shown.
+    this.live = liveSocket(this.session, { moderator: true });
+    this.live
+      .on("welcome", (frame) => this.onWelcome(frame))
+      .on("history", ({ reset }) => this.onHistory(reset))
+      .on("chat", (event) => this.apply(event))
+      .on("identity", (frame) => this.onIdentity(frame))
+      .on("reply", (frame) => this.onReply(frame))
+      .on("status", ({ state }) => {
+        if (state === "closed") this.setStatus(this.text("status.reconnecting"));
+      });
   }
 
   text(key, params = {}) {
@@ -112,101 +111,50 @@ export class Chat extends EventTarget {
     return this.me?.role === "moderator";
   }
 
-  connect() {
-    const socket = openSessionSocket(this.session, {
-      extra: () => (this.lastId ? { last_id: this.lastId } : {}),
-    });
-    this.socket = socket;
-    socket.addEventListener("message", (event) => this.onFrame(event.data));
-    socket.addEventListener("close", () => {
-      if (this.socket !== socket) return;
-      this.setStatus(this.text("status.reconnecting"));
-      const delay = this.retryMs * (0.5 + Math.random());
-      this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
-      window.setTimeout(() => this.connect(), delay);
-    });
-  }
-
   /** Connect again from the recent history (after a moderator token was entered, say). */
   reconnect() {
-    this.lastId = null;
-    const old = this.socket;
-    this.socket = null;
-    old?.close(1000);
-    this.retryMs = RECONNECT_MIN_MS;
-    this.connect();
+    this.live.restart();
   }
 
   send(frame) {
-    if (this.socket?.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
+    return this.live.send(frame);
   }
 
   /** A moderation action (`{action, target, ...}`); the reply arrives as a `chat:reply` event. */
   moderate(params) {
-    return this.send({ type: "mod", cid: newCid(), ...params });
+    this.live.request("mod", params).then((reply) => this.onReply(reply));
+    return this.live.welcomed;
   }
 
-  onFrame(data) {
-    let frame;
-    try {
-      frame = JSON.parse(data);
-    } catch {
-      return;
+  /** Send (or resend) a message of the outbox under its client id. */
+  post(cid, text) {
+    this.live.request("send", { text }, { cid }).then((reply) => this.onReply(reply));
+  }
+
+  onHistory(reset) {
+    if (reset) {
+      this.clearList();
+      this.recent = [];
     }
-    switch (frame.type) {
-      case "welcome":
-        this.onWelcome(frame);
-        break;
-      case "history":
-        if (frame.reset) {
-          this.clearList();
-          this.recent = [];
-        }
-        this.dispatchEvent(new CustomEvent("chat:history", { detail: { reset: frame.reset } }));
-        frame.events.forEach((event) => this.apply(event));
-        this.emptyHint();
-        break;
-      case "batch":
-        frame.events.forEach((event) => this.apply(event));
-        break;
-      case "msg":
-      case "mod":
-        this.apply(frame);
-        break;
-      case "identity":
-        this.onIdentity(frame);
-        break;
-      case "ack":
-      case "held":
-      case "error":
-        this.onReply(frame);
-        break;
-      default:
-        break;
-    }
+    this.dispatchEvent(new CustomEvent("chat:history", { detail: { reset } }));
+    queueMicrotask(() => this.emptyHint()); // after the history's events
   }
 
   onWelcome(frame) {
-    this.retryMs = RECONNECT_MIN_MS;
     this.me = frame.you;
     this.state = frame.state;
     this.root.classList.toggle("chat--moderator", this.moderator);
     this.setPinned(frame.state.pinned);
     this.showForms();
     this.describeState();
-    for (const [cid, text] of this.outbox) this.send({ type: "send", cid, text });
+    for (const [cid, text] of this.outbox) this.post(cid, text);
     this.dispatchEvent(new CustomEvent("chat:welcome", { detail: frame }));
   }
 
+  /** A new name, chosen here or in another part of the page (the Q&A form). */
   onIdentity(frame) {
     this.me = frame.you;
-    storage("local")?.setItem(TOKEN_KEY, frame.token);
     this.showForms();
-    this.compose?.querySelector("input")?.focus();
   }
 
   showForms() {
@@ -219,7 +167,11 @@ export class Chat extends EventTarget {
   onName(event) {
     event.preventDefault();
     const input = this.nameForm.querySelector("input");
-    if (input.value.trim()) this.send({ type: "name", name: input.value });
+    if (!input.value.trim()) return;
+    this.live.request("name", { name: input.value }).then((reply) => {
+      if (reply.type === "identity") this.compose?.querySelector("input")?.focus();
+      else this.onReply(reply);
+    });
   }
 
   onCompose(event) {
@@ -229,14 +181,21 @@ export class Chat extends EventTarget {
     if (!text) return;
     const cid = newCid();
     this.outbox.set(cid, text);
-    this.send({ type: "send", cid, text });
+    this.post(cid, text);
     input.value = "";
   }
 
   onReply(frame) {
     const text = frame.cid ? this.outbox.get(frame.cid) : undefined;
+    if (frame.type === "error" && frame.code === "offline") {
+      // Not sent, or the socket closed before the answer: the outbox is sent on reconnect.
+      if (text === undefined) this.showNotice(this.text("status.reconnecting"));
+      return;
+    }
     if (frame.type === "error" && frame.code === "unavailable" && text !== undefined) {
-      window.setTimeout(() => this.send({ type: "send", cid: frame.cid, text }), 1000);
+      window.setTimeout(() => {
+        if (this.outbox.has(frame.cid)) this.post(frame.cid, text);
+      }, RESEND_MS);
       this.showNotice(this.text("error.unavailable"));
       return;
     }
@@ -256,7 +215,6 @@ export class Chat extends EventTarget {
   }
 
   apply(event) {
-    if (!this.lastId || compareIds(event.id, this.lastId) > 0) this.lastId = event.id;
     if (event.type === "msg") {
       if (!event.held || this.moderator) this.addMessage(event);
     } else if (event.type === "mod") {

@@ -1,8 +1,10 @@
 // The moderator console (/moderate/{session}): log in with a moderator token, change the chat's
 // modes, review held messages, and read the moderation log. The chat itself is chat.js; this
-// script drives the same socket. Text from people is only ever set with `textContent`.
+// script acts through it on the page's one session socket (live.js). Text from people is only
+// ever set with `textContent`.
 
-import { chatFor, moderatorTokenKey } from "./chat.js";
+import { chatFor } from "./chat.js";
+import { moderatorTokenKey } from "./live.js";
 
 const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv", {
   hour: "2-digit",

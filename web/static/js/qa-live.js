@@ -1,27 +1,17 @@
-// Live Q&A state over the session's socket (/ws/{session}): the snapshot from `qa.sync`, then
-// the `qa`/`poll` events after it. Shared by the watch page panel, the phone page, the stage
-// screen and the moderator console. Emits "change" whenever what a page shows may differ.
-import {
-  compareIds,
-  moderatorTokenKey,
-  newCid,
-  openSessionSocket,
-  storage,
-  TOKEN_KEY,
-} from "./live-util.js";
+// Live Q&A state, one part of the page's session socket (live.js): the snapshot from `qa.sync`
+// after a fresh history, then the `qa`/`poll` events after it (a reconnect replays the ones
+// missed). Shared by the watch page panel, the phone page, the stage screen and the moderator
+// console. Emits "change" whenever what a page shows may differ.
+import { compareIds, liveSocket, moderatorTokenKey } from "./live.js";
 
 export { moderatorTokenKey };
 
-const RECONNECT_MIN_MS = 1000;
-const RECONNECT_MAX_MS = 30000;
-const REPLY_TIMEOUT_MS = 10000;
-
+const SYNC_RETRY_MS = 2000;
 
 export class QALive extends EventTarget {
   constructor(session, { moderator = false } = {}) {
     super();
     this.session = session;
-    this.wantsModerator = moderator;
     this.questions = new Map();
     this.polls = new Map();
     this.voted = new Set();
@@ -30,121 +20,66 @@ export class QALive extends EventTarget {
     this.premod = true;
     this.me = null;
     this.connected = false;
-    this.pending = new Map();
+    this.synced = false;
     this.buffer = null;
-    this.retryMs = RECONNECT_MIN_MS;
-    this.socket = null;
-    this.connect();
+    this.live = liveSocket(session, { moderator });
+    this.live
+      .on("welcome", (frame) => {
+        this.me = frame.you;
+      })
+      .on("history", ({ reset }) => {
+        // A fresh history carries no Q&A: start from a snapshot. A replay carries what
+        // was missed, applied on top of what is shown.
+        if (reset || !this.synced || this.buffer) {
+          this.sync();
+        } else {
+          this.connected = true;
+          this.emit();
+        }
+      })
+      .on("qa", (event) => this.onEvent(event))
+      .on("identity", (frame) => {
+        this.me = frame.you;
+        this.emit();
+      })
+      .on("status", ({ state }) => {
+        if (state !== "closed") return;
+        this.connected = false;
+        this.emit();
+      });
   }
 
   get moderator() {
     return this.me?.role === "moderator";
   }
 
-  connect() {
-    const socket = openSessionSocket(this.session, { moderator: this.wantsModerator });
-    this.socket = socket;
-    socket.addEventListener("message", (event) => this.onFrame(event.data));
-    socket.addEventListener("close", () => {
-      if (this.socket !== socket) return;
-      this.connected = false;
-      this.emit();
-      const delay = this.retryMs * (0.5 + Math.random());
-      this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
-      window.setTimeout(() => this.connect(), delay);
-    });
-  }
-
   /** Connect again (after a moderator token was stored, say). */
   reconnect() {
-    const old = this.socket;
-    this.socket = null;
-    old?.close(1000);
-    this.retryMs = RECONNECT_MIN_MS;
-    this.connect();
+    this.live.restart();
   }
 
   /** Send `{type, ...params}` with a fresh cid; resolves with the reply frame. */
-  request(type, params = {}) {
-    const cid = newCid();
-    return new Promise((resolve) => {
-      if (this.socket?.readyState !== WebSocket.OPEN) {
-        resolve({ type: "qa.error", code: "unavailable" });
-        return;
-      }
-      const timer = window.setTimeout(() => {
-        this.pending.delete(cid);
-        resolve({ type: "qa.error", code: "unavailable" });
-      }, REPLY_TIMEOUT_MS);
-      this.pending.set(cid, (frame) => {
-        window.clearTimeout(timer);
-        resolve(frame);
-      });
-      this.socket.send(JSON.stringify({ type, cid, ...params }));
-    });
+  async request(type, params = {}) {
+    const reply = await this.live.request(type, params);
+    return reply.code === "offline" ? { ...reply, type: "qa.error", code: "unavailable" } : reply;
   }
 
   /** Choose a display name (shared with the chat: the same signed token). */
   rename(name) {
-    return new Promise((resolve) => {
-      this.nameWaiter = resolve;
-      this.socket?.send(JSON.stringify({ type: "name", name }));
-    });
+    return this.live.request("name", { name });
   }
 
-  onFrame(data) {
-    let frame;
-    try {
-      frame = JSON.parse(data);
-    } catch {
-      return;
+  /** Ask for the whole state; events until it arrives are kept and applied after it. */
+  async sync() {
+    this.buffer = [];
+    const reply = await this.live.request("qa.sync");
+    if (reply.type === "qa.snapshot") {
+      this.applySnapshot(reply);
+    } else if (reply.code !== "offline") {
+      window.setTimeout(() => {
+        if (this.buffer && this.live.welcomed) this.sync();
+      }, SYNC_RETRY_MS);
     }
-    switch (frame.type) {
-      case "welcome":
-        this.retryMs = RECONNECT_MIN_MS;
-        this.me = frame.you;
-        this.buffer = [];
-        this.socket.send(JSON.stringify({ type: "qa.sync", cid: "sync" }));
-        break;
-      case "qa.snapshot":
-        this.applySnapshot(frame);
-        break;
-      case "history":
-      case "batch":
-        frame.events.forEach((event) => this.onEvent(event));
-        break;
-      case "qa":
-      case "poll":
-        this.onEvent(frame);
-        break;
-      case "identity":
-        this.me = frame.you;
-        storage("local")?.setItem(TOKEN_KEY, frame.token);
-        this.nameWaiter?.(frame);
-        this.nameWaiter = null;
-        this.emit();
-        break;
-      case "error":
-        if (this.nameWaiter && !frame.cid) {
-          this.nameWaiter(frame);
-          this.nameWaiter = null;
-        }
-        this.settle(frame);
-        break;
-      case "qa.ack":
-      case "qa.error":
-        this.settle(frame);
-        break;
-      default:
-        break;
-    }
-  }
-
-  settle(frame) {
-    const waiter = frame.cid && this.pending.get(frame.cid);
-    if (!waiter) return;
-    this.pending.delete(frame.cid);
-    waiter(frame);
   }
 
   onEvent(event) {
@@ -159,6 +94,7 @@ export class QALive extends EventTarget {
   }
 
   applySnapshot(frame) {
+    this.synced = true;
     this.questions = new Map(frame.questions.map((q) => [q.id, q]));
     this.polls = new Map(frame.polls.map((p) => [p.id, p]));
     this.voted = new Set(frame.voted);
@@ -212,9 +148,7 @@ export class QALive extends EventTarget {
   /** A private answer to one of my questions: fetch it with a fresh snapshot. */
   refreshMine() {
     window.setTimeout(() => {
-      if (this.socket?.readyState !== WebSocket.OPEN) return;
-      this.buffer = [];
-      this.socket.send(JSON.stringify({ type: "qa.sync", cid: "sync" }));
+      if (this.live.welcomed) this.sync();
     }, 0);
   }
 

@@ -2,7 +2,6 @@
 // export, with keyboard shortcuts. Every action names the question's revision it was taken on;
 // if another moderator changed it first the server refuses and the reason is announced.
 
-import { chatFor } from "./chat.js";
 import { t, tn } from "./i18n.js";
 import { countsText, pollResults } from "./qa.js";
 import { moderatorTokenKey, QALive } from "./qa-live.js";
@@ -68,13 +67,8 @@ class QAConsole {
     for (const button of root.querySelectorAll("[data-qa-mod-export]")) {
       button.addEventListener("click", () => this.download(button.dataset.qaModExport));
     }
-    // Logging in happens on the chat tab: follow the chat socket's role.
-    const chatRoot = document.querySelector("[data-moderate] [data-chat-session]");
-    const chat = chatRoot && chatFor(chatRoot);
-    chat?.addEventListener("chat:welcome", (event) => {
-      const moderator = event.detail.you?.role === "moderator";
-      if (moderator !== this.live.moderator) this.live.reconnect();
-    });
+    // Logging in happens on the chat tab; the page's one socket then starts over as a
+    // moderator's, and the Q&A follows with a fresh snapshot.
   }
 
   setupTabs() {
