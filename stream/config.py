@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,18 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_RTMP_PORT = 1935
 DEFAULT_DATA_DIR = Path(".data")
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def _web_dir() -> Path:
+    """Templates, static files and translations: ``stream/web`` inside an installed wheel,
+    else the repository's top-level ``web/`` beside the package (checkout, editable install)."""
+    packaged = resources.files("stream") / "web"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "web"
+
+
+WEB_DIR = _web_dir()
 
 
 class ConfigError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -45,7 +46,7 @@ class Templates:
         return response
 
 
-def make_templates(web_dir: Any) -> Templates:
+def make_templates(web_dir: Path) -> Templates:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(web_dir / "templates")),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
