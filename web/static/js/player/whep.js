@@ -13,6 +13,7 @@ import {
   sleep,
   waitForIceGathering,
 } from "../rtc.js";
+import { fetchStatus } from "../status.js";
 import { mediaCounters } from "./counters.js";
 
 const HEALTH_INTERVAL_MS = 1000; // getStats cadence
@@ -66,16 +67,8 @@ export class WhepPlayer extends EventTarget {
     this.dispatchEvent(new CustomEvent("statechange", { detail: { state } }));
   }
 
-  async fetchStatus() {
-    try {
-      const response = await fetch(this.statusUrl, {
-        cache: "no-store",
-        signal: AbortSignal.timeout(5000),
-      });
-      return response.ok ? await response.json() : null;
-    } catch {
-      return null;
-    }
+  fetchStatus() {
+    return fetchStatus(this.statusUrl);
   }
 
   async wait(ms, signal) {
