@@ -24,7 +24,16 @@ SCRIPT_KEY = re.compile(
 PLURAL_BASES = ("programme.viewers", "watch.viewers")
 # The public pages and their scripts (the admin, moderation and chat parts check their own).
 PAGES = ("base.html", "error.html", "icons.html", "programme.html", "studio.html", "watch.html")
-SCRIPTS = ("audience.js", "i18n.js", "player.js", "programme.js", "rtc.js", "studio.js")
+SCRIPTS = (
+    "audience.js",
+    "i18n.js",
+    "player.js",
+    "player/*.js",
+    "programme.js",
+    "rtc.js",
+    "studio.js",
+    "studio/*.js",
+)
 
 
 def load(lang: str) -> dict[str, str]:
@@ -67,7 +76,9 @@ def used_keys(paths: list[Path], pattern: re.Pattern[str]) -> dict[str, set[str]
 def test_keys_used_by_the_pages_and_their_scripts_exist() -> None:
     known = set(load(DEFAULT_LANGUAGE))
     used = used_keys([WEB_DIR / "templates" / name for name in PAGES], TEMPLATE_KEY)
-    scripts = [WEB_DIR / "static" / "js" / name for name in SCRIPTS]
+    scripts = [
+        path for pattern in SCRIPTS for path in sorted((WEB_DIR / "static" / "js").glob(pattern))
+    ]
     for key, files in used_keys(scripts, SCRIPT_KEY).items():
         used.setdefault(key, set()).update(files)
     missing = {

@@ -1,26 +1,18 @@
 // The programme: a live badge and viewer count on each session, refreshed now and then.
 
 import { tn } from "./i18n.js";
+import { fetchStatus, statusUrl } from "./status.js";
 
 const REFRESH_MS = 15000;
 
 async function refresh(card) {
-  const id = card.dataset.session;
-  try {
-    const response = await fetch(`/api/sessions/${encodeURIComponent(id)}/status`, {
-      cache: "no-store",
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!response.ok) return;
-    const status = await response.json();
-    card.dataset.live = String(Boolean(status.live));
-    card.querySelector("[data-live-badge]").hidden = !status.live;
-    const viewers = card.querySelector("[data-viewers]");
-    viewers.hidden = !status.live;
-    viewers.textContent = tn("programme.viewers", status.viewers);
-  } catch {
-    // keep what is shown; the next round tries again
-  }
+  const status = await fetchStatus(statusUrl(card.dataset.session));
+  if (!status) return; // keep what is shown; the next round tries again
+  card.dataset.live = String(Boolean(status.live));
+  card.querySelector("[data-live-badge]").hidden = !status.live;
+  const viewers = card.querySelector("[data-viewers]");
+  viewers.hidden = !status.live;
+  viewers.textContent = tn("programme.viewers", status.viewers);
 }
 
 function refreshAll() {
