@@ -126,7 +126,8 @@ async def embed(request: web.Request) -> web.Response:
     session = await attended_session(request)
     response = render(request, "embed.html", await session_details(request, session))
     remember_invite(request, response, session.id)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+    policy = response.headers.get("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers["Content-Security-Policy"] = policy.replace(
         "frame-ancestors 'self'", EMBEDDABLE_FRAME_ANCESTORS
     )
     return response

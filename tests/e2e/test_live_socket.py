@@ -10,9 +10,8 @@ from aiohttp import WSCloseCode
 from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page
 
-from stream.chat.routes import CHAT_SOCKETS
 from stream.config import Settings
-from stream.rooms.routes import ROOMS
+from stream.http.keys import CHAT_SOCKETS, ROOMS
 from tests.chat.client import moderator_token
 from tests.conftest import MakeServer, base_url, create_session
 from tests.e2e.conftest import PageLog
