@@ -94,12 +94,12 @@ class StreamParams:
             None,
         )
         extensions = {x.uri: x.id for x in internals.negotiated_header_extensions(transceiver)}
-        sender = transceiver.sender
+        ssrc, rtx_ssrc = internals.sender_ssrcs(transceiver.sender)
         return cls(
             payload_type=primary.payloadType,
             rtx_payload_type=rtx,
-            ssrc=sender._ssrc,
-            rtx_ssrc=sender._rtx_ssrc,
+            ssrc=ssrc,
+            rtx_ssrc=rtx_ssrc,
             mid=transceiver.mid,
             mid_id=extensions.get(MID_URI),
             abs_send_time_id=extensions.get(ABS_SEND_TIME_URI),
