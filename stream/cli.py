@@ -6,12 +6,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stream.config import ConfigError, Settings
 
+if TYPE_CHECKING:
+    from aiohttp import web
 
-def _serve(args: argparse.Namespace) -> int:
+
+def serve(
+    args: argparse.Namespace, prepare: Callable[[web.Application], None] | None = None
+) -> int:
+    """``stream serve``; ``prepare`` may add to the application before it runs (benchmarks)."""
     from aiohttp import web
 
     from stream.app import create_app
@@ -26,7 +34,6 @@ def _serve(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             ice_hosts=tuple(args.ice_host) if args.ice_host else None,
             demo=args.demo or None,
-            relay_mode=args.relay_mode,
             public_url=args.public_url,
         )
     except ConfigError as exc:
@@ -37,8 +44,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     logging.getLogger("aioice").setLevel(logging.WARNING)
+    app = create_app(settings)
+    if prepare is not None:
+        prepare(app)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         backlog=1024,
@@ -61,30 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the platform")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="HTTP port (default 8080)")
-    serve.add_argument(
+    server = commands.add_parser("serve", help="run the platform")
+    server.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="HTTP port (default 8080)")
+    server.add_argument(
         "--rtmp-port", type=int, help="RTMP ingest port (default 1935; 0 turns RTMP off)"
     )
-    serve.add_argument("--rtmp-host", help="address RTMP listens on (default: --host)")
-    serve.add_argument("--redis-url", help="use this Redis/Valkey instead of the embedded one")
-    serve.add_argument("--data-dir", type=Path, help="embedded Redis data and AOF (default .data)")
-    serve.add_argument(
+    server.add_argument("--rtmp-host", help="address RTMP listens on (default: --host)")
+    server.add_argument("--redis-url", help="use this Redis/Valkey instead of the embedded one")
+    server.add_argument("--data-dir", type=Path, help="embedded Redis data and AOF (default .data)")
+    server.add_argument(
         "--ice-host",
         action="append",
         help="IP address offered as ICE host candidate (repeatable; default: all but loopback)",
     )
-    serve.add_argument(
+    server.add_argument(
         "--demo", action="store_true", help="create the demo event with a live test pattern"
     )
-    serve.add_argument("--public-url", help="URL other nodes use to reach this one")
-    serve.add_argument(
-        "--relay-mode",
-        choices=["forward", "reencode"],
-        help="forward encoded frames (default); reencode per viewer only to benchmark against",
-    )
-    serve.set_defaults(func=_serve)
+    server.add_argument("--public-url", help="URL other nodes use to reach this one")
+    server.set_defaults(func=serve)
 
     bench = commands.add_parser("bench", help="measure the platform (prints figures)")
     from stream.bench import add_bench_arguments

@@ -13,9 +13,10 @@ each viewer received, lost packets (sequence gaps), the server-side relay latenc
 → hand-off to a viewer's sender, from ``/api/rooms``) and the client-side end-to-end latency
 (publisher hand-off → viewer socket, same clock). The slope over the viewer counts is the
 forwarding CPU per viewer. Then, with all viewers still watching, viewers join one by one at
-random offsets across the GOP to measure the time to first keyframe. Finally a second server in
-``--relay-mode reencode`` (aiortc's default: an encoder per viewer) gets a baseline and a few
-viewers, giving the re-encoding CPU per viewer and the ratio of the two.
+random offsets across the GOP to measure the time to first keyframe. Finally a second server,
+whose rooms the benchmark makes re-encode (``stream.bench.reencode``: aiortc's default, an
+encoder per viewer), gets a baseline and a few viewers, giving the re-encoding CPU per viewer
+and the ratio of the two.
 
 CPU figures are in % of one core. A run is VOID when the generator saturates, packets go
 missing, the publisher cannot keep its frame rate or viewers fail to connect: then the figures

@@ -24,7 +24,7 @@ PRESENCE = web.AppKey("presence", Presence)
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    registry = RoomRegistry(reencode=settings.relay_mode == "reencode")
+    registry = RoomRegistry()
     app[ROOMS] = registry
     presence = Presence(app[REDIS], registry, settings.base_url)
     app[PRESENCE] = presence
