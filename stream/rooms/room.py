@@ -5,10 +5,12 @@ it once, keeps its timestamps continuous across publisher restarts, and its fan-
 the frame to every subscriber's outputs, yielding to the event loop every few viewers so ingest
 keeps being read. The room's :class:`ViewerOutputs` makes those outputs: forwarding
 (``stream.rooms.forward``) unless another strategy is injected (the relay benchmark's
-re-encoding baseline). A viewer starts at a keyframe: asked of the
-publisher (merged, throttled PLIs) once the viewer is connected, or taken from the frames since
-the last keyframe, which the room keeps: always for publishers that cannot answer keyframe
-requests (RTMP), and for the others when that keyframe is recent (``RECENT_KEYFRAME``).
+re-encoding baseline).
+
+A viewer starts at a keyframe: asked of the publisher (merged, throttled PLIs) once the viewer
+is connected, or taken from the frames since the last keyframe, which the room keeps: always for
+publishers that cannot answer keyframe requests (RTMP), and for the others when that keyframe is
+recent (``RECENT_KEYFRAME``).
 """
 
 from __future__ import annotations
