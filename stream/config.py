@@ -67,8 +67,6 @@ class Settings:
     handshake_timeout: float = 20.0
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
     cors_origins: tuple[str, ...] = ("*",)
-    # "forward" (encoded frames, the platform) or "reencode" (the benchmark's baseline).
-    relay_mode: str = "forward"
     web_dir: Path = WEB_DIR
     log_level: str = "INFO"
 
@@ -85,8 +83,6 @@ class Settings:
         for url in self.ice_servers:
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
-        if self.relay_mode not in ("forward", "reencode"):
-            raise ConfigError("STREAM_RELAY_MODE must be 'forward' or 'reencode'")
         if self.handshake_timeout <= 0:
             raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
 
@@ -125,8 +121,6 @@ class Settings:
             values["cors_origins"] = _split(env["STREAM_CORS_ORIGINS"])
         if env.get("STREAM_PUBLIC_URL"):
             values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
-        if "STREAM_RELAY_MODE" in env:
-            values["relay_mode"] = env["STREAM_RELAY_MODE"]
         if "STREAM_LOG_LEVEL" in env:
             values["log_level"] = env["STREAM_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -36,7 +36,7 @@ from typing import Any
 
 import aiohttp
 
-from stream.bench.chat import _latency_diff, _stats, raise_open_files, servers
+from stream.bench.chat_servers import latency_diff, raise_open_files, server_stats, servers
 from stream.bench.relay_server import ServerProcess, cpu_seconds
 from stream.chat.identity import Identity
 from stream.chat.stats import percentile_from_counts
@@ -303,7 +303,7 @@ async def _measure(
     tasks += [asyncio.create_task(_probe_reader(p)) for p in probes]
     sent: dict[tuple[str, int], float] = {}
     try:
-        stats_before = [await _stats(http, server) for server in running]
+        stats_before = [await server_stats(http, server) for server in running]
         server_cpu = sum(server.cpu_seconds() for server in running)
         redis_cpu = cpu_seconds(redis_server.pid) if redis_server.pid else 0.0
         own_cpu = _own_cpu()
@@ -318,8 +318,8 @@ async def _measure(
         if redis_server.pid:
             result.redis_cpu_percent = 100 * (cpu_seconds(redis_server.pid) - redis_cpu) / elapsed
         result.generator_cpu_percent = 100 * (_own_cpu() - own_cpu) / elapsed
-        stats_after = [await _stats(http, server) for server in running]
-        counts = _latency_diff(stats_before, stats_after)
+        stats_after = [await server_stats(http, server) for server in running]
+        counts = latency_diff(stats_before, stats_after)
         bounds = stats_after[0]["latency_bounds_ms"]
         result.server_p50_ms = percentile_from_counts(counts, bounds, 50)
         result.server_p99_ms = percentile_from_counts(counts, bounds, 99)

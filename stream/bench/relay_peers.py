@@ -28,6 +28,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 
 from stream.ingest.sources import VIDEO_CLOCK_RATE, EncodedFrame, EncodedLoopTrack
 from stream.rooms.media import h264_is_keyframe
+from stream.rtc.internals import wrap_ice_datagrams
 
 RTP_HEADER_BYTES = 12
 RTP_VERSION_MIN, RTP_VERSION_MAX = 128, 191  # RFC 7983 demultiplexing: first byte of RTP/RTCP
@@ -195,24 +196,13 @@ def media_payload_types(sdp: str) -> dict[str, frozenset[int]]:
     return {kind: frozenset(types) for kind, types in found.items()}
 
 
-def _install_rtp_hook(pc: Any, on_rtp: Callable[[bytes], None]) -> int:
+def _install_rtp_hook(pc: RTCPeerConnection, on_rtp: Callable[[bytes], None]) -> int:
     """Divert RTP datagrams on every ICE socket of ``pc`` to ``on_rtp``; returns sockets hooked.
 
     Called after ``setLocalDescription`` (host candidates gathered, sockets open). Only RTP is
     diverted: STUN (first byte 0-3), DTLS (20-63) and RTCP keep aiortc's path.
     """
-    hooked = 0
-    seen: set[int] = set()
-    for transceiver in pc.getTransceivers():
-        ice_transport = transceiver.receiver.transport.transport
-        connection = ice_transport._connection
-        if id(connection) in seen:
-            continue
-        seen.add(id(connection))
-        for protocol in connection._protocols:
-            protocol.datagram_received = _rtp_filter(protocol.datagram_received, on_rtp)
-            hooked += 1
-    return hooked
+    return wrap_ice_datagrams(pc, lambda original: _rtp_filter(original, on_rtp))
 
 
 def _rtp_filter(

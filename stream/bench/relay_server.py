@@ -116,7 +116,10 @@ def cpu_count() -> int:
 
 @dataclass
 class ServerProcess:
-    """``stream serve`` on 127.0.0.1 with loopback-only ICE, as a child of this process."""
+    """``stream serve`` on 127.0.0.1 with loopback-only ICE, as a child of this process.
+
+    ``relay_mode`` is ``"forward"`` (the platform) or ``"reencode"`` (the benchmark's baseline).
+    """
 
     data_dir: Path
     redis_url: str
@@ -144,18 +147,18 @@ class ServerProcess:
         self.port = free_port()
         env = dict(os.environ)
         env["STREAM_LOG_LEVEL"] = SERVER_LOG_LEVEL
-        env.pop("STREAM_RELAY_MODE", None)
         # Only what the relay needs: no RTMP listener (its fixed port may be taken by another
         # server on this machine). An environment variable, so older servers just ignore it.
         env["STREAM_RTMP_PORT"] = "0"
+        # The baseline is ``stream serve`` with re-encoding rooms injected by the benchmark.
+        module = "stream.cli" if self.relay_mode == "forward" else "stream.bench.reencode_server"
         command = [
-            sys.executable, "-m", "stream.cli", "serve",
+            sys.executable, "-m", module, "serve",
             "--host", LOOPBACK,
             "--port", str(self.port),
             "--ice-host", LOOPBACK,
             "--data-dir", str(self.data_dir),
             "--redis-url", self.redis_url,
-            "--relay-mode", self.relay_mode,
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module

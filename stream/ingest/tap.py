@@ -27,6 +27,7 @@ from aiortc.utils import uint16_gt
 
 from stream.rtc.internals import (
     depayloaded,
+    jitter_buffer_slots,
     send_pli,
     set_receiver_decoder_queue,
     set_receiver_jitter_buffer,
@@ -53,12 +54,13 @@ class MarkerJitterBuffer(JitterBuffer):
         return pli_flag, frame
 
     def _remove_marked_frame(self) -> JitterFrame | None:
-        if self._origin is None:
+        origin, slots = jitter_buffer_slots(self)
+        if origin is None:
             return None
         packets: list[RtpPacket] = []
         timestamp = None
         for count in range(self.capacity):
-            packet = self._packets[(self._origin + count) % self.capacity]
+            packet = slots[(origin + count) % self.capacity]
             if packet is None:
                 return None
             if timestamp is None:
@@ -79,12 +81,14 @@ class PassThroughAudioBuffer(JitterBuffer):
 
     def __init__(self) -> None:
         super().__init__(capacity=AUDIO_JITTER_CAPACITY)
-        self._last: int | None = None
+        self._last_sequence: int | None = None
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        if self._last is not None and not uint16_gt(packet.sequence_number, self._last):
+        if self._last_sequence is not None and not uint16_gt(
+            packet.sequence_number, self._last_sequence
+        ):
             return False, None
-        self._last = packet.sequence_number
+        self._last_sequence = packet.sequence_number
         return False, JitterFrame(data=depayloaded(packet), timestamp=packet.timestamp)
 
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiortc import RTCRtpSender, RTCRtpTransceiver
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from stream.rooms.media import MediaFrame
+from stream.rooms.media import MediaFrame, send_codecs
 from stream.rtc import internals
 
 logger = logging.getLogger(__name__)
@@ -94,12 +94,12 @@ class StreamParams:
             None,
         )
         extensions = {x.uri: x.id for x in internals.negotiated_header_extensions(transceiver)}
-        sender = transceiver.sender
+        ssrc, rtx_ssrc = internals.sender_ssrcs(transceiver.sender)
         return cls(
             payload_type=primary.payloadType,
             rtx_payload_type=rtx,
-            ssrc=sender._ssrc,
-            rtx_ssrc=sender._rtx_ssrc,
+            ssrc=ssrc,
+            rtx_ssrc=rtx_ssrc,
             mid=transceiver.mid,
             mid_id=extensions.get(MID_URI),
             abs_send_time_id=extensions.get(ABS_SEND_TIME_URI),
@@ -297,3 +297,18 @@ class RtpOutput:
 
     def close(self) -> None:
         self.closed = True
+
+
+class Forwarding:
+    """The platform's viewer outputs: the room's encoded frames, forwarded as they came."""
+
+    def add(
+        self,
+        pc: RTCPeerConnection,
+        kind: str,
+        codec: str,
+        request_keyframe: Callable[[], None],
+    ) -> RtpOutput:
+        transceiver = pc.addTransceiver(IdleTrack(kind), direction="sendonly")
+        transceiver.setCodecPreferences(send_codecs(kind, codec))
+        return RtpOutput(kind, transceiver, request_keyframe)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from aiortc.codecs.h264 import H264Encoder
-from aiortc.codecs.vpx import Vp8Encoder
+from aiortc import RTCRtpCodecCapability, RTCRtpSender
+
+from stream.rtc.internals import h264_payloads, vp8_payloads
 
 VIDEO_CODECS = ("H264", "VP8")
 AUDIO_CODECS = ("opus",)
@@ -19,6 +20,14 @@ CLOCK_RATES = {"H264": 90_000, "VP8": 90_000, "opus": 48_000}
 
 NAL_TYPE_MASK = 0x1F
 NAL_IDR = 5
+
+
+def send_codecs(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
+    """The capability for the publisher's codec (and RTX for video): viewers get exactly it."""
+    capabilities = RTCRtpSender.getCapabilities(kind).codecs
+    chosen = [c for c in capabilities if c.mimeType.lower() == f"{kind}/{codec}".lower()]
+    chosen += [c for c in capabilities if c.mimeType.lower() == f"{kind}/rtx"]
+    return chosen
 
 
 def h264_is_keyframe(annexb: bytes) -> bool:
@@ -68,10 +77,9 @@ class Packetizer:
 
     def packetize(self, data: bytes) -> list[bytes]:
         if self.codec == "H264":
-            payloads: list[bytes] = H264Encoder._packetize(H264Encoder._split_bitstream(data))
-            return payloads
+            return h264_payloads(data)
         if self.codec == "VP8":
-            vp8: list[bytes] = Vp8Encoder._packetize(data, self._picture_id)
+            vp8 = vp8_payloads(data, self._picture_id)
             self._picture_id = (self._picture_id + 1) % (1 << 15)
             return vp8
         return [data]

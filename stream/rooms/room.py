@@ -2,11 +2,15 @@
 
 The publisher's tap pushes each depacketized frame into :meth:`Room.push`; the room packetizes
 it once, keeps its timestamps continuous across publisher restarts, and its fan-out task hands
-the frame to every subscriber's outputs (``stream.rooms.forward``), yielding to the event loop
-every few viewers so ingest keeps being read. A viewer starts at a keyframe: asked of the
-publisher (merged, throttled PLIs) once the viewer is connected, or taken from the frames since
-the last keyframe, which the room keeps: always for publishers that cannot answer keyframe
-requests (RTMP), and for the others when that keyframe is recent (``RECENT_KEYFRAME``).
+the frame to every subscriber's outputs, yielding to the event loop every few viewers so ingest
+keeps being read. The room's :class:`ViewerOutputs` makes those outputs: forwarding
+(``stream.rooms.forward``) unless another strategy is injected (the relay benchmark's
+re-encoding baseline).
+
+A viewer starts at a keyframe: asked of the publisher (merged, throttled PLIs) once the viewer
+is connected, or taken from the frames since the last keyframe, which the room keeps: always for
+publishers that cannot answer keyframe requests (RTMP), and for the others when that keyframe is
+recent (``RECENT_KEYFRAME``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from aiortc import RTCPeerConnection
+
 from stream.common.errors import Conflict
-from stream.rooms.forward import SendClock
+from stream.rooms.forward import Forwarding, SendClock
 from stream.rooms.keyframes import KeyframeRequester
 from stream.rooms.media import CLOCK_RATES, MediaFrame, Packetizer, is_keyframe
-from stream.rooms.reencode import DecodedTrack, FrameDecoder
 from stream.rooms.stats import SampleWindow
 
 logger = logging.getLogger(__name__)
@@ -52,7 +57,12 @@ class Publisher(Protocol):
 
 
 class Output(Protocol):
-    """One viewer's stream of one kind (``stream.rooms.forward.RtpOutput``)."""
+    """One viewer's stream of one kind (``stream.rooms.forward.RtpOutput``).
+
+    The room hands it every frame of its kind in order; an output still ``waiting_for_keyframe``
+    gets only keyframes until the room has started it (a keyframe asked of the publisher, or the
+    cached frames since the last one, once ``connected``).
+    """
 
     kind: str
     waiting_for_keyframe: bool
@@ -68,6 +78,26 @@ class Output(Protocol):
     def restart(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class ViewerOutputs(Protocol):
+    """How a room's frames reach its viewers: adds one viewer's output of one kind to its peer.
+
+    One instance per room. The platform forwards encoded frames
+    (:class:`stream.rooms.forward.Forwarding`, the default); the relay benchmark injects its
+    re-encoding baseline (``stream.bench.reencode``) through :class:`RoomRegistry`.
+    """
+
+    def add(
+        self,
+        pc: RTCPeerConnection,
+        kind: str,
+        codec: str,
+        request_keyframe: Callable[[], None],
+    ) -> Output: ...
+
+
+ViewerOutputsFactory = Callable[[], ViewerOutputs]
 
 
 @dataclass(eq=False)
@@ -98,12 +128,10 @@ class Room:
         session_id: str,
         *,
         on_idle: Callable[[Room], None] | None = None,
-        reencode: bool = False,
+        outputs: ViewerOutputs | None = None,
     ) -> None:
         self.session_id = session_id
-        self.reencode = reencode
-        self._decoder = FrameDecoder() if reencode else None
-        self.decoded_tracks: dict[str, list[DecodedTrack]] = {"audio": [], "video": []}
+        self.outputs: ViewerOutputs = outputs if outputs is not None else Forwarding()
         self.publisher: Publisher | None = None
         self.subscribers: dict[str, Subscriber] = {}
         self._kinds: dict[str, _KindState] = {}
@@ -182,9 +210,6 @@ class Room:
         if self.live_since is None:
             self.live_since = now
             logger.info("%s live (%s %s)", self.log_prefix, kind, codec)
-        if self._decoder is not None:
-            self._push_decoded(kind, codec, data, out_ts)
-            return
         if not self.subscribers and self.publisher.answers_keyframe_requests and kind == "audio":
             return  # nobody to send to, and nothing to cache
         frame = MediaFrame(
@@ -268,14 +293,6 @@ class Room:
             self._gop.append(frame)
         else:
             self._gop = []
-
-    def _push_decoded(self, kind: str, codec: str, data: bytes, timestamp: int) -> None:
-        tracks = self.decoded_tracks[kind]
-        if not tracks or self._decoder is None:
-            return
-        for decoded in self._decoder.decode(kind, codec, data, timestamp):
-            for track in tracks:
-                track.offer_decoded(decoded)
 
     @staticmethod
     def _rebase_offset(kind: str, state: _KindState, timestamp: int, now: float) -> int:
@@ -376,11 +393,15 @@ def _ms(value: float | None) -> float | None:
 
 
 class RoomRegistry:
-    """The rooms of this process, by session id."""
+    """The rooms of this process, by session id.
 
-    def __init__(self, *, reencode: bool = False) -> None:
+    ``viewer_outputs`` makes each new room's :class:`ViewerOutputs` (forwarding unless a
+    benchmark sets another before rooms are created).
+    """
+
+    def __init__(self, *, viewer_outputs: ViewerOutputsFactory = Forwarding) -> None:
         self._rooms: dict[str, Room] = {}
-        self._reencode = reencode
+        self.viewer_outputs = viewer_outputs
 
     def get(self, session_id: str) -> Room | None:
         return self._rooms.get(session_id)
@@ -388,7 +409,7 @@ class RoomRegistry:
     def get_or_create(self, session_id: str) -> Room:
         room = self._rooms.get(session_id)
         if room is None or room.closed:
-            room = Room(session_id, on_idle=self._forget, reencode=self._reencode)
+            room = Room(session_id, on_idle=self._forget, outputs=self.viewer_outputs())
             self._rooms[session_id] = room
         return room
 

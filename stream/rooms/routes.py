@@ -25,7 +25,7 @@ from stream.rtc.sdp import SDP_CONTENT_TYPE, check_offer, read_body
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    registry = RoomRegistry(reencode=settings.relay_mode == "reencode")
+    registry = RoomRegistry()
     app[ROOMS] = registry
     app[LIVE] = LiveBoard(registry)
     presence = Presence(app[REDIS], registry, base_url(settings))

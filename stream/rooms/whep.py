@@ -1,14 +1,12 @@
-"""A WHEP viewer: a peer whose streams the room writes itself (``stream.rooms.forward``)."""
+"""A WHEP viewer: a peer that gets one output per kind from its room (forwarding by default)."""
 
 from __future__ import annotations
 
 import logging
 
-from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender
+from aiortc import RTCPeerConnection
 
 from stream.common.errors import BadOffer, Conflict
-from stream.rooms.forward import IdleTrack, RtpOutput
-from stream.rooms.reencode import DecodedTrack
 from stream.rooms.room import Output, Room
 from stream.rtc.ice import rtc_configuration
 from stream.rtc.peer import Peer
@@ -16,14 +14,6 @@ from stream.rtc.peer import Peer
 logger = logging.getLogger(__name__)
 
 NOT_LIVE_RETRY_AFTER = 2  # seconds
-
-
-def send_codecs(kind: str, codec: str) -> list[RTCRtpCodecCapability]:
-    """The capability for the publisher's codec (and RTX for video): viewers get exactly it."""
-    capabilities = RTCRtpSender.getCapabilities(kind).codecs
-    chosen = [c for c in capabilities if c.mimeType.lower() == f"{kind}/{codec}".lower()]
-    chosen += [c for c in capabilities if c.mimeType.lower() == f"{kind}/rtx"]
-    return chosen
 
 
 async def accept_viewer(
@@ -53,37 +43,11 @@ async def accept_viewer(
         wanted = [kind for kind in kinds if kind in codecs]
         if not wanted:
             raise BadOffer(f"offer receives none of the session's media ({', '.join(codecs)})")
-        if room.reencode:
-            _attach_decoded(pc, room, wanted)
-            return
-        outputs: dict[str, Output] = {}
-        for kind in wanted:
-            transceiver = pc.addTransceiver(IdleTrack(kind), direction="sendonly")
-            transceiver.setCodecPreferences(send_codecs(kind, codecs[kind]))
-            outputs[kind] = RtpOutput(kind, transceiver, room.keyframes.request)
+        outputs: dict[str, Output] = {
+            kind: room.outputs.add(pc, kind, codecs[kind], room.keyframes.request)
+            for kind in wanted
+        }
         room.subscribe(peer.id, disconnect, outputs)
 
     answer = await peer.answer(offer_sdp, attach_tracks)
     return peer, answer
-
-
-def _attach_decoded(pc: RTCPeerConnection, room: Room, kinds: list[str]) -> None:
-    """Benchmark baseline: decoded tracks that each viewer's sender encodes again."""
-    tracks = []
-    for kind in kinds:
-        track = DecodedTrack(kind)
-        room.decoded_tracks[kind].append(track)
-        tracks.append(track)
-        pc.addTransceiver(track, direction="sendonly").setCodecPreferences(
-            send_codecs(kind, room.codecs()[kind])
-        )
-
-    @pc.on("connectionstatechange")
-    def forget() -> None:
-        if pc.connectionState in ("closed", "failed"):
-            for track in tracks:
-                if track in room.decoded_tracks[track.kind]:
-                    room.decoded_tracks[track.kind].remove(track)
-
-    if "video" in kinds:
-        room.keyframes.request()

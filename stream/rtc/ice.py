@@ -8,15 +8,12 @@ servers are exactly the configured ones, possibly none.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from urllib.parse import unquote
 
-import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 
-HostAddresses = Callable[[bool, bool], list[str]]
+from stream.rtc import internals
 
 
 def parse_ice_server(url: str) -> RTCIceServer:
@@ -37,28 +34,12 @@ def rtc_configuration(ice_servers: tuple[str, ...]) -> RTCConfiguration:
     return RTCConfiguration(iceServers=[parse_ice_server(url) for url in ice_servers])
 
 
-@contextmanager
-def host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
-    """Offer exactly ``addresses`` as host candidates while the context is open.
+def host_addresses(addresses: tuple[str, ...]) -> AbstractContextManager[None]:
+    """Offer exactly ``addresses`` as ICE host candidates while the context is open.
 
-    aioice reads its gathering function from its module, so this is process-wide: one server
-    process has one set of ICE host addresses. With no addresses aioice's default stays.
+    Called once when the application starts (and by the relay benchmark for its own peers).
+    aioice takes no per-connection list, so this is process-wide: one process has one set of
+    ICE host addresses. With no addresses aioice's default stays. The replacement itself is in
+    ``stream.rtc.internals`` with the other reaches into aiortc and aioice.
     """
-    if not addresses:
-        yield
-        return
-    parsed = [ipaddress.ip_address(address) for address in addresses]
-    original: HostAddresses = aioice.ice.get_host_addresses
-
-    def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return [
-            str(ip)
-            for ip in parsed
-            if (ip.version == 4 and use_ipv4) or (ip.version == 6 and use_ipv6)
-        ]
-
-    setattr(aioice.ice, "get_host_addresses", configured)  # noqa: B010
-    try:
-        yield
-    finally:
-        setattr(aioice.ice, "get_host_addresses", original)  # noqa: B010
+    return internals.offer_host_addresses(addresses)

@@ -1,34 +1,110 @@
-"""Every private part of aiortc (1.16) the relay relies on, in one place to check on upgrade.
+"""Every private part of aiortc 1.16 / aioice 0.13 the platform relies on, in one place.
 
-aiortc has no encoded-frame API. The relay reaches into single objects (never process-wide):
+aiortc has no encoded-frame API. The relay reaches into single objects:
 
-- a publisher's receiver: its jitter buffer and decoder queue, to take encoded frames out;
-- a viewer's sender: its keyframe and retransmit hooks (PLI to the publisher, NACK answered
-  from the room's history), the negotiated codecs and header extensions of its transceiver,
-  the SRTP session and ICE socket it sends on, and the counters its RTCP sender reports use.
+- a publisher's receiver: its jitter buffer and decoder queue, to take encoded frames out, the
+  depacketized payload it stores on each RTP packet, and its PLI sender;
+- a jitter buffer's slots, to complete a video frame at its marker bit;
+- a viewer's sender: its SSRCs, its keyframe and retransmit hooks (PLI to the publisher, NACK
+  answered from the room's history), the negotiated codecs and header extensions of its
+  transceiver, the SRTP session and ICE socket it sends on, and the counters its RTCP sender
+  reports use;
+- the H.264 and VP8 packetizers of aiortc's encoders, used without their encoders;
+- the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there).
 
-Each accessor fails loudly (``RuntimeError``) if aiortc no longer has what it reaches for.
+One thing is process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`).
+aioice reads them from a module-level function and neither it nor aiortc takes them per
+connection, so the replacement is installed once, by an explicit call when the application
+starts, and removed when it stops.
+
+Every accessor fails loudly with :class:`AiortcInternalsChanged`, naming the attribute it
+reached for, when aiortc or aioice no longer has it; ``None`` is returned only where it is a
+legitimate runtime state (no SRTP session before DTLS completes, an empty jitter buffer, no
+nominated pair yet). ``tests/rtc/test_internals_contract.py`` checks every name below against
+the installed versions.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import ipaddress
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+import aioice.ice
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import RtpPacket
 
-_RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
-_RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
-_SENDER_REPORT_FIELDS = (
+VERSIONS = "aiortc 1.16 / aioice 0.13"
+
+RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+RECEIVER_SEND_PLI = "_send_rtcp_pli"
+PACKET_DEPAYLOADED = "_data"
+JITTER_ORIGIN = "_origin"
+JITTER_PACKETS = "_packets"
+SENDER_SSRC = "_ssrc"
+SENDER_RTX_SSRC = "_rtx_ssrc"
+SENDER_KEYFRAME = "_send_keyframe"
+SENDER_RETRANSMIT = "_retransmit"
+SENDER_REPORT_FIELDS = (
     "_RTCRtpSender__ntp_timestamp",
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__packet_count",
     "_RTCRtpSender__octet_count",
 )
+TRANSCEIVER_CODECS = "_codecs"
+TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
+DTLS_TX_SRTP = "_tx_srtp"
+ICE_CONNECTION = "_connection"
+ICE_NOMINATED = "_nominated"
+ICE_PROTOCOLS = "_protocols"
+ICE_HOST_ADDRESSES = "get_host_addresses"
+H264_SPLIT_BITSTREAM = "_split_bitstream"
+ENCODER_PACKETIZE = "_packetize"
+RTP_COMPONENT = 1  # ICE component of RTP (aiortc multiplexes RTCP on it)
+
+_MISSING = object()
+
+HostAddresses = Callable[[bool, bool], list[str]]
+DatagramHandler = Callable[[bytes, tuple[Any, ...]], None]
+
+
+class AiortcInternalsChanged(RuntimeError):
+    """aiortc or aioice no longer has a private attribute the platform relies on."""
+
+    def __init__(self, owner: object, name: str) -> None:
+        kind = owner if isinstance(owner, str) else type(owner).__name__
+        super().__init__(
+            f"{kind} has no attribute {name!r}: stream relies on {VERSIONS} internals "
+            "(see stream/rtc/internals.py); pin that version or update the accessor"
+        )
+        self.owner = kind
+        self.name = name
+
+
+def private(obj: object, name: str, owner: str | None = None) -> Any:
+    """``obj.name``, or :class:`AiortcInternalsChanged` if there is no such attribute.
+
+    A value of ``None`` is returned as is: the caller decides whether that is a valid state.
+    """
+    value = getattr(obj, name, _MISSING)
+    if value is _MISSING:
+        raise AiortcInternalsChanged(owner or obj, name)
+    return value
+
+
+def _private_callable(obj: object, name: str, owner: str | None = None) -> Callable[..., Any]:
+    value = private(obj, name, owner)
+    if not callable(value):
+        raise AiortcInternalsChanged(owner or obj, name)
+    return value  # type: ignore[no-any-return]
 
 
 class SrtpSession(Protocol):
@@ -41,52 +117,89 @@ class DatagramSink:
 
     transport: asyncio.DatagramTransport
     address: tuple[str, int]
+    backlog: Callable[[], int]  # bytes the transport holds that the kernel did not take yet
+
+
+# -- a publisher's receiver -------------------------------------------------------------------
 
 
 def check_receiver(receiver: RTCRtpReceiver) -> None:
-    for name in (_RECEIVER_JITTER_BUFFER, _RECEIVER_DECODER_QUEUE):
-        if not hasattr(receiver, name):
-            raise RuntimeError(f"unsupported aiortc version: RTCRtpReceiver has no {name}")
+    for name in (RECEIVER_JITTER_BUFFER, RECEIVER_DECODER_QUEUE):
+        private(receiver, name)
+    _private_callable(receiver, RECEIVER_SEND_PLI)
 
 
 def set_receiver_jitter_buffer(receiver: RTCRtpReceiver, buffer: object) -> None:
-    check_receiver(receiver)
-    setattr(receiver, _RECEIVER_JITTER_BUFFER, buffer)
+    private(receiver, RECEIVER_JITTER_BUFFER)
+    setattr(receiver, RECEIVER_JITTER_BUFFER, buffer)
 
 
 def set_receiver_decoder_queue(receiver: RTCRtpReceiver, queue: object) -> None:
-    check_receiver(receiver)
-    setattr(receiver, _RECEIVER_DECODER_QUEUE, queue)
+    private(receiver, RECEIVER_DECODER_QUEUE)
+    setattr(receiver, RECEIVER_DECODER_QUEUE, queue)
 
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
-    await receiver._send_rtcp_pli(media_ssrc)
-
-
-def set_sender_keyframe_hook(sender: RTCRtpSender, hook: Callable[[], None]) -> None:
-    """Route the PLIs/FIRs a sender receives to ``hook`` (aiortc only flags its encoder)."""
-    if not callable(getattr(sender, "_send_keyframe", None)):
-        raise RuntimeError("unsupported aiortc version: RTCRtpSender has no _send_keyframe")
-    setattr(sender, "_send_keyframe", hook)  # noqa: B010 - an instance override, on purpose
+    """Ask the publisher for a keyframe (use the media SSRC, never the RTX one)."""
+    send: Callable[[int], Awaitable[None]] = _private_callable(receiver, RECEIVER_SEND_PLI)
+    await send(media_ssrc)
 
 
 def depayloaded(packet: RtpPacket) -> bytes:
     """The codec payload aiortc's receiver depacketized (stored on the packet)."""
-    data: Any = getattr(packet, "_data", b"")
-    return bytes(data)
+    return bytes(private(packet, PACKET_DEPAYLOADED))
+
+
+def jitter_buffer_slots(buffer: JitterBuffer) -> tuple[int | None, Sequence[RtpPacket | None]]:
+    """The sequence number of a jitter buffer's first slot (``None``: empty) and its slots.
+
+    Slot ``(origin + n) % capacity`` holds sequence number ``origin + n`` once it arrived.
+    """
+    origin: int | None = private(buffer, JITTER_ORIGIN)
+    packets: list[RtpPacket | None] = private(buffer, JITTER_PACKETS)
+    return origin, packets
+
+
+# -- a viewer's sender ------------------------------------------------------------------------
+
+
+def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:
+    """The sender's media and RTX SSRCs (what its RTCP and the answer's SDP announce)."""
+    return int(private(sender, SENDER_SSRC)), int(private(sender, SENDER_RTX_SSRC))
+
+
+def set_sender_keyframe_hook(sender: RTCRtpSender, hook: Callable[[], None]) -> None:
+    """Route the PLIs/FIRs a sender receives to ``hook`` (aiortc only flags its encoder)."""
+    _private_callable(sender, SENDER_KEYFRAME)
+    setattr(sender, SENDER_KEYFRAME, hook)
 
 
 def set_sender_retransmit_hook(
     sender: RTCRtpSender, hook: Callable[[int], Awaitable[None]]
 ) -> None:
     """Answer the NACKs a sender receives with ``hook(sequence_number)``."""
-    if not callable(getattr(sender, "_retransmit", None)):
-        raise RuntimeError("unsupported aiortc version: RTCRtpSender has no _retransmit")
-    setattr(sender, "_retransmit", hook)  # noqa: B010 - an instance override, on purpose
+    _private_callable(sender, SENDER_RETRANSMIT)
+    setattr(sender, SENDER_RETRANSMIT, hook)
+
+
+def check_sender(sender: RTCRtpSender) -> None:
+    """Everything :func:`update_sender_report` writes exists (it does not check, per frame)."""
+    for name in SENDER_REPORT_FIELDS:
+        private(sender, name)
+
+
+def update_sender_report(
+    sender: RTCRtpSender, ntp: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """What the sender's next RTCP sender report says (the relay sends its packets)."""
+    for name, value in zip(
+        SENDER_REPORT_FIELDS, (ntp, rtp_timestamp, packets, octets), strict=True
+    ):
+        setattr(sender, name, value)
 
 
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
-    codecs: list[RTCRtpCodecParameters] = list(getattr(transceiver, "_codecs", []))
+    codecs: list[RTCRtpCodecParameters] = list(private(transceiver, TRANSCEIVER_CODECS))
     if not codecs:
         raise RuntimeError("transceiver has no negotiated codecs")
     return codecs
@@ -95,50 +208,111 @@ def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParamet
 def negotiated_header_extensions(
     transceiver: RTCRtpTransceiver,
 ) -> list[RTCRtpHeaderExtensionParameters]:
-    return list(getattr(transceiver, "_headerExtensions", []))
+    return list(private(transceiver, TRANSCEIVER_HEADER_EXTENSIONS))
 
 
 def sender_srtp(sender: RTCRtpSender) -> SrtpSession | None:
-    """The sender's outbound SRTP session, once DTLS has completed."""
+    """The sender's outbound SRTP session; ``None`` until DTLS has completed."""
     dtls = sender.transport
+    session: SrtpSession | None = private(dtls, DTLS_TX_SRTP)
     if dtls.state != "connected":
         return None
-    session: SrtpSession | None = getattr(dtls, "_tx_srtp", None)
     return session
 
 
 def sender_socket(sender: RTCRtpSender) -> DatagramSink | None:
-    """The socket and address of the sender's nominated ICE pair, once there is one."""
-    connection = getattr(sender.transport.transport, "_connection", None)
-    nominated = getattr(connection, "_nominated", None)
-    if nominated is None:
-        raise RuntimeError("unsupported aioice version: no nominated candidate pairs")
-    pair = nominated.get(1)
+    """The socket and address of the sender's nominated ICE pair; ``None`` until there is one."""
+    connection = private(sender.transport.transport, ICE_CONNECTION)
+    nominated: dict[int, Any] = private(connection, ICE_NOMINATED)
+    pair = nominated.get(RTP_COMPONENT)
     if pair is None:
         return None
-    transport = getattr(pair.protocol, "transport", None)
+    transport = getattr(pair.protocol, "transport", None)  # public; set once the socket is open
     if transport is None:
         return None
-    return DatagramSink(transport, pair.remote_addr)
+    backlog = getattr(transport, "get_write_buffer_size", None)
+    if not callable(backlog):
+        raise AiortcInternalsChanged(transport, "get_write_buffer_size")
+    return DatagramSink(transport, pair.remote_addr, backlog)
 
 
 def write_backlog(sink: DatagramSink) -> int:
     """Bytes the socket's transport holds because the kernel would not take them yet."""
-    size: int = getattr(sink.transport, "get_write_buffer_size", lambda: 0)()
-    return size
+    return sink.backlog()
 
 
-def update_sender_report(
-    sender: RTCRtpSender, ntp: int, rtp_timestamp: int, packets: int, octets: int
-) -> None:
-    """What the sender's next RTCP sender report says (the relay sends its packets)."""
-    for name, value in zip(
-        _SENDER_REPORT_FIELDS, (ntp, rtp_timestamp, packets, octets), strict=True
-    ):
-        setattr(sender, name, value)
+# -- packetizers ------------------------------------------------------------------------------
 
 
-def check_sender(sender: RTCRtpSender) -> None:
-    for name in _SENDER_REPORT_FIELDS:
-        if not hasattr(sender, name):
-            raise RuntimeError(f"unsupported aiortc version: RTCRtpSender has no {name}")
+def h264_payloads(annexb: bytes) -> list[bytes]:
+    """RTP payloads (single NAL units, STAP-A, FU-A) of one Annex-B access unit."""
+    split = _private_callable(H264Encoder, H264_SPLIT_BITSTREAM, "H264Encoder")
+    packetize = _private_callable(H264Encoder, ENCODER_PACKETIZE, "H264Encoder")
+    payloads: list[bytes] = packetize(split(annexb))
+    return payloads
+
+
+def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
+    """RTP payloads (with the VP8 payload descriptor) of one VP8 frame."""
+    packetize = _private_callable(Vp8Encoder, ENCODER_PACKETIZE, "Vp8Encoder")
+    payloads: list[bytes] = packetize(frame, picture_id)
+    return payloads
+
+
+# -- ICE --------------------------------------------------------------------------------------
+
+
+def _ice_protocols(pc: RTCPeerConnection) -> list[asyncio.DatagramProtocol]:
+    """The aioice protocols of every ICE socket of ``pc`` (after ``setLocalDescription``)."""
+    found: list[asyncio.DatagramProtocol] = []
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        connection = private(transceiver.receiver.transport.transport, ICE_CONNECTION)
+        if id(connection) in seen:
+            continue
+        seen.add(id(connection))
+        found += private(connection, ICE_PROTOCOLS)
+    return found
+
+
+def wrap_ice_datagrams(
+    pc: RTCPeerConnection, wrap: Callable[[DatagramHandler], DatagramHandler]
+) -> int:
+    """Replace each ICE socket's ``datagram_received`` of ``pc`` with ``wrap(original)``.
+
+    Called after ``setLocalDescription`` (host candidates gathered, sockets open); returns how
+    many sockets were wrapped. Only this one peer connection's sockets change.
+    """
+    protocols = _ice_protocols(pc)
+    for protocol in protocols:
+        setattr(protocol, "datagram_received", wrap(protocol.datagram_received))  # noqa: B010 - one instance, on purpose
+    return len(protocols)
+
+
+@contextmanager
+def offer_host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
+    """While open, aioice offers exactly ``addresses`` as host candidates (process-wide).
+
+    aioice gathers host candidates from ``aioice.ice.get_host_addresses``, which skips
+    loopback, and takes no per-connection list: the application replaces that function once
+    when it starts (``stream.rtc.ice.host_addresses``) and restores it when it stops. With no
+    addresses aioice's own gathering stays.
+    """
+    if not addresses:
+        yield
+        return
+    parsed = [ipaddress.ip_address(address) for address in addresses]
+    original: HostAddresses = _private_callable(aioice.ice, ICE_HOST_ADDRESSES, "aioice.ice")
+
+    def configured(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [
+            str(ip)
+            for ip in parsed
+            if (ip.version == 4 and use_ipv4) or (ip.version == 6 and use_ipv6)
+        ]
+
+    setattr(aioice.ice, ICE_HOST_ADDRESSES, configured)
+    try:
+        yield
+    finally:
+        setattr(aioice.ice, ICE_HOST_ADDRESSES, original)

@@ -11,13 +11,15 @@ import struct
 
 import pytest
 
-from stream.bench.relay import Config, Join, Results, Window, percentile, render, slope, summarize
+from stream.bench.relay_config import Config
 from stream.bench.relay_peers import (
     RtpCounter,
     TimedLoopTrack,
     frame_latencies,
     media_payload_types,
 )
+from stream.bench.relay_report import render, summarize
+from stream.bench.relay_results import Join, Results, Window, percentile, slope
 from stream.cli import main
 from stream.ingest.sources import EncodedFrame
 

@@ -163,7 +163,7 @@ class RtmpConnection:
         elif kind in (COMMAND_AMF0, COMMAND_AMF3):
             await self._command(_amf0_body(message), message.stream_id)
         elif kind in (DATA_AMF0, DATA_AMF3):
-            self._data(_amf0_body(message))
+            self._data_message(_amf0_body(message))
         elif kind == WINDOW_ACK_SIZE:
             self._peer_window = max(MIN_PEER_WINDOW, parse_u32(message.payload, "Window Ack"))
         elif kind in (SET_CHUNK_SIZE, ABORT, ACKNOWLEDGEMENT, USER_CONTROL, SET_PEER_BANDWIDTH):
@@ -181,7 +181,7 @@ class RtmpConnection:
         else:
             await self.publisher.audio(payload, timestamp)
 
-    def _data(self, body: bytes) -> None:
+    def _data_message(self, body: bytes) -> None:
         values = amf.decode_all(body)
         if values and values[0] == "@setDataFrame":
             values = values[1:]

@@ -1,0 +1,185 @@
+"""One measuring window: CPU of the server and the generator, what the viewers received, latency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+
+from stream.bench.relay_config import progress
+from stream.bench.relay_peers import frame_latencies
+from stream.bench.relay_phase import Phase
+from stream.bench.relay_results import Window, ms, percentile, quantiles_ms
+from stream.bench.relay_server import (
+    cpu_seconds,
+    machine_busy_seconds,
+    runqueue_wait_seconds,
+    udp_drops,
+)
+from stream.rooms.stats import LATENCY_WINDOW
+
+LOOP_LAG_INTERVAL = 0.05
+MAX_LOOP_LAG_SAMPLES = 100_000
+AUDIO_FRAMES_PER_SECOND = 50  # 20 ms Opus frames
+
+
+# -- the generator's health -----------------------------------------------------------------------
+
+
+class LoopLag:
+    """How late this process's event loop wakes up: a saturated generator shows here first."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.samples = []
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while len(self.samples) < MAX_LOOP_LAG_SAMPLES:
+            started = time.monotonic()
+            await asyncio.sleep(LOOP_LAG_INTERVAL)
+            self.samples.append(time.monotonic() - started - LOOP_LAG_INTERVAL)
+
+    async def stop(self) -> float | None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        return percentile(self.samples, 99)
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Snapshot:
+    at: float
+    server: float
+    generator: float
+    machine: float
+    published: int
+    viewers: list[tuple[int, int, int, int]]  # frames, packets, bytes, expected
+    server_wait: float | None
+    generator_wait: float | None
+    server_drops: int | None
+    generator_drops: int | None
+
+    @classmethod
+    def take(cls, phase: Phase) -> _Snapshot:
+        return cls(
+            at=time.monotonic(),
+            server=phase.server.cpu_seconds(),
+            generator=cpu_seconds(),
+            machine=machine_busy_seconds(),
+            published=phase.track.frames_sent,
+            viewers=[
+                (
+                    c.video_frames,
+                    c.video.packets + c.audio.packets,
+                    c.video.bytes + c.audio.bytes,
+                    c.video.expected + c.audio.expected,
+                )
+                for c in (v.counter for v in phase.viewers)
+            ],
+            server_wait=runqueue_wait_seconds(phase.server.pid),
+            generator_wait=runqueue_wait_seconds(),
+            server_drops=udp_drops(phase.server.pid),
+            generator_drops=udp_drops(),
+        )
+
+
+def _delta(start: int | None, end: int | None) -> int | None:
+    return None if start is None or end is None else max(0, end - start)
+
+
+def _share(start: float | None, end: float | None, elapsed: float) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start) / elapsed * 100, 1)
+
+
+async def measure(phase: Phase, target: int) -> Window:
+    config = phase.config
+    viewers = list(phase.viewers)
+    progress(f"{phase.mode}: measuring {len(viewers)} viewers for {config.seconds} s")
+    log_limit = int(config.seconds * config.fps * 2) + 10
+    for viewer in viewers:
+        viewer.counter.start_log(log_limit)
+    room_before = await phase.room_stats()
+    lag = LoopLag()
+    lag.start()
+    before = _Snapshot.take(phase)
+    await asyncio.sleep(config.seconds)
+    after = _Snapshot.take(phase)
+    lag_p99 = await lag.stop()
+    logs = [viewer.counter.stop_log() for viewer in viewers]
+    room = await phase.room_stats()
+
+    elapsed = after.at - before.at
+    server = (after.server - before.server) / elapsed * 100
+    generator = (after.generator - before.generator) / elapsed * 100
+    machine = (after.machine - before.machine) / elapsed * 100
+    window = Window(
+        mode=phase.mode,
+        viewers=len(viewers),
+        target=target,
+        seconds=round(elapsed, 3),
+        server_cpu=round(server, 2),
+        generator_cpu=round(generator, 2),
+        other_cpu=round(max(0.0, machine - server - generator), 2),
+        publisher_fps=round((after.published - before.published) / elapsed, 2),
+        loop_lag_p99_ms=ms(lag_p99),
+        server_wait=_share(before.server_wait, after.server_wait, elapsed),
+        server_drops=_delta(before.server_drops, after.server_drops),
+        generator_drops=_delta(before.generator_drops, after.generator_drops),
+        generator_wait=_share(before.generator_wait, after.generator_wait, elapsed),
+    )
+    if room is not None and room_before is not None:
+        frames = room["frames_in"].get("video", 0) - room_before["frames_in"].get("video", 0)
+        window.ingest_fps = round(frames / elapsed, 2)
+        window.plis_upstream = (
+            room["keyframe_requests_sent"] - room_before["keyframe_requests_sent"]
+        )
+    if room is not None:
+        window.relay_ms = dict(room.get("relay_latency_ms", {}))
+        rate = config.fps + (AUDIO_FRAMES_PER_SECOND if config.audio else 0)
+        window.relay_steady = rate * len(viewers) * (config.settle + elapsed) >= LATENCY_WINDOW
+    if not viewers:
+        return window
+    fps: list[float] = []
+    kbps: list[float] = []
+    for (f0, p0, b0, e0), (f1, p1, b1, e1) in zip(before.viewers, after.viewers, strict=True):
+        fps.append((f1 - f0) / elapsed)
+        kbps.append((b1 - b0) * 8 / elapsed / 1000)
+        window.packets += p1 - p0
+        window.lost += max(0, (e1 - e0) - (p1 - p0))
+        window.stalled += f1 == f0
+    window.fps_mean = round(sum(fps) / len(fps), 2)
+    window.fps_min = round(min(fps), 2)
+    window.viewer_kbps = round(sum(kbps) / len(kbps), 1)
+    if phase.mode == "forward":
+        latencies: list[float] = []
+        for viewer, log in zip(viewers, logs, strict=True):
+            counter = viewer.counter
+            found = frame_latencies(
+                log, counter.first_video_at, counter.first_video_timestamp, phase.track
+            )
+            latencies += found or []
+        window.e2e_ms = quantiles_ms(latencies)
+        window.e2e_frames = len(latencies)
+    return window
+
+
+def describe(window: Window) -> str:
+    text = (
+        f"{window.mode} {window.viewers:>4} viewers: server {window.server_cpu:6.1f} % "
+        f"generator {window.generator_cpu:5.1f} % other {window.other_cpu:5.1f} %"
+    )
+    if window.fps_mean is not None:
+        text += f" fps {window.fps_mean:.1f} (min {window.fps_min:.1f})"
+    return text

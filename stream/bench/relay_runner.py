@@ -1,0 +1,152 @@
+"""The relay benchmark's run: the forwarding server over the viewer counts, then the baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+from pathlib import Path
+
+import aiohttp
+
+from stream.bench.relay_config import LOOP_GOPS, Config, progress
+from stream.bench.relay_measure import describe, measure
+from stream.bench.relay_phase import (
+    PublisherLost,
+    join_result,
+    ramp,
+    running_phase,
+    ttff_joins,
+    wait_first_video,
+)
+from stream.bench.relay_results import Results
+from stream.bench.relay_server import renice
+from stream.ingest.sources import EncodedFrame, encode_test_pattern
+from stream.rtc.ice import host_addresses
+from stream.store import EmbeddedRedis
+
+RUN_TIMEOUT = 3600.0
+FIRST_FRAME_TIMEOUT = 15.0
+FORWARD_SESSION = "bench-forward"
+REENCODE_SESSION = "bench-reencode"
+
+
+async def _forward(
+    config: Config, http: aiohttp.ClientSession, frames: list[EncodedFrame], tmp: Path, redis: str
+) -> Results:
+    results = Results(config)
+    rng = random.Random(config.seed)  # noqa: S311 - join offsets, not secrets
+    async with running_phase(
+        config,
+        http,
+        data_dir=tmp / "forward",
+        redis_url=redis,
+        relay_mode="forward",
+        session=FORWARD_SESSION,
+        frames=frames,
+    ) as phase:
+        await asyncio.sleep(config.settle)
+        results.forward.append(await measure(phase, 0))
+        progress(describe(results.forward[-1]))
+        for count in config.viewers:
+            try:
+                phase.check_publisher()
+            except PublisherLost as exc:
+                results.aborted.append(f"{exc}; stopped before {count} viewers")
+                break
+            first_new = len(phase.viewers)
+            await ramp(phase, count)
+            missing = await wait_first_video(phase.viewers, FIRST_FRAME_TIMEOUT)
+            if missing:
+                progress(f"{missing} viewer(s) got no video within {FIRST_FRAME_TIMEOUT} s")
+            results.ramp_joins += [join_result(v, phase.track) for v in phase.viewers[first_new:]]
+            await asyncio.sleep(config.settle)
+            window = await measure(phase, count)
+            results.forward.append(window)
+            progress(describe(window))
+            if window.publisher_fps == 0:
+                results.aborted.append(f"publisher sent nothing at {count} viewers")
+                break
+            if config.ttff_joins and count == config.ttff_viewers:
+                progress(
+                    f"{config.ttff_joins} joins across the GOP, "
+                    f"{len(phase.viewers)} viewers watching"
+                )
+                made_before = len(phase.owned)
+                results.ttff_joins = await ttff_joins(phase, config.ttff_joins, rng)
+                results.ttff_watching = len(phase.viewers)
+                del phase.owned[made_before:]  # each closed itself after its first packet
+        results.connect_failures = len(phase.owned) - len(phase.viewers)
+        results.keyframe_requests = phase.track.keyframe_requests
+    return results
+
+
+async def _reencode(
+    config: Config,
+    http: aiohttp.ClientSession,
+    frames: list[EncodedFrame],
+    tmp: Path,
+    redis: str,
+    results: Results,
+) -> None:
+    async with running_phase(
+        config,
+        http,
+        data_dir=tmp / "reencode",
+        redis_url=redis,
+        relay_mode="reencode",
+        session=REENCODE_SESSION,
+        frames=frames,
+    ) as phase:
+        await asyncio.sleep(config.settle)
+        results.reencode.append(await measure(phase, 0))
+        progress(describe(results.reencode[-1]))
+        try:
+            phase.check_publisher()
+        except PublisherLost as exc:
+            results.aborted.append(str(exc))
+            return
+        await ramp(phase, config.reencode_viewers)
+        await wait_first_video(phase.viewers, FIRST_FRAME_TIMEOUT)
+        await asyncio.sleep(config.settle)
+        results.reencode.append(await measure(phase, config.reencode_viewers))
+        progress(describe(results.reencode[-1]))
+
+
+async def run_benchmark(config: Config) -> Results:
+    """The whole benchmark; every child process is stopped before this returns or raises."""
+    progress(
+        f"encoding {LOOP_GOPS * config.gop_frames} frames of {config.width}x{config.height} "
+        f"at {config.bitrate / 1e6:.2f} Mbit/s"
+    )
+    frames = await asyncio.to_thread(
+        encode_test_pattern,
+        width=config.width,
+        height=config.height,
+        fps=config.fps,
+        frames=LOOP_GOPS * config.gop_frames,
+        gop=config.gop_frames,
+        bitrate=config.bitrate,
+    )
+    reniced = bool(config.nice) and renice(None, config.nice)
+    if config.nice and not reniced:
+        progress(f"could not change niceness by {config.nice}: running at normal priority")
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp_name,
+            host_addresses(("127.0.0.1",)),
+        ):
+            tmp = Path(tmp_name)
+            redis = EmbeddedRedis(tmp / "redis")
+            redis.start()
+            try:
+                async with asyncio.timeout(RUN_TIMEOUT), aiohttp.ClientSession() as http:
+                    results = await _forward(config, http, frames, tmp, redis.url)
+                    if config.reencode_viewers:
+                        await _reencode(config, http, frames, tmp, redis.url, results)
+                    return results
+            finally:
+                redis.stop()
+    finally:
+        if reniced:
+            renice(None, -config.nice)  # back to where we were (raising niceness is allowed)
