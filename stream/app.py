@@ -31,8 +31,9 @@ from stream.auth.guards import (
     STAFF,
 )
 from stream.chat import routes as chat
+from stream.common.limits import Limiter
 from stream.config import Settings
-from stream.http.keys import EMBEDDED_REDIS, REDIS, SETTINGS, TEMPLATES
+from stream.http.keys import EMBEDDED_REDIS, LIMITER, REDIS, SETTINGS, TEMPLATES
 from stream.http.middleware import error_middleware, security_headers
 from stream.http.routing import Guard, Route, mount
 from stream.http.templates import make_templates
@@ -190,6 +191,7 @@ async def redis_context(app: web.Application) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
         raise
     app[REDIS] = client
+    app[LIMITER] = Limiter(client)
     try:
         yield
     finally:

@@ -54,6 +54,9 @@ class Settings:
     ice_servers: tuple[str, ...] = ()
     # The URL other nodes and redirected viewers use to reach this node.
     public_url: str | None = None
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the
+    # client address behind them is what per-address limits count.
+    trusted_proxies: tuple[str, ...] = ()
     demo: bool = False
     # Publish key of the idle demo session ``studio``; random when unset.
     demo_key: str | None = field(default=None, repr=False)
@@ -80,6 +83,13 @@ class Settings:
                 ipaddress.ip_address(host)
             except ValueError:
                 raise ConfigError(f"STREAM_ICE_HOSTS: {host!r} is not an IP address") from None
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"STREAM_TRUSTED_PROXIES: {network!r} is not an address or network"
+                ) from None
         for url in self.ice_servers:
             if not url.startswith(("stun:", "turn:", "turns:")):
                 raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
@@ -119,6 +129,8 @@ class Settings:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
         if "STREAM_CORS_ORIGINS" in env:
             values["cors_origins"] = _split(env["STREAM_CORS_ORIGINS"])
+        if "STREAM_TRUSTED_PROXIES" in env:
+            values["trusted_proxies"] = _split(env["STREAM_TRUSTED_PROXIES"])
         if env.get("STREAM_PUBLIC_URL"):
             values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
         if "STREAM_LOG_LEVEL" in env:

@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -84,6 +85,12 @@ async def create_session(server: TestServer, session_id: str, title: str = "Test
     store = SessionStore(app[REDIS])
     await store.save(Session(id=session_id, title=title, arranger="Testarrangör"))
     return await store.rotate_key(session_id)
+
+
+# Property tests count examples, not milliseconds: on a busy 2-core machine one example can take
+# longer than hypothesis's default 200 ms deadline without anything being wrong.
+hypothesis.settings.register_profile("stream", deadline=None)
+hypothesis.settings.load_profile("stream")
 
 
 def pytest_configure(config: pytest.Config) -> None:

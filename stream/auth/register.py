@@ -17,6 +17,7 @@ from stream.common.errors import Conflict, Forbidden
 from stream.common.grants import Role
 from stream.common.validation import FieldError, Invalid
 from stream.http import identity as guard
+from stream.http.client import client_address
 from stream.http.forms import Form
 from stream.http.keys import REDIS
 from stream.http.render import read_form, render, safe_next
@@ -29,7 +30,7 @@ SIGNUP_WINDOW_SECONDS = 3600
 
 async def _signups_left(request: web.Request) -> bool:
     """Count this sign-up against the address; False past the limit."""
-    key = f"auth:signups:{request.remote or 'unknown'}"
+    key = f"auth:signups:{client_address(request)}"
     redis = request.app[REDIS]
     count = await redis.incr(key)
     if count == 1:
@@ -78,7 +79,7 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
     except Conflict:
         return await again([FieldError("username", "taken", "the username is taken")], 409)
     token, _ = await LoginStore(request.app[REDIS]).create(user.username)
-    logger.info("viewer account created from %s", request.remote)
+    logger.info("viewer account created from %s", client_address(request))
     response = web.Response(status=303, headers={"Location": next_path})
     set_login_cookie(request, response, token)
     guard.forget_current(request)

@@ -13,6 +13,7 @@ from stream.auth.ratelimit import LoginLimiter
 from stream.auth.users import UserStore
 from stream.common.errors import Forbidden
 from stream.http import identity as guard
+from stream.http.client import client_address
 from stream.http.keys import REDIS
 from stream.http.render import render, safe_next, see_other
 
@@ -51,7 +52,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not username.strip() or not password:
         return await again("auth.error.missing", 400)
     redis = request.app[REDIS]
-    address = request.remote or "unknown"
+    address = client_address(request)
     limiter = LoginLimiter(redis)
     wait = await limiter.retry_after(address, username)
     if wait is not None:

@@ -52,6 +52,7 @@ from stream.chat.roles import Grant
 from stream.common.errors import Forbidden, RateLimited, StreamError
 from stream.common.grants import Permission
 from stream.common.ids import validate_session_id
+from stream.http.client import client_address
 from stream.http.identity import current_identity, require_session_permission
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class ChatSockets:
         session_id = validate_session_id(request.match_info["session"])
         check_origin(request)
         await require_attendance(request, session_id)  # 404 for none, or not invited
-        address = request.remote or "unknown"
+        address = client_address(request)
         if not self.slots.take(address, self.service.limits.max_connections_per_address):
             raise RateLimited("too many chat connections from your address")
         try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from stream.common.limits import Limiter
 from stream.config import Settings
 from stream.store import EmbeddedRedis, Redis
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 EMBEDDED_REDIS = web.AppKey("embedded_redis", EmbeddedRedis)
+LIMITER = web.AppKey("limiter", Limiter)  # every rate limit, shared by the nodes
 TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
 
 # The grant model: the deployment's signing secret and what turns credentials into identities.

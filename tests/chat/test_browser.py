@@ -47,8 +47,10 @@ INSPECT = """(root) => {
                            "LABEL", "INPUT", "BUTTON", "SCRIPT", "TEXTAREA", "STRONG"]);
   const problems = [];
   for (const el of root.querySelectorAll("*")) {
-    const ours = (el.tagName === "SCRIPT" && el.getAttribute("src") === "/static/js/chat.js")
-      || (el.tagName === "LINK" && el.getAttribute("href") === "/static/css/chat.css");
+    const src = (el.getAttribute("src") || "").split("?")[0];
+    const href = (el.getAttribute("href") || "").split("?")[0];
+    const ours = (el.tagName === "SCRIPT" && src === "/static/js/chat.js")
+      || (el.tagName === "LINK" && href === "/static/css/chat.css");
     if (!allowed.has(el.tagName) && !ours) problems.push("element " + el.tagName);
     if (el.tagName === "SCRIPT" && el.type !== "application/json" && !ours) {
       problems.push("script");

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 from aiohttp.test_utils import TestServer
 
@@ -24,7 +26,7 @@ async def test_moderate_page_escapes_the_title_and_sets_csp(server: TestServer) 
     assert "<script>window.__xss" not in html
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt; Titel" in html
     assert 'data-chat-session="page"' in html
-    assert '<script type="module" src="/static/js/chat.js"></script>' in html
+    assert re.search(r'<script type="module" src="/static/js/chat\.js\?v=[\w-]+"></script>', html)
 
 
 async def test_moderate_page_of_unknown_session_is_404(server: TestServer) -> None:

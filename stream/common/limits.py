@@ -1,0 +1,88 @@
+"""One rate limiter for every node: a generic cell-rate algorithm in Redis, checked and counted
+in one atomic step across every subject of a request (the identity *and* the address).
+
+Every limit of the platform is a named :class:`Rate` in :mod:`stream.common.rates`; a caller
+names the subjects (``("id", uid)``, ``("addr", address)``) and gets either 0 (allowed, counted
+for all of them) or the seconds to wait (nothing counted). Because the state lives in Redis, a
+visitor who spreads requests over two nodes gets the same allowance as on one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from stream.store import Redis
+
+KEY_PREFIX = "limit:"
+MAX_SUBJECTS = 4
+
+# KEYS: one per subject. ARGV: now (ms), emission interval (ms), burst tolerance (ms), cost.
+# Each key holds the subject's theoretical arrival time (TAT). Allowed only if every subject
+# allows; then every TAT moves forward. Returns 0 or the wait in ms.
+_GCRA = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tolerance = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local increment = interval * cost
+local wait = 0
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + increment
+  local allow_at = new_tat - tolerance - interval
+  if allow_at > now and allow_at - now > wait then wait = allow_at - now end
+  tats[i] = new_tat
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, tats[i], 'PX', math.ceil(tats[i] - now) + 1000)
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``per_second`` sustained, with up to ``burst`` at once; ``name`` keys its counters."""
+
+    name: str
+    per_second: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError(f"rate {self.name}: per_second must be positive, burst at least 1")
+
+
+def _key(rate: Rate, kind: str, subject: str) -> str:
+    digest = hashlib.sha256(subject.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"{KEY_PREFIX}{rate.name}:{kind}:{digest}"
+
+
+class Limiter:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._script = redis.register_script(_GCRA)
+
+    async def hit(self, rate: Rate, *subjects: tuple[str, str], cost: int = 1) -> float:
+        """Count one request against ``rate`` for every ``(kind, subject)``: 0.0 when allowed
+        (counted for all), else the seconds until it would be (counted for none)."""
+        if not subjects or len(subjects) > MAX_SUBJECTS:
+            raise ValueError(f"1..{MAX_SUBJECTS} subjects, got {len(subjects)}")
+        keys = [_key(rate, kind, subject) for kind, subject in subjects]
+        interval_ms = 1000.0 / rate.per_second
+        tolerance_ms = interval_ms * (rate.burst - 1)
+        now_ms = await self._now_ms()
+        wait_ms = await self._script(keys=keys, args=[now_ms, interval_ms, tolerance_ms, cost])
+        return float(wait_ms) / 1000.0
+
+    async def reset(self, rate: Rate, *subjects: tuple[str, str]) -> None:
+        await self.redis.delete(*(_key(rate, kind, subject) for kind, subject in subjects))
+
+    async def _now_ms(self) -> int:
+        # Redis's clock, so every node counts on the same time line.
+        seconds, micros = await self.redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
