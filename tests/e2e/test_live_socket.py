@@ -87,6 +87,13 @@ async def test_watch_page_chat_qa_and_count_ride_one_socket_and_survive_a_drop(
         assert (await moa.qa_mod("premod", on=False))["type"] == "qa.ack"
         await wait_for(lambda: room.live, what="room live")
         sockets = SocketLog(page)
+        status_requests: list[str] = []
+        page.on(
+            "request",
+            lambda request: (
+                status_requests.append(request.url) if request.url.endswith("/status") else None
+            ),
+        )
         await page.goto(f"{base}/s/{SESSION}?lang=en")
         first = await sockets.welcomed()
 
@@ -142,6 +149,8 @@ async def test_watch_page_chat_qa_and_count_ride_one_socket_and_survive_a_drop(
         assert len(sockets.sockets) == 2
         assert sockets.open() == [second]
         assert await page.is_hidden("[data-chat-status]")
+        # Nothing asked the status endpoint: the count and the live hint came on the socket.
+        assert status_requests == []
     finally:
         await moa.close()
         await publisher.close()

@@ -13,5 +13,7 @@ if (player?.dataset.session && box && text && count) {
     box.hidden = !(live && viewers > 0);
     text.textContent = tn("watch.viewers", viewers);
     count.textContent = formatNumber(viewers);
+    // The player wakes at once when the session goes live (player/controls.js).
+    player.dispatchEvent(new CustomEvent("stream:presence", { detail: { live, viewers } }));
   });
 }

@@ -62,6 +62,7 @@ export function initControls(root, player) {
   const messageTitle = byId("player-message-title");
   const messageDetail = byId("player-message-detail");
   const viewers = byId("player-viewers");
+  const pushed = root.dataset.audience === "socket"; // the count comes on the session socket
   const viewersText = byId("player-viewers-text");
   const viewersCount = byId("player-viewers-count");
 
@@ -137,8 +138,9 @@ export function initControls(root, player) {
 
   player.addEventListener("statechange", () => {
     renderState();
-    if (player.state === "live") refreshStatus();
-    else viewers.hidden = true;
+    if (player.state !== "live") viewers.hidden = true;
+    else if (!pushed) refreshStatus();
+    else if (player.presence) viewers.hidden = !(player.presence.viewers > 0);
   });
   video.addEventListener("volumechange", () => {
     if (!video.muted && video.volume > 0) saveVolume(video.volume);
@@ -175,7 +177,13 @@ export function initControls(root, player) {
     action();
   });
 
-  // Viewer count (and a hint to retry at once when the session goes live).
+  // Viewer count (and a hint to retry at once when the session goes live): pushed on the page's
+  // session socket where there is one (audience.js), else asked of the status endpoint.
+  root.addEventListener("stream:presence", (event) => {
+    player.presence = event.detail;
+    const waiting = player.state === "waiting" || player.state === "ended";
+    if (event.detail?.live && waiting) player.wake();
+  });
   let refreshing = false;
   async function refreshStatus() {
     if (refreshing) return;
@@ -191,11 +199,13 @@ export function initControls(root, player) {
       refreshing = false;
     }
   }
-  setInterval(() => {
-    // While waiting the player polls the status itself (every Retry-After seconds).
-    const waiting = player.state === "waiting" || player.state === "ended";
-    if (!document.hidden && !waiting) refreshStatus();
-  }, STATUS_INTERVAL_MS);
+  if (!pushed) {
+    setInterval(() => {
+      // While waiting the player polls the status itself (every Retry-After seconds).
+      const waiting = player.state === "waiting" || player.state === "ended";
+      if (!document.hidden && !waiting) refreshStatus();
+    }, STATUS_INTERVAL_MS);
+  }
 
   // Leave the server's resource when the page goes away; resume if it comes back (bfcache).
   window.addEventListener("pagehide", () => player.stop());
@@ -207,5 +217,5 @@ export function initControls(root, player) {
   renderPlayback();
   renderFullscreen();
   player.start();
-  refreshStatus();
+  if (!pushed) refreshStatus();
 }

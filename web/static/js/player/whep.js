@@ -37,6 +37,7 @@ export class WhepPlayer extends EventTarget {
     this.framesDecoded = 0;
     this.controller = null;
     this.wakeController = null;
+    this.presence = null; // {live, viewers} pushed on the page's session socket, if it has one
   }
 
   start() {
@@ -71,6 +72,11 @@ export class WhepPlayer extends EventTarget {
     return fetchStatus(this.statusUrl);
   }
 
+  /** Live or not: what the page's session socket last pushed, else the status endpoint. */
+  async currentStatus() {
+    return this.presence ?? (await this.fetchStatus());
+  }
+
   async wait(ms, signal) {
     const wake = new AbortController();
     this.wakeController = wake;
@@ -103,7 +109,7 @@ export class WhepPlayer extends EventTarget {
         const delay = retryAfterSeconds(outcome.retryAfter, NOT_LIVE_RETRY_S) * 1000;
         do {
           await this.wait(delay, signal);
-        } while (!signal.aborted && (await this.fetchStatus())?.live === false);
+        } while (!signal.aborted && (await this.currentStatus())?.live === false);
         continue;
       }
       if (outcome instanceof HttpError && outcome.status === 404) {
@@ -202,7 +208,7 @@ export class WhepPlayer extends EventTarget {
           } else if (!flowing && now - opened > FIRST_FRAME_TIMEOUT_MS) {
             finish("failed");
           } else if (flowing && now - lastProgress > STALL_MS) {
-            const status = await this.fetchStatus();
+            const status = await this.currentStatus();
             finish(status && !status.live ? "ended" : "stalled");
           }
         } catch {
