@@ -29,6 +29,7 @@ VOTER = {"X-Forwarded-For": "192.0.2.11"}
 # A burst per address, what the sustained rate adds while the flood runs, and some slack.
 MAX_FLOOD_ACCEPTED = QA_ASK_PER_ADDRESS.burst + 15
 REFUSAL_CODES = {"rate_limited", "address_full"}
+FILL_AT_ONCE = 100
 
 
 @pytest.fixture
@@ -130,5 +131,45 @@ async def test_full_share_refuses_only_the_flooding_address(
             await again.close()
             await viewer.close()
         assert stored_by_flooder < MAX_QUESTIONS_PER_SESSION
+    finally:
+        await mod.close()
+
+
+async def test_rejected_questions_do_not_count_toward_the_cap(
+    make_server: MakeServer, proxied: Settings
+) -> None:
+    server = await make_server(proxied)
+    mod = await _open_session(server)
+    questions = server.app[QA].questions
+    tags = [server.app[CHAT].signer.address_tag(f"203.0.113.{i}") for i in range(1, 21)]
+    try:
+        assert (await mod.qa_mod("premod", on=True))["type"] == "qa.ack"
+        for start in range(0, MAX_QUESTIONS_PER_SESSION, FILL_AT_ONCE):
+            # Many addresses, each within its share.
+            await asyncio.gather(
+                *(
+                    questions.ask(
+                        SESSION,
+                        Identity(f"u{i}", "", "viewer", tags[i % len(tags)]),
+                        Ask(f"question {i}"),
+                        "c",
+                        None,
+                    )
+                    for i in range(start, min(start + FILL_AT_ONCE, MAX_QUESTIONS_PER_SESSION))
+                )
+            )
+        viewer = await QAClient.join(server, SESSION, headers=VIEWER)
+        try:
+            full = await viewer.ask("Is there room for one more?", anon=True)
+            assert full["type"] == "qa.error", full
+            assert full["code"] == "full"
+            assert (await mod.qa_mod("reject", q="q1", v=1))["type"] == "qa.ack"
+            again = await viewer.ask("Is there room now?", anon=True)
+            assert again["type"] == "qa.ack", again  # the rejected one left a place
+            assert (await viewer.ask("And another?", anon=True))["code"] == "full"
+            assert (await mod.qa_mod("reopen", q="q1", v=2))["type"] == "qa.ack"
+            assert len(await _stored(server)) == MAX_QUESTIONS_PER_SESSION + 1
+        finally:
+            await viewer.close()
     finally:
         await mod.close()
