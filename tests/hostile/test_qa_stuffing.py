@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestServer
 from stream.common.rates import QA_NEW_IDENTITY_PER_ADDRESS
 from stream.config import Settings
 from stream.http.keys import CHAT, QA, REDIS
-from stream.qa.keys import question_key, voters_key
-from stream.qa.limits import MAX_VOTES_PER_ADDRESS_PER_QUESTION
-from stream.qa.protocol import QAError
+from stream.qa.keys import poll_answers_key, question_key, voters_key
+from stream.qa.limits import MAX_POLL_ANSWERS_PER_ADDRESS, MAX_VOTES_PER_ADDRESS_PER_QUESTION
+from stream.qa.protocol import PollAnswer, QAError
 from tests.chat.client import Frame, moderator_token
 from tests.conftest import MakeServer, create_session
 from tests.qa.client import QAClient
@@ -134,7 +134,7 @@ async def test_votes_from_one_address_stop_at_the_ceiling(
     make_server: MakeServer, proxied: Settings
 ) -> None:
     server = await make_server(proxied)
-    mod, qid, _ = await _setup(server)
+    mod, qid, pid = await _setup(server)
     tag = server.app[CHAT].signer.address_tag("198.51.100.7")
     votes = server.app[QA].votes
     attempts = MAX_VOTES_PER_ADDRESS_PER_QUESTION + 20
@@ -151,6 +151,15 @@ async def test_votes_from_one_address_stop_at_the_ceiling(
         assert (await votes.vote(SESSION, qid, "u0", up=False, address=tag)).changed
         assert (await votes.vote(SESSION, qid, "late", address=tag)).changed  # a place freed
         assert (await votes.vote(SESSION, qid, "elsewhere", address="other")).changed
+        polls = server.app[QA].polls
+        for i in range(MAX_POLL_ANSWERS_PER_ADDRESS):
+            await polls.answer(SESSION, f"u{i}", PollAnswer(pid, (0,)), address=tag)
+        with pytest.raises(QAError, match="from your address") as refused:
+            await polls.answer(SESSION, "one-more", PollAnswer(pid, (0,)), address=tag)
+        assert refused.value.code == "address_full"
+        await polls.answer(SESSION, "one-more", PollAnswer(pid, (0,)), address="other")
+        answers = await server.app[REDIS].hgetall(poll_answers_key(SESSION, pid))
+        assert len(answers) == MAX_POLL_ANSWERS_PER_ADDRESS + 1
     finally:
         await mod.close()
     assert await _votes(server, qid) == (counted + 1, counted + 1)
