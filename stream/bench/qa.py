@@ -178,9 +178,18 @@ def _environment(values: dict[str, str]) -> Any:
                 os.environ[key] = value
 
 
-async def _hello(http: aiohttp.ClientSession, base_url: str) -> aiohttp.ClientWebSocketResponse:
+def _address(index: int) -> str:
+    """Each socket its own person on its own address (the servers trust the generator as a
+    proxy), as an audience is: the per-address limits apply to a room, not to everyone."""
+    return f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+
+
+async def _hello(
+    http: aiohttp.ClientSession, base_url: str, address: str
+) -> aiohttp.ClientWebSocketResponse:
     url = base_url.replace("http://", "ws://") + f"/ws/{SESSION_ID}"
-    ws = await http.ws_connect(url, compress=0, max_msg_size=0)
+    headers = {"X-Forwarded-For": address}
+    ws = await http.ws_connect(url, compress=0, max_msg_size=0, headers=headers)
     await ws.send_str('{"type":"hello"}')
     for _ in range(2):  # welcome, history
         message = await ws.receive(timeout=CONNECT_TIMEOUT)
@@ -190,13 +199,13 @@ async def _hello(http: aiohttp.ClientSession, base_url: str) -> aiohttp.ClientWe
 
 
 async def _connect_all(
-    http: aiohttp.ClientSession, urls: list[str], count: int
+    http: aiohttp.ClientSession, urls: list[str], count: int, first: int = 0
 ) -> list[aiohttp.ClientWebSocketResponse]:
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def one(index: int) -> aiohttp.ClientWebSocketResponse:
         async with gate:
-            return await _hello(http, urls[index % len(urls)])
+            return await _hello(http, urls[index % len(urls)], _address(first + index))
 
     return await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(count))), CONNECT_TIMEOUT)
 
@@ -261,7 +270,10 @@ async def _voting(voter: Voter, sent: dict[tuple[str, int], float]) -> None:
 async def _running(
     args: argparse.Namespace, root: Path, url: str, http: aiohttp.ClientSession
 ) -> AsyncIterator[list[ServerProcess]]:
-    extra = {"STREAM_CHAT_MAX_BEHIND_BYTES": str(BENCH_MAX_BEHIND_BYTES)}
+    extra = {
+        "STREAM_CHAT_MAX_BEHIND_BYTES": str(BENCH_MAX_BEHIND_BYTES),
+        "STREAM_TRUSTED_PROXIES": "127.0.0.1",  # X-Forwarded-For: one address per voter
+    }
     with _environment(extra):
         async with servers(root, url, args.processes, args.voters + args.probes, http) as running:
             yield running
@@ -298,7 +310,7 @@ async def _measure(
     chooser = random.Random(SEED)  # noqa: S311 - a benchmark's plan, not a secret
     sockets = await _connect_all(http, urls, args.voters)
     voters = [Voter(ws, chooser.sample(qids, args.votes)) for ws in sockets]
-    probes = [Probe(ws) for ws in await _connect_all(http, urls, args.probes)]
+    probes = [Probe(ws) for ws in await _connect_all(http, urls, args.probes, args.voters)]
     tasks = [asyncio.create_task(_voter_reader(v)) for v in voters]
     tasks += [asyncio.create_task(_probe_reader(p)) for p in probes]
     sent: dict[tuple[str, int], float] = {}

@@ -158,14 +158,15 @@ class ChatService:
     async def welcome(self, session_id: str, participant: Participant) -> bytes:
         state = await self.moderation.state(session_id)
         me = participant.identity
-        return encode(
-            {
-                "type": "welcome",
-                "session": session_id,
-                "you": _you(me),
-                "state": state.describe(moderator=me.moderator),
-            }
-        )
+        frame: dict[str, object] = {
+            "type": "welcome",
+            "session": session_id,
+            "you": _you(me),
+            "state": state.describe(moderator=me.moderator),
+        }
+        if me.role == "viewer":  # kept by the page, so a reload is the same person
+            frame["token"] = self.signer.issue(me.uid, me.name)
+        return encode(frame)
 
     async def backlog(self, session_id: str, moderator: bool, last_id: str | None) -> Backlog:
         """Recent history for a new socket, or what a reconnecting one missed after last_id."""

@@ -9,3 +9,14 @@ from stream.common.limits import Rate
 # Logins: failures per account and per address (a correct password waits out a lock-out too).
 LOGIN_PER_ACCOUNT = Rate("login-account", per_second=10 / 900, burst=10)
 LOGIN_PER_ADDRESS = Rate("login-address", per_second=20 / 900, burst=20)
+
+# Q&A and polls: asking, upvoting and answering polls, per identity and per address (a room on
+# the venue's network shares one address, so the address limits are a room's worth).
+QA_ASK_PER_IDENTITY = Rate("qa-ask-id", per_second=5 / 60, burst=5)
+QA_ASK_PER_ADDRESS = Rate("qa-ask-addr", per_second=1 / 2, burst=30)
+QA_VOTE_PER_IDENTITY = Rate("qa-vote-id", per_second=5, burst=30)
+QA_VOTE_PER_ADDRESS = Rate("qa-vote-addr", per_second=50, burst=500)
+QA_POLL_ANSWER_PER_IDENTITY = Rate("qa-poll-id", per_second=1, burst=10)
+QA_POLL_ANSWER_PER_ADDRESS = Rate("qa-poll-addr", per_second=20, burst=300)
+# Identities new to a session's Q&A (a reconnecting viewer without its token is one).
+QA_NEW_IDENTITY_PER_ADDRESS = Rate("qa-identity-addr", per_second=1 / 5, burst=40)

@@ -41,12 +41,23 @@ def stage_key(session_id: str) -> str:
 
 
 def settings_key(session_id: str) -> str:
-    """Hash: premod (1/0)."""
+    """Hash: premod (1/0), rejected (how many questions are rejected)."""
     return f"{_base(session_id)}:settings"
 
 
-def ask_rate_key(session_id: str, uid: str) -> str:
-    return f"{_base(session_id)}:rate:{uid}"
+def vote_addresses_key(session_id: str, qid: str) -> str:
+    """Hash: ``a:<address tag>`` → upvotes from that address, ``u:<uid>`` → the voter's tag."""
+    return f"{_base(session_id)}:vaddr:{qid}"
+
+
+def asked_by_address_key(session_id: str) -> str:
+    """Hash: address tag → questions asked from that address in the session."""
+    return f"{_base(session_id)}:asked"
+
+
+def people_key(session_id: str) -> str:
+    """Set of user ids that have asked, voted or answered in the session's Q&A."""
+    return f"{_base(session_id)}:people"
 
 
 def ask_dedup_key(session_id: str, uid: str, cid: str) -> str:
@@ -68,8 +79,13 @@ def poll_key(session_id: str, pid: str) -> str:
 
 
 def poll_answers_key(session_id: str, pid: str) -> str:
-    """Hash: user id → their choices (JSON); HSETNX makes answering once atomic."""
+    """Hash: user id → their choices (JSON); one answer per person."""
     return f"{_base(session_id)}:poll:{pid}:answers"
+
+
+def poll_addresses_key(session_id: str, pid: str) -> str:
+    """Hash: address tag → answers from that address."""
+    return f"{_base(session_id)}:poll:{pid}:addr"
 
 
 def poll_counts_key(session_id: str, pid: str) -> str:

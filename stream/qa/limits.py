@@ -4,14 +4,18 @@ from __future__ import annotations
 
 MAX_QUESTION_LENGTH = 300
 MIN_QUESTION_LENGTH = 3
-# Questions one person may ask per minute (counted in Redis: across every node).
-QUESTIONS_PER_MINUTE = 5
-ASK_RATE_WINDOW_SECONDS = 60
+# The rates of asking, voting and answering polls (per identity and per address) are in
+# stream/common/rates.py, with every other rate of the platform.
 # Questions a session holds at most (the snapshot a client starts from stays bounded).
 MAX_QUESTIONS_PER_SESSION = 2000
-# Upvotes and withdrawals one person may send per second (per process), and at once.
-VOTES_PER_SECOND = 10.0
-VOTE_BURST = 40
+# Questions one address may have in a session (a share of the cap: one address cannot fill it).
+MAX_QUESTIONS_PER_ADDRESS = MAX_QUESTIONS_PER_SESSION // 10
+# Everything stored, rejected questions included (they do not count toward the cap above).
+MAX_STORED_QUESTIONS_PER_SESSION = 2 * MAX_QUESTIONS_PER_SESSION
+# Upvotes one address may have on one question, and answers it may have in one poll (a room
+# on the venue's network shares one address; a reconnecting flooder gets no further).
+MAX_VOTES_PER_ADDRESS_PER_QUESTION = 100
+MAX_POLL_ANSWERS_PER_ADDRESS = 100
 MAX_ANSWER_LENGTH = 1000
 # The live delay a player may report (how far behind live the asker was watching).
 MAX_DELAY_MS = 10 * 60 * 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # splice(text, mark, value): every quoted ``"mark"`` in ``text`` replaced by ``value`` (raw).
+# The marks come with the payload (:class:`stream.qa.model.Marks`): fresh, never user text.
 SPLICE = """
 local function splice(text, mark, value)
   local quoted = '"' .. mark .. '"'

@@ -8,6 +8,7 @@ what the moderators held back. Anonymous askers are nameless to viewers, never t
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,11 +20,26 @@ HIDDEN: frozenset[str] = frozenset({"rejected", "dismissed"})
 Source = Literal["room", "remote"]
 SOURCES: tuple[Source, ...] = ("room", "remote")
 
-# Stand-ins the Lua scripts replace with the live values when they append the event.
-VOTES_MARK = "@votes@"
-STAGE_MARK = "@stage@"
-COUNTS_MARK = "@counts@"
-VOTERS_MARK = "@voters@"
+MARK_NONCE_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """Stand-ins the Lua scripts replace with the live values when they append an event.
+
+    Fresh and unguessable for every payload, and handed to the script with it: text a person
+    wrote (``@votes@``, say) is never taken for one, so user text is never a template.
+    """
+
+    votes: str
+    stage: str
+    counts: str
+    voters: str
+
+    @classmethod
+    def fresh(cls) -> Marks:
+        nonce = secrets.token_hex(MARK_NONCE_BYTES)
+        return cls(f"@votes:{nonce}@", f"@stage:{nonce}@", f"@counts:{nonce}@", f"@voters:{nonce}@")
 
 
 def _text(raw: dict[bytes, bytes], name: str, default: str = "") -> str:
@@ -96,7 +112,7 @@ class Question:
         )
 
     def public(self, votes: int | str | None = None) -> dict[str, Any]:
-        """What a viewer sees (``votes``: a live value or :data:`VOTES_MARK`)."""
+        """What a viewer sees (``votes``: a live value or a :class:`Marks` stand-in)."""
         if self.state == "pending":
             return {"id": self.id, "state": "pending", "source": self.source}
         if self.state in HIDDEN:
@@ -181,8 +197,8 @@ class Poll:
             counts=tuple(int(counts.get(str(i).encode()) or 0) for i in range(len(options))),
         )
 
-    def view(self, *, live: bool = False) -> dict[str, Any]:
-        """The poll with its results (``live``: marks the Lua script fills in)."""
+    def view(self, marks: Marks | None = None) -> dict[str, Any]:
+        """The poll with its results (or, given ``marks``, stand-ins the Lua script fills in)."""
         return {
             "id": self.id,
             "question": self.question,
@@ -191,6 +207,6 @@ class Poll:
             "state": self.state,
             "v": self.v,
             "created": self.created,
-            "voters": VOTERS_MARK if live else self.voters,
-            "counts": COUNTS_MARK if live else list(self.counts),
+            "voters": marks.voters if marks else self.voters,
+            "counts": marks.counts if marks else list(self.counts),
         }

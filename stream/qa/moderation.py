@@ -19,7 +19,7 @@ from stream.chat.log import STREAM_MAXLEN
 from stream.chat.protocol import encode
 from stream.qa.keys import question_key, score_key, settings_key, stage_key, voters_key
 from stream.qa.lua import SPLICE
-from stream.qa.model import STAGE_MARK, VISIBLE, VOTES_MARK, Question, as_state
+from stream.qa.model import VISIBLE, Marks, Question, as_state
 from stream.qa.protocol import QAError, QAModerate
 from stream.qa.questions import Questions
 from stream.store import Redis
@@ -45,13 +45,15 @@ LEAVES_STAGE = frozenset({"answer", "reject", "dismiss"})
 _CHANGE = (
     SPLICE
     + """
--- KEYS: question, score, stage, stream.
+-- KEYS: question, score, stage, stream, settings.
 -- ARGV: expected v, maxlen, score op (add/rem/-), stage op (set/clear_if/-), qid,
---       public payload, moderator payload, then the hash's field/value pairs.
+--       public payload, moderator payload, votes mark, stage mark, rejected (+1/-1/0),
+--       then the hash's field/value pairs.
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return {-1} end
 if v ~= ARGV[1] then return {0} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+if ARGV[10] ~= '0' then redis.call('HINCRBY', KEYS[5], 'rejected', tonumber(ARGV[10])) end
 local votes = redis.call('HGET', KEYS[1], 'votes') or '0'
 if ARGV[3] == 'add' then redis.call('ZADD', KEYS[2], votes, ARGV[5]) end
 if ARGV[3] == 'rem' then redis.call('ZREM', KEYS[2], ARGV[5]) end
@@ -60,8 +62,8 @@ if ARGV[4] == 'clear_if' and redis.call('GET', KEYS[3]) == ARGV[5] then
   redis.call('DEL', KEYS[3])
 end
 local stage = json_id(redis.call('GET', KEYS[3]))
-local public = splice(splice(ARGV[6], '@votes@', votes), '@stage@', stage)
-local moderator = splice(splice(ARGV[7], '@votes@', votes), '@stage@', stage)
+local public = splice(splice(ARGV[6], ARGV[8], votes), ARGV[9], stage)
+local moderator = splice(splice(ARGV[7], ARGV[8], votes), ARGV[9], stage)
 return {1, xadd(KEYS[4], ARGV[2], public, moderator)}
 """
 )
@@ -69,9 +71,10 @@ return {1, xadd(KEYS[4], ARGV[2], public, moderator)}
 _MERGE = (
     SPLICE
     + """
--- KEYS: source, target, source voters, target voters, score, stage, stream.
+-- KEYS: source, target, source voters, target voters, score, stage, stream, settings.
 -- ARGV: source v, target v, maxlen, source id, target id, public, moderator,
---       target visible (1/0), source fields (JSON), target fields (JSON).
+--       target visible (1/0), source fields (JSON), target fields (JSON), votes mark,
+--       stage mark, rejected (+1/-1/0).
 local sv = redis.call('HGET', KEYS[1], 'v')
 local tv = redis.call('HGET', KEYS[2], 'v')
 if not sv or not tv then return {-1} end
@@ -80,13 +83,14 @@ redis.call('SUNIONSTORE', KEYS[4], KEYS[4], KEYS[3])
 local votes = redis.call('SCARD', KEYS[4])
 for field, value in pairs(cjson.decode(ARGV[9])) do redis.call('HSET', KEYS[1], field, value) end
 for field, value in pairs(cjson.decode(ARGV[10])) do redis.call('HSET', KEYS[2], field, value) end
+if ARGV[13] ~= '0' then redis.call('HINCRBY', KEYS[8], 'rejected', tonumber(ARGV[13])) end
 redis.call('HSET', KEYS[2], 'votes', votes)
 redis.call('ZREM', KEYS[5], ARGV[4])
 if ARGV[8] == '1' then redis.call('ZADD', KEYS[5], votes, ARGV[5]) end
 if redis.call('GET', KEYS[6]) == ARGV[4] then redis.call('DEL', KEYS[6]) end
 local stage = json_id(redis.call('GET', KEYS[6]))
-local public = splice(splice(ARGV[6], '@votes@', tostring(votes)), '@stage@', stage)
-local moderator = splice(splice(ARGV[7], '@votes@', tostring(votes)), '@stage@', stage)
+local public = splice(splice(ARGV[6], ARGV[11], tostring(votes)), ARGV[12], stage)
+local moderator = splice(splice(ARGV[7], ARGV[11], tostring(votes)), ARGV[12], stage)
 return {1, xadd(KEYS[7], ARGV[3], public, moderator)}
 """
 )
@@ -103,6 +107,11 @@ end
 return {1, xadd(KEYS[3], ARGV[2], ARGV[3], '')}
 """
 )
+
+
+def rejected_delta(before: str, after: str) -> int:
+    """How the session's count of rejected questions moves (they do not count toward the cap)."""
+    return int(after == "rejected") - int(before == "rejected")
 
 
 def _conflict(now: Question) -> QAError:
@@ -156,16 +165,18 @@ class QAModeration:
             stage_op = "set"
         elif command.action in LEAVES_STAGE:
             stage_op = "clear_if"
+        marks = Marks.fresh()
         public = {
             "type": "qa",
             "action": command.action,
-            "q": new.public(VOTES_MARK),
-            "stage": STAGE_MARK,
+            "q": new.public(marks.votes),
+            "stage": marks.stage,
         }
-        private = {**public, "q": new.moderator(VOTES_MARK), "by": by}
+        private = {**public, "q": new.moderator(marks.votes), "by": by}
         args: list[Any] = [
             question.v, STREAM_MAXLEN, score_op, stage_op, question.id,
-            encode(public), encode(private),
+            encode(public), encode(private), marks.votes, marks.stage,
+            rejected_delta(question.state, new.state),
         ]  # fmt: skip
         for name, value in fields.items():
             args += [name, value]
@@ -174,6 +185,7 @@ class QAModeration:
             score_key(session_id),
             stage_key(session_id),
             stream_key(session_id),
+            settings_key(session_id),
         ]
         result = await self._change(keys=keys, args=args)
         await self._check(session_id, question.id, int(result[0]))
@@ -218,16 +230,17 @@ class QAModeration:
             "v": str(new_target.v),
             "by": by["name"],
         }
+        marks = Marks.fresh()
         public = {
             "type": "qa",
             "action": "merge",
-            "q": new_target.public(VOTES_MARK),
+            "q": new_target.public(marks.votes),
             "from": new_source.public(),
-            "stage": STAGE_MARK,
+            "stage": marks.stage,
         }
         private = {
             **public,
-            "q": new_target.moderator(VOTES_MARK),
+            "q": new_target.moderator(marks.votes),
             "from": new_source.moderator(),
             "by": by,
         }
@@ -239,11 +252,13 @@ class QAModeration:
             score_key(session_id),
             stage_key(session_id),
             stream_key(session_id),
+            settings_key(session_id),
         ]
         args: list[Any] = [
             source.v, target.v, STREAM_MAXLEN, source.id, target.id, encode(public),
             encode(private), "1" if target.state in VISIBLE else "0",
-            json.dumps(source_fields), json.dumps(target_fields),
+            json.dumps(source_fields), json.dumps(target_fields), marks.votes, marks.stage,
+            rejected_delta(source.state, "merged"),
         ]  # fmt: skip
         result = await self._merge(keys=keys, args=args)
         status = int(result[0])

@@ -1,8 +1,9 @@
 """Polls: created by moderators (also before the session), opened and closed, answered once.
 
 Creating a poll stores it as a draft that only moderators see. Opening, closing and every
-answer change Redis and append an event with the live results in one Lua call; answering uses
-HSETNX on the poll's answers hash, so a person's second answer counts nothing on any node.
+answer change Redis and append an event with the live results in one Lua call; an answer is
+stored once per person (a second counts nothing on any node) and at most
+``MAX_POLL_ANSWERS_PER_ADDRESS`` times per address.
 Results stay with the session.
 """
 
@@ -17,29 +18,30 @@ from stream.chat.keys import stream_key
 from stream.chat.log import STREAM_MAXLEN
 from stream.chat.protocol import encode
 from stream.qa.keys import (
+    poll_addresses_key,
     poll_answers_key,
     poll_counts_key,
     poll_key,
     poll_seq_key,
     polls_key,
 )
-from stream.qa.limits import MAX_POLLS_PER_SESSION
+from stream.qa.limits import MAX_POLL_ANSWERS_PER_ADDRESS, MAX_POLLS_PER_SESSION
 from stream.qa.lua import SPLICE
-from stream.qa.model import Poll, PollState
+from stream.qa.model import Marks, Poll, PollState
 from stream.qa.protocol import PollAnswer, PollCreate, PollModerate, QAError
 from stream.store import Redis
 
-# Builds the results array and fills the marks of a poll payload.
+# Builds the results array and fills the marks of a poll payload (the marks come with it).
 _RESULTS = """
-local function results(poll, counts, payload)
+local function results(poll, counts, payload, counts_mark, voters_mark)
   local n = tonumber(redis.call('HGET', poll, 'n') or '0')
   local parts = {}
   for i = 0, n - 1 do
     parts[#parts + 1] = tostring(tonumber(redis.call('HGET', counts, tostring(i)) or '0'))
   end
   local voters = tostring(tonumber(redis.call('HGET', poll, 'voters') or '0'))
-  return splice(splice(payload, '@counts@', '[' .. table.concat(parts, ',') .. ']'),
-                '@voters@', voters)
+  return splice(splice(payload, counts_mark, '[' .. table.concat(parts, ',') .. ']'),
+                voters_mark, voters)
 end
 """
 
@@ -58,12 +60,13 @@ _CHANGE = (
     SPLICE
     + _RESULTS
     + """
--- KEYS: poll, counts, stream.  ARGV: expected v, new state, maxlen, payload.
+-- KEYS: poll, counts, stream.
+-- ARGV: expected v, new state, maxlen, payload, counts mark, voters mark.
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return {-1} end
 if v ~= ARGV[1] then return {0} end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', tonumber(v) + 1)
-return {1, xadd(KEYS[3], ARGV[3], results(KEYS[1], KEYS[2], ARGV[4]), '')}
+return {1, xadd(KEYS[3], ARGV[3], results(KEYS[1], KEYS[2], ARGV[4], ARGV[5], ARGV[6]), '')}
 """
 )
 
@@ -71,14 +74,23 @@ _ANSWER = (
     SPLICE
     + _RESULTS
     + """
--- KEYS: poll, answers, counts, stream.  ARGV: uid, choices (JSON), maxlen, payload, choices...
+-- KEYS: poll, answers, counts, stream, answers by address.
+-- ARGV: uid, choices (JSON), maxlen, payload, counts mark, voters mark, address tag ('' for
+--       none), answers per address, then the choices.
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {-1} end
 if state ~= 'open' then return {-2} end
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return {0} end
-for i = 5, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {0} end
+if ARGV[7] ~= '' then
+  if tonumber(redis.call('HGET', KEYS[5], ARGV[7]) or '0') >= tonumber(ARGV[8]) then
+    return {-3}
+  end
+  redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+for i = 9, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 redis.call('HINCRBY', KEYS[1], 'voters', 1)
-return {1, xadd(KEYS[4], ARGV[3], results(KEYS[1], KEYS[3], ARGV[4]), '')}
+return {1, xadd(KEYS[4], ARGV[3], results(KEYS[1], KEYS[3], ARGV[4], ARGV[5], ARGV[6]), '')}
 """
 )
 
@@ -137,36 +149,49 @@ class Polls:
         if poll.state not in NEXT_STATE[command.action]:
             raise QAError(f"cannot {command.action} a poll that is {poll.state}", "bad_state")
         state: PollState = "open" if command.action == "open" else "closed"
-        view = replace(poll, state=state, v=poll.v + 1).view(live=True)
+        marks = Marks.fresh()
+        view = replace(poll, state=state, v=poll.v + 1).view(marks)
         payload = encode({"type": "poll", "action": command.action, "poll": view})
         keys = [
             poll_key(session_id, poll.id),
             poll_counts_key(session_id, poll.id),
             stream_key(session_id),
         ]
-        result = await self._change(keys=keys, args=[poll.v, state, STREAM_MAXLEN, payload])
+        args = [poll.v, state, STREAM_MAXLEN, payload, marks.counts, marks.voters]
+        result = await self._change(keys=keys, args=args)
         if int(result[0]) != 1:
             raise QAError("another moderator changed this poll just now", "conflict")
         return bytes(result[1])
 
-    async def answer(self, session_id: str, uid: str, command: PollAnswer) -> bytes:
-        """Record ``uid``'s answer; refused if they answered before or the poll is not open."""
-        raw = await self.redis.hget(poll_key(session_id, command.pid), "options")
+    async def check(self, session_id: str, command: PollAnswer) -> None:
+        """Refuse an answer that cannot fit the poll (no such poll, no such option, two
+        options in a single-choice poll)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(poll_key(session_id, command.pid), "options")
+            pipe.hget(poll_key(session_id, command.pid), "kind")
+            raw, kind = await pipe.execute()
         if raw is None:
             raise QAError("no such poll", "not_found")
         options = json.loads(raw)
-        kind = await self.redis.hget(poll_key(session_id, command.pid), "kind")
         if any(choice >= len(options) for choice in command.choices):
             raise QAError("choices must be a list of option numbers")
         if kind != b"multiple" and len(command.choices) != 1:
             raise QAError("choose exactly one option", "one_choice")
+
+    async def answer(
+        self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
+    ) -> bytes:
+        """Record ``uid``'s answer; refused if they answered before, the poll is not open, or
+        ``address`` (a tag; '' for none) has :data:`MAX_POLL_ANSWERS_PER_ADDRESS` in it."""
+        await self.check(session_id, command)
+        marks = Marks.fresh()
         payload = encode(
             {
                 "type": "poll",
                 "action": "results",
                 "poll": command.pid,
-                "counts": "@counts@",
-                "voters": "@voters@",
+                "counts": marks.counts,
+                "voters": marks.voters,
             }
         )
         keys = [
@@ -174,11 +199,14 @@ class Polls:
             poll_answers_key(session_id, command.pid),
             poll_counts_key(session_id, command.pid),
             stream_key(session_id),
+            poll_addresses_key(session_id, command.pid),
         ]
         choices = json.dumps(list(command.choices))
-        result = await self._answer(
-            keys=keys, args=[uid, choices, STREAM_MAXLEN, payload, *command.choices]
-        )
+        args: list[Any] = [
+            uid, choices, STREAM_MAXLEN, payload, marks.counts, marks.voters, address,
+            MAX_POLL_ANSWERS_PER_ADDRESS, *command.choices,
+        ]  # fmt: skip
+        result = await self._answer(keys=keys, args=args)
         status = int(result[0])
         if status == -1:
             raise QAError("no such poll", "not_found")
@@ -186,6 +214,10 @@ class Polls:
             raise QAError("this poll is not open", "poll_closed")
         if status == 0:
             raise QAError("you have answered this poll already", "answered")
+        if status == -3:
+            raise QAError(
+                "this poll has all the answers it takes from your address", "address_full"
+            )
         return bytes(result[1])
 
     async def answered(self, session_id: str, pids: list[str], uid: str) -> dict[str, list[int]]:

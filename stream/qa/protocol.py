@@ -38,7 +38,14 @@ EVENT_TYPES = ("qa", "poll")
 
 
 class QAError(ProtocolError):
-    """A Q&A request the server refuses; ``code`` is what the client is told."""
+    """A Q&A request the server refuses; ``code`` is what the client is told, and
+    ``retry_after`` (seconds) when trying again later will do."""
+
+    def __init__(
+        self, message: str, code: str = "bad_request", *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

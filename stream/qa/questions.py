@@ -1,10 +1,12 @@
 """Asking: a new question stored and announced in one atomic step (a Lua script).
 
-The script refuses a retried ask (same client id: the first question's id comes back), enforces
-the per-person rate across every node, writes the question's hash, indexes it by time (and by
-votes once visible) and appends its event to the session's Stream: the whole question for
-moderators, and for viewers either the question (no pre-moderation) or only that one is
-waiting (pre-moderation).
+The script refuses a retried ask (same client id: the first question's id comes back), holds
+the session's cap (questions a moderator rejected do not count toward it, up to a hard ceiling
+of everything stored) and each address's share of it (so one address cannot fill the session:
+it alone is told), writes the question's hash, indexes it by time (and by votes once visible)
+and appends its event to the session's Stream: the whole question for moderators, and for
+viewers either the question (no pre-moderation) or only that one is waiting (pre-moderation).
+The rates of asking are the service's (:mod:`stream.common.rates`), counted before this.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from stream.chat.log import STREAM_MAXLEN
 from stream.chat.protocol import encode
 from stream.qa.keys import (
     ask_dedup_key,
-    ask_rate_key,
+    asked_by_address_key,
     order_key,
     question_key,
     question_seq_key,
@@ -29,9 +31,9 @@ from stream.qa.keys import (
 )
 from stream.qa.limits import (
     ASK_DEDUP_TTL_SECONDS,
-    ASK_RATE_WINDOW_SECONDS,
+    MAX_QUESTIONS_PER_ADDRESS,
     MAX_QUESTIONS_PER_SESSION,
-    QUESTIONS_PER_MINUTE,
+    MAX_STORED_QUESTIONS_PER_SESSION,
 )
 from stream.qa.lua import SPLICE
 from stream.qa.model import Asker, Question
@@ -41,16 +43,21 @@ from stream.store import Redis
 _ASK = (
     SPLICE
     + """
--- KEYS: question, order, score, stream, rate, dedup.
--- ARGV: qid, ts, maxlen, per-minute limit, window s, dedup ttl, max questions, visible (1/0),
---       public payload ('' for none), moderator payload, then the hash's field/value pairs.
+-- KEYS: question, order, score, stream, asked by address, dedup, settings.
+-- ARGV: qid, ts, maxlen, address tag ('' for none), questions per address, dedup ttl,
+--       max questions, visible (1/0), public payload ('' for none), moderator payload,
+--       max stored, then the hash's field/value pairs.
 local previous = redis.call('GET', KEYS[6])
 if previous then return {0, previous} end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return {3} end
-local count = redis.call('INCR', KEYS[5])
-if count == 1 then redis.call('EXPIRE', KEYS[5], ARGV[5]) end
-if count > tonumber(ARGV[4]) then return {2, redis.call('TTL', KEYS[5])} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+if ARGV[4] ~= '' and tonumber(redis.call('HGET', KEYS[5], ARGV[4]) or '0') >= tonumber(ARGV[5])
+then
+  return {4}
+end
+local stored = redis.call('ZCARD', KEYS[2])
+local rejected = tonumber(redis.call('HGET', KEYS[7], 'rejected') or '0')
+if stored - rejected >= tonumber(ARGV[7]) or stored >= tonumber(ARGV[11]) then return {3} end
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[4], 1) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 12))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 if ARGV[8] == '1' then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end
 local id = xadd(KEYS[4], ARGV[3], ARGV[9], ARGV[10])
@@ -81,7 +88,8 @@ class Questions:
     async def ask(
         self, session_id: str, who: Identity, ask: Ask, cid: str, pos: int | None
     ) -> Asked:
-        """Store ``ask`` from ``who`` (``pos``: the stream position they were seeing, ms)."""
+        """Store ``ask`` from ``who`` (``pos``: the stream position they were seeing, ms).
+        Moderators are not held to an address's share."""
         premod = await premoderated(self.redis, session_id) and not who.moderator
         number = await self.redis.incr(question_seq_key(session_id))
         qid = f"q{number}"
@@ -115,10 +123,11 @@ class Questions:
         }
         public = {"type": "qa", "action": "ask", "q": question.public()}
         private = {"type": "qa", "action": "ask", "q": question.moderator()}
+        address = "" if who.moderator else who.address_tag
         args: list[Any] = [
-            qid, ts, STREAM_MAXLEN, QUESTIONS_PER_MINUTE, ASK_RATE_WINDOW_SECONDS,
+            qid, ts, STREAM_MAXLEN, address, MAX_QUESTIONS_PER_ADDRESS,
             ASK_DEDUP_TTL_SECONDS, MAX_QUESTIONS_PER_SESSION, "0" if premod else "1",
-            encode(public), encode(private),
+            encode(public), encode(private), MAX_STORED_QUESTIONS_PER_SESSION,
         ]  # fmt: skip
         for name, value in fields.items():
             args += [name, value]
@@ -127,18 +136,27 @@ class Questions:
             order_key(session_id),
             score_key(session_id),
             stream_key(session_id),
-            ask_rate_key(session_id, who.uid),
+            asked_by_address_key(session_id),
             ask_dedup_key(session_id, who.uid, cid),
+            settings_key(session_id),
         ]
         result = await self._ask(keys=keys, args=args)
         status = int(result[0])
-        if status == 2:
-            raise QAError(f"at most {QUESTIONS_PER_MINUTE} questions a minute", "rate_limited")
+        if status == 4:
+            raise QAError(
+                "your address has asked as many questions as this session takes from one",
+                "address_full",
+            )
         if status == 3:
             raise QAError("this session takes no more questions", "full")
         if status == 0:
             return Asked(bytes(result[1]).decode(), duplicate=True)
         return Asked(qid, state=question.state)
+
+    async def asked_before(self, session_id: str, uid: str, cid: str) -> str | None:
+        """The question id a client's ask id was stored under, if it was."""
+        qid: Any = await self.redis.get(ask_dedup_key(session_id, uid, cid))
+        return bytes(qid).decode() if qid else None
 
     async def get(self, session_id: str, qid: str) -> Question | None:
         raw: Any = await self.redis.hgetall(question_key(session_id, qid))

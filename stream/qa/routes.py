@@ -15,7 +15,7 @@ from aiohttp import web
 from stream.auth.invites import require_attendance
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
-from stream.http.keys import CHAT, CHAT_SOCKETS, QA, REDIS, SETTINGS, TEMPLATES
+from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, QA, REDIS, SETTINGS, TEMPLATES
 from stream.http.urls import absolute_url
 from stream.program.sessions import Session
 from stream.qa import export
@@ -29,7 +29,7 @@ VARY = "Cookie, Accept-Language"
 
 async def qa_context(app: web.Application) -> AsyncIterator[None]:
     """After the chat's context: the Q&A frames are answered on the chat's sockets."""
-    service = QAService(app[REDIS])
+    service = QAService(app[REDIS], app[LIMITER])
     app[QA] = service
     sockets = app[CHAT_SOCKETS]
     for kind in FRAME_TYPES:

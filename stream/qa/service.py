@@ -2,21 +2,37 @@
 
 Registered on the chat's sockets (``ChatSockets.register``); every refusal is a ``qa.error``
 frame carrying the request's ``cid``, never an exception out of the socket loop.
+
+Asking, voting and answering polls are limited per identity *and* per address (the rates in
+:mod:`stream.common.rates`, counted in Redis by the one limiter, so every node shares them), and
+an identity new to the session's Q&A counts against its address first: reconnecting without
+the identity token to vote again runs into that. Moderators are not limited.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from stream.chat.chat import Participant
+from stream.chat.identity import Identity
 from stream.chat.log import ChatLog
 from stream.chat.protocol import Extension, encode
-from stream.chat.ratelimit import RateLimiter
+from stream.common.limits import Limiter, Rate
+from stream.common.rates import (
+    QA_ASK_PER_ADDRESS,
+    QA_ASK_PER_IDENTITY,
+    QA_NEW_IDENTITY_PER_ADDRESS,
+    QA_POLL_ANSWER_PER_ADDRESS,
+    QA_POLL_ANSWER_PER_IDENTITY,
+    QA_VOTE_PER_ADDRESS,
+    QA_VOTE_PER_IDENTITY,
+)
 from stream.program.sessions import SessionStore
-from stream.qa.limits import VOTE_BURST, VOTES_PER_SECOND
+from stream.qa.keys import people_key
 from stream.qa.moderation import QAModeration
 from stream.qa.polls import Polls
 from stream.qa.protocol import (
@@ -28,7 +44,7 @@ from stream.qa.protocol import (
     parse_poll_moderate,
     parse_vote,
 )
-from stream.qa.questions import Questions
+from stream.qa.questions import Asked, Questions
 from stream.qa.snapshot import snapshot
 from stream.qa.votes import Votes
 from stream.rooms.presence import presence_key
@@ -41,9 +57,21 @@ Handler = Callable[[str, Participant, Extension], Awaitable[dict[str, Any]]]
 
 def error_frame(exc: QAError, cid: str | None) -> bytes:
     frame: dict[str, Any] = {"type": "qa.error", "code": exc.code, "detail": str(exc)}
+    if exc.retry_after is not None:
+        frame["retry_after"] = exc.retry_after
     if cid is not None:
         frame["cid"] = cid
     return encode(frame)
+
+
+def _too_fast(what: str, wait: float, *, address: bool) -> QAError:
+    seconds = max(1, math.ceil(wait))
+    who = "from your address " if address else ""
+    return QAError(
+        f"too many {what} {who}just now: try again in {seconds} s",
+        "rate_limited",
+        retry_after=round(wait, 3),
+    )
 
 
 def _by(participant: Participant) -> dict[str, str]:
@@ -51,14 +79,14 @@ def _by(participant: Participant) -> dict[str, str]:
 
 
 class QAService:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, limiter: Limiter) -> None:
         self.redis = redis
+        self.limiter = limiter
         self.log = ChatLog(redis)
         self.questions = Questions(redis)
         self.votes = Votes(redis)
         self.moderation = QAModeration(redis, self.questions)
         self.polls = Polls(redis)
-        self.vote_rate = RateLimiter(VOTES_PER_SECOND, VOTE_BURST)
         self.handlers: dict[str, Handler] = {
             "qa.sync": self._sync,
             "qa.ask": self._ask,
@@ -77,6 +105,30 @@ class QAService:
         if frame.cid is not None:
             reply["cid"] = frame.cid
         return encode(reply)
+
+    async def _limit(
+        self, session_id: str, me: Identity, what: str, per_identity: Rate, per_address: Rate
+    ) -> None:
+        """Count one action of ``me`` against both rates (raises when either refuses)."""
+        if me.moderator:
+            return
+        await self._admit(session_id, me)
+        wait = await self.limiter.hit(per_identity, ("id", me.uid))
+        if wait:
+            raise _too_fast(what, wait, address=False)
+        wait = await self.limiter.hit(per_address, ("addr", me.address_tag))
+        if wait:
+            raise _too_fast(what, wait, address=True)
+
+    async def _admit(self, session_id: str, me: Identity) -> None:
+        """An identity's first Q&A action in the session counts against its address."""
+        key = people_key(session_id)
+        if me.registered or await self.redis.sismember(key, me.uid):
+            return
+        wait = await self.limiter.hit(QA_NEW_IDENTITY_PER_ADDRESS, ("addr", me.address_tag))
+        if wait:
+            raise _too_fast("new visitors", wait, address=True)
+        await self.redis.sadd(key, me.uid)
 
     async def _sync(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
         return await snapshot(
@@ -100,8 +152,16 @@ class QAService:
         session = await SessionStore(self.redis).get(session_id)
         if not session.qa:
             raise QAError("questions are off for this session", "qa_off")
-        pos = await self.stream_position(session_id, ask.delay_ms)
-        asked = await self.questions.ask(session_id, me, ask, frame.cid, pos)
+        try:
+            await self._limit(session_id, me, "questions", QA_ASK_PER_IDENTITY, QA_ASK_PER_ADDRESS)
+        except QAError:
+            previous = await self.questions.asked_before(session_id, me.uid, frame.cid)
+            if previous is None:
+                raise
+            asked = Asked(previous, duplicate=True)  # a retry of an ask that was stored
+        else:
+            pos = await self.stream_position(session_id, ask.delay_ms)
+            asked = await self.questions.ask(session_id, me, ask, frame.cid, pos)
         return {
             "type": "qa.ack",
             "q": asked.qid,
@@ -111,10 +171,10 @@ class QAService:
 
     async def _vote(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
         vote = parse_vote(frame.data)
-        wait = self.vote_rate.allow(who.identity.uid)
-        if wait:
-            raise QAError("you are voting too fast", "rate_limited")
-        voted = await self.votes.vote(session_id, vote.qid, who.identity.uid, up=vote.up)
+        me = who.identity
+        await self._limit(session_id, me, "votes", QA_VOTE_PER_IDENTITY, QA_VOTE_PER_ADDRESS)
+        address = "" if me.moderator else me.address_tag
+        voted = await self.votes.vote(session_id, vote.qid, me.uid, up=vote.up, address=address)
         return {
             "type": "qa.ack",
             "q": vote.qid,
@@ -167,7 +227,13 @@ class QAService:
         self, session_id: str, who: Participant, frame: Extension
     ) -> dict[str, Any]:
         command = parse_poll_answer(frame.data)
-        entry = await self.polls.answer(session_id, who.identity.uid, command)
+        me = who.identity
+        await self.polls.check(session_id, command)  # a mistake costs no allowance
+        await self._limit(
+            session_id, me, "poll answers", QA_POLL_ANSWER_PER_IDENTITY, QA_POLL_ANSWER_PER_ADDRESS
+        )
+        address = "" if me.moderator else me.address_tag
+        entry = await self.polls.answer(session_id, me.uid, command, address=address)
         return {
             "type": "qa.ack",
             "poll": command.pid,

@@ -2,7 +2,9 @@
 
 In one atomic step: the question must be visible, the voter is added to (or, withdrawing,
 removed from) the question's voter set, and only if that changed the set is the count moved,
-the question re-scored and the new count appended to the session's Stream.
+the question re-scored and the new count appended to the session's Stream. An address (its
+keyed tag) adds at most ``MAX_VOTES_PER_ADDRESS_PER_QUESTION`` upvotes to one question, so
+identities made by reconnecting from one address stop there (a withdrawal frees a place).
 """
 
 from __future__ import annotations
@@ -11,20 +13,39 @@ from dataclasses import dataclass
 
 from stream.chat.keys import stream_key
 from stream.chat.log import STREAM_MAXLEN
-from stream.qa.keys import question_key, score_key, voters_key
+from stream.qa.keys import question_key, score_key, vote_addresses_key, voters_key
+from stream.qa.limits import MAX_VOTES_PER_ADDRESS_PER_QUESTION
 from stream.qa.protocol import QAError
 from stream.store import Redis
 
 _VOTE = """
--- KEYS: voters, question, score, stream.  ARGV: uid, 1 (up) or -1 (withdraw), maxlen, qid.
+-- KEYS: voters, question, score, stream, voter addresses.
+-- ARGV: uid, 1 (up) or -1 (withdraw), maxlen, qid, address tag ('' for none), votes per address.
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return {-2} end
 if state ~= 'approved' and state ~= 'answered' then return {-1} end
-local changed
+local changed = 0
 if ARGV[2] == '1' then
-  changed = redis.call('SADD', KEYS[1], ARGV[1])
+  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+    if ARGV[5] ~= '' then
+      local by_address = 'a:' .. ARGV[5]
+      if tonumber(redis.call('HGET', KEYS[5], by_address) or '0') >= tonumber(ARGV[6]) then
+        return {-3}
+      end
+      redis.call('HINCRBY', KEYS[5], by_address, 1)
+      redis.call('HSET', KEYS[5], 'u:' .. ARGV[1], ARGV[5])
+    end
+    changed = redis.call('SADD', KEYS[1], ARGV[1])
+  end
 else
   changed = redis.call('SREM', KEYS[1], ARGV[1])
+  local tag = changed == 1 and redis.call('HGET', KEYS[5], 'u:' .. ARGV[1])
+  if tag then
+    redis.call('HDEL', KEYS[5], 'u:' .. ARGV[1])
+    if redis.call('HINCRBY', KEYS[5], 'a:' .. tag, -1) <= 0 then
+      redis.call('HDEL', KEYS[5], 'a:' .. tag)
+    end
+  end
 end
 if changed == 0 then return {0, tonumber(redis.call('HGET', KEYS[2], 'votes') or '0')} end
 local votes = redis.call('HINCRBY', KEYS[2], 'votes', tonumber(ARGV[2]))
@@ -48,19 +69,31 @@ class Votes:
         self.redis = redis
         self._vote = redis.register_script(_VOTE)
 
-    async def vote(self, session_id: str, qid: str, uid: str, *, up: bool = True) -> Voted:
+    async def vote(
+        self, session_id: str, qid: str, uid: str, *, up: bool = True, address: str = ""
+    ) -> Voted:
+        """``uid`` upvotes (or withdraws) once; ``address``: the voter's address tag ('' for
+        none: moderators and tools are not held to the per-address ceiling)."""
         keys = [
             voters_key(session_id, qid),
             question_key(session_id, qid),
             score_key(session_id),
             stream_key(session_id),
+            vote_addresses_key(session_id, qid),
         ]
-        result = await self._vote(keys=keys, args=[uid, 1 if up else -1, STREAM_MAXLEN, qid])
+        args: list[str | int] = [
+            uid, 1 if up else -1, STREAM_MAXLEN, qid, address, MAX_VOTES_PER_ADDRESS_PER_QUESTION
+        ]  # fmt: skip
+        result = await self._vote(keys=keys, args=args)
         status = int(result[0])
         if status == -2:
             raise QAError("no such question", "not_found")
         if status == -1:
             raise QAError("that question cannot be voted on now", "not_votable")
+        if status == -3:
+            raise QAError(
+                "this question has all the votes it takes from your address", "address_full"
+            )
         if status == 0:
             return Voted(int(result[1]), changed=False)
         return Voted(int(result[1]), changed=True, entry_id=bytes(result[2]))

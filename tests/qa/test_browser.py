@@ -14,6 +14,7 @@ from tests.chat.client import moderator_token
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import base_url, create_session
 from tests.e2e.sockets import SocketLog
+from tests.qa.client import QAClient
 
 TIMEOUT_MS = 15_000
 SESSION = "qa-browser"
@@ -115,3 +116,30 @@ async def test_ask_on_phone_approve_in_console_see_on_stage(
         assert sockets.open() == sockets.sockets
     assert len(console_sockets.sockets) == 2
     assert console_sockets.open() == console_sockets.sockets[1:]
+
+
+async def test_anonymous_viewer_is_the_same_person_after_a_reload(
+    server: TestServer, browser: Browser
+) -> None:
+    """Without choosing a name: the page keeps the identity of its first connection, so a
+    reload shows the vote as its own and voting again counts nothing."""
+    await create_session(server, SESSION)
+    token = await moderator_token(server, SESSION, "Moa")
+    mod = await QAClient.join(server, SESSION, moderator_token=token, name="Moa")
+    try:
+        assert (await mod.qa_mod("premod", on=False))["type"] == "qa.ack"
+        qid = (await mod.ask("Vilken tid börjar nästa pass?"))["q"]
+        phone, troubles, sockets = await open_page(browser, f"{base_url(server)}/q/{SESSION}")
+        button = f'[data-qa-list] button[data-vote="{qid}"]'
+        await phone.click(f'{button}[aria-pressed="false"]')
+        await phone.wait_for_selector(f'{button}[aria-pressed="true"]')
+        await mod.until(lambda: mod.question(qid).get("votes") == 1)
+        await phone.reload()
+        again = await sockets.welcomed(1)
+        await phone.wait_for_selector(f'{button}[aria-pressed="true"]')
+        assert sockets.sockets[0].said("hello") == {"type": "hello"}
+        assert "token" in (again.said("hello") or {})
+        assert troubles == []
+    finally:
+        await mod.close()
+    assert mod.question(qid)["votes"] == 1

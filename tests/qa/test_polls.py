@@ -46,7 +46,9 @@ async def test_poll_answer_once_with_live_results(
         finally:
             await again.close()
         assert sum(1 for r in replies if r["type"] == "qa.ack") == 1
-        assert {r.get("code") for r in replies if r["type"] == "qa.error"} == {"answered"}
+        codes = {r.get("code") for r in replies if r["type"] == "qa.error"}
+        assert "answered" in codes
+        assert codes <= {"answered", "rate_limited"}  # past the per-person burst
         await mod.until(lambda: mod.state()["polls"][pid].get("counts") == [0, 1])
         assert mod.state()["polls"][pid]["voters"] == 1
         two = await viewer.request("poll.answer", poll=pid, choices=[0, 1])

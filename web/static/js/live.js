@@ -9,7 +9,8 @@
 //   "chat"      a stored chat event (msg, mod), history and live alike
 //   "qa"        a stored Q&A or poll event (qa, poll)
 //   "presence"  {live, viewers}, pushed when it changes
-//   "identity"  my new name (and token, kept here for the next visit)
+//   "identity"  my new name (and token, kept here for the next visit; "welcome" carries the
+//               token of an anonymous viewer's first connection, kept the same way)
 //   "reply"     an answer no request here waits for (an error without a cid)
 //   "status"    {state}: "connecting", "open" (welcomed) or "closed"
 //
@@ -198,6 +199,9 @@ export class LiveSocket extends EventTarget {
         this.retryMs = RECONNECT_MIN_MS;
         this.me = frame.you;
         this.state = frame.state;
+        // Keep the identity from the first connection, named or not: a reload is the same
+        // person (one vote each), not a new one.
+        if (frame.token) storage("local")?.setItem(TOKEN_KEY, frame.token);
         this.emit("welcome", frame);
         this.emit("status", { state: "open" });
         break;
