@@ -47,6 +47,18 @@ async def test_parallel_requests_cannot_exceed_the_burst(redis: Redis) -> None:
     assert sum(1 for r in results if r == 0.0) == RATE.burst
 
 
+async def test_each_subject_with_its_own_rate_counts_together(redis: Redis) -> None:
+    limiter = Limiter(redis)
+    loose = Rate("test-loose", per_second=1.0, burst=10)
+    tight = Rate("test-tight", per_second=1.0, burst=2)
+    both = ((loose, ("addr", "10.1.1.1")), (tight, ("id", "x")))
+    assert [await limiter.hit_each(*both) for _ in range(3)][:2] == [0.0, 0.0]
+    # The tight identity refused the third: the address was not counted for it.
+    for _ in range(8):
+        assert await limiter.hit(loose, ("addr", "10.1.1.1")) == 0.0
+    assert await limiter.hit(loose, ("addr", "10.1.1.1")) > 0
+
+
 def test_rates_validate() -> None:
     with pytest.raises(ValueError, match="burst at least 1"):
         Rate("bad", per_second=1.0, burst=0)

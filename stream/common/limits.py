@@ -17,18 +17,18 @@ from stream.store import Redis
 KEY_PREFIX = "limit:"
 MAX_SUBJECTS = 4
 
-# KEYS: one per subject. ARGV: now (ms), emission interval (ms), burst tolerance (ms), cost.
-# Each key holds the subject's theoretical arrival time (TAT). Allowed only if every subject
-# allows; then every TAT moves forward. Returns 0 or the wait in ms.
+# KEYS: one per (rate, subject). ARGV: now (ms), cost, then per key its emission interval (ms)
+# and burst tolerance (ms). Each key holds the subject's theoretical arrival time (TAT).
+# Allowed only if every key allows; then every TAT moves forward. Returns 0 or the wait in ms.
 _GCRA = """
 local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local tolerance = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local increment = interval * cost
+local cost = tonumber(ARGV[2])
 local wait = 0
 local tats = {}
 for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[1 + 2 * i])
+  local tolerance = tonumber(ARGV[2 + 2 * i])
+  local increment = interval * cost
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now then tat = now end
   local new_tat = tat + increment
@@ -70,13 +70,19 @@ class Limiter:
     async def hit(self, rate: Rate, *subjects: tuple[str, str], cost: int = 1) -> float:
         """Count one request against ``rate`` for every ``(kind, subject)``: 0.0 when allowed
         (counted for all), else the seconds until it would be (counted for none)."""
-        if not subjects or len(subjects) > MAX_SUBJECTS:
-            raise ValueError(f"1..{MAX_SUBJECTS} subjects, got {len(subjects)}")
-        keys = [_key(rate, kind, subject) for kind, subject in subjects]
-        interval_ms = 1000.0 / rate.per_second
-        tolerance_ms = interval_ms * (rate.burst - 1)
-        now_ms = await self._now_ms()
-        wait_ms = await self._script(keys=keys, args=[now_ms, interval_ms, tolerance_ms, cost])
+        return await self.hit_each(*((rate, subject) for subject in subjects), cost=cost)
+
+    async def hit_each(self, *limits: tuple[Rate, tuple[str, str]], cost: int = 1) -> float:
+        """Like :meth:`hit`, each subject with its own rate (the identity's and the address's):
+        counted for all of them in one atomic step, or for none."""
+        if not limits or len(limits) > MAX_SUBJECTS:
+            raise ValueError(f"1..{MAX_SUBJECTS} subjects, got {len(limits)}")
+        keys = [_key(rate, kind, subject) for rate, (kind, subject) in limits]
+        args: list[float] = [await self._now_ms(), cost]
+        for rate, _ in limits:
+            interval_ms = 1000.0 / rate.per_second
+            args += [interval_ms, interval_ms * (rate.burst - 1)]
+        wait_ms = await self._script(keys=keys, args=args)
         return float(wait_ms) / 1000.0
 
     async def reset(self, rate: Rate, *subjects: tuple[str, str]) -> None:

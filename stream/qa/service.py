@@ -113,12 +113,11 @@ class QAService:
         if me.moderator:
             return
         await self._admit(session_id, me)
-        wait = await self.limiter.hit(per_identity, ("id", me.uid))
+        wait = await self.limiter.hit_each(
+            (per_identity, ("id", me.uid)), (per_address, ("addr", me.address_tag))
+        )
         if wait:
             raise _too_fast(what, wait, address=False)
-        wait = await self.limiter.hit(per_address, ("addr", me.address_tag))
-        if wait:
-            raise _too_fast(what, wait, address=True)
 
     async def _admit(self, session_id: str, me: Identity) -> None:
         """An identity's first Q&A action in the session counts against its address."""
