@@ -8,10 +8,12 @@ from typing import Any
 
 from redis.asyncio.client import Pipeline
 
+from stream.common import times
 from stream.common.errors import Conflict, NotFound
 from stream.common.records import (
     CatalogueStore,
     begin_writes,
+    decode,
     fields,
     transact,
 )
@@ -21,6 +23,7 @@ from stream.common.validation import (
     MAX_NAME_LENGTH,
     Errors,
     check_id,
+    check_schedule_day,
     check_text,
 )
 
@@ -99,6 +102,17 @@ class Event:
         return body
 
 
+def check_event_range(event: Event, today: date, old: dict[str, str] | None = None) -> None:
+    """Days given now lie within the schedule's range; stored, unchanged days stay as they are."""
+    errors = Errors()
+    old = old or {}
+    for name in ("start_date", "end_date"):
+        day: date = getattr(event, name)
+        if day.isoformat() != old.get(name):
+            check_schedule_day(errors, name, day, today)
+    errors.raise_if_any()
+
+
 class EventStore(CatalogueStore[Event]):
     record = Event
     kind = "event"
@@ -112,8 +126,10 @@ class EventStore(CatalogueStore[Event]):
         """Store ``event``; with ``create`` an existing id is a conflict, not an update."""
 
         async def body(pipe: Pipeline) -> None:
-            if create and await pipe.exists(event_key(event.id)):
+            old = decode(await pipe.hgetall(event_key(event.id)))
+            if create and old:
                 raise Conflict(f"an event with id {event.id!r} already exists")
+            check_event_range(event, times.now().date(), old)
             begin_writes(pipe)
             pipe.hset(event_key(event.id), mapping=fields(event.to_hash()))
             pipe.sadd(EVENTS_SET, event.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from stream.common import times
 from stream.common.errors import StreamError
 from stream.common.validation import Invalid, slugify
 from stream.program.arrangers import Arranger, ArrangerStore
@@ -19,7 +20,7 @@ from stream.program.events import EventStore
 from stream.program.import_csv import parse_csv
 from stream.program.import_frab import looks_like_frab, parse_frab
 from stream.program.programme import load_programme
-from stream.program.sessions import Session, SessionStore, overlaps
+from stream.program.sessions import Session, SessionStore, check_schedule_range, overlaps
 from stream.program.studios import Studio, StudioStore
 from stream.store import Redis
 
@@ -201,10 +202,12 @@ def _session(
         start=draft.start,
         end=draft.end,
         language=draft.language,
-        visibility=draft.visibility,
+        # Not told (an empty cell, a schedule JSON): an invite-only session stays invite-only.
+        visibility=draft.visibility or (previous.visibility if previous else "public"),
         chat=previous.chat if previous else True,
         qa=previous.qa if previous else True,
     )
+    check_schedule_range(session, times.now().date(), previous.to_hash() if previous else None)
     if studio is not None:
         _check_free(session, [*existing.values(), *accepted.values()])
     return session
