@@ -88,7 +88,7 @@ async def test_login_never_redirects_off_site(staff: Staff) -> None:
 
 async def test_login_follows_same_site_paths(staff: Staff) -> None:
     for target in SAME_SITE:
-        status, page = await staff.get("/login?next=" + quote(target, safe=""))
+        _, page = await staff.get("/login?next=" + quote(target, safe=""))
         _, _, location = await staff.post(
             "/login",
             {"username": "anna", "password": PASSWORD, "next": target, "csrf_token": csrf_of(page)},
