@@ -15,12 +15,13 @@ from stream.common import times
 from stream.common.errors import StreamError
 from stream.common.validation import Invalid, slugify
 from stream.program.arrangers import Arranger, ArrangerStore
+from stream.program.bookings import check_slot_range, overlaps
 from stream.program.drafts import Draft, Problem
 from stream.program.events import EventStore
 from stream.program.import_csv import parse_csv
 from stream.program.import_frab import looks_like_frab, parse_frab
 from stream.program.programme import load_programme
-from stream.program.sessions import Session, SessionStore, check_schedule_range, overlaps
+from stream.program.sessions import Session, SessionStore
 from stream.program.studios import Studio, StudioStore
 from stream.store import Redis
 
@@ -207,7 +208,8 @@ def _session(
         chat=previous.chat if previous else True,
         qa=previous.qa if previous else True,
     )
-    check_schedule_range(session, times.now().date(), previous.to_hash() if previous else None)
+    old = previous.to_hash() if previous else None
+    check_slot_range(session.start, session.end, times.now().date(), old)
     if studio is not None:
         _check_free(session, [*existing.values(), *accepted.values()])
     return session
@@ -221,4 +223,5 @@ def _check_free(session: Session, others: Iterable[Session]) -> None:
         if other.start is None or other.end is None:
             continue
         if overlaps(session.start, session.end, other.start, other.end):
-            raise ValueError(f"studio {session.studio!r} is already booked then by {other.title!r}")
+            by = f" by {other.title!r}" if other.public else ""
+            raise ValueError(f"studio {session.studio!r} is already booked then{by}")

@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from redis.asyncio.client import Pipeline
 
@@ -42,10 +42,10 @@ from stream.common.validation import (
     FieldError,
     Invalid,
     check_reference,
-    check_schedule_moment,
     check_text,
 )
 from stream.program.arrangers import arranger_key, arranger_sessions_key
+from stream.program.bookings import ScheduleConflict, check_slot_range, overlaps
 from stream.program.events import event_key, event_sessions_key
 from stream.program.keys import KeyCheck, check_window, key_window
 from stream.program.studios import studio_bookings_key, studio_key
@@ -247,58 +247,6 @@ def _readable_slot(start: datetime | None, end: datetime | None) -> bool:
     return start is not None and end is not None and start < end <= start + MAX_SESSION_DURATION
 
 
-def _same_time(value: datetime | None, stored: str) -> bool:
-    return (str(times.to_epoch(value)) if value else "") == stored
-
-
-def check_schedule_range(session: Session, today: date, old: dict[str, str] | None = None) -> None:
-    """A start or end given now must lie within the schedule's range (:mod:`stream.common.times`);
-    one that is stored already (``old``) and unchanged stays as it is."""
-    errors = Errors()
-    old = old or {}
-    for name, value in (("start", session.start), ("end", session.end)):
-        if value is not None and not _same_time(value, old.get(name, "")):
-            check_schedule_moment(errors, name, value, today)
-    errors.raise_if_any()
-
-
-class ScheduleConflict(Conflict):
-    """The studio is booked by another session at that time."""
-
-    def __init__(
-        self,
-        *,
-        studio: str,
-        other_id: str,
-        other_title: str,
-        other_start: datetime,
-        other_end: datetime,
-    ) -> None:
-        super().__init__(
-            f"studio {studio!r} is booked by {other_title!r} "
-            f"({times.format_range(other_start, other_end, 'en')})"
-        )
-        self.studio = studio
-        self.other_id = other_id
-        self.other_title = other_title
-        self.other_start = other_start
-        self.other_end = other_end
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "studio": self.studio,
-            "session": self.other_id,
-            "title": self.other_title,
-            "start": times.iso_local(self.other_start),
-            "end": times.iso_local(self.other_end),
-        }
-
-
-def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
-    """Half-open intervals: one session may start the minute another ends."""
-    return a_start < b_end and b_start < a_end
-
-
 class SessionStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -315,7 +263,7 @@ class SessionStore:
             old = decode(await pipe.hgetall(key))
             if create and old:
                 raise Conflict(f"a session with id {session.id!r} already exists")
-            check_schedule_range(session, times.now().date(), old)
+            check_slot_range(session.start, session.end, times.now().date(), old)
             references = [
                 k
                 for k in (
@@ -379,6 +327,8 @@ class SessionStore:
                     other_title=values.get("title", candidate),
                     other_start=other_start,
                     other_end=other_end,
+                    other_public=values.get("visibility", "public") != "invite",
+                    other_arranger=values.get("arranger_id", ""),
                 )
 
     def _queue_write(self, pipe: Pipeline, session: Session, old: dict[str, str]) -> None:
