@@ -86,11 +86,15 @@ class Event:
 
     @classmethod
     def from_hash(cls, values: dict[str, str]) -> Event:
+        start = _stored_day(values.get("start_date", ""))
+        end = _stored_day(values.get("end_date", ""))
+        if end < start or (end - start).days >= MAX_EVENT_DAYS:
+            end = start  # stored by an older version: shown as one day, never a failed page
         return cls(
             id=values["id"],
             name=values.get("name", ""),
-            start_date=date.fromisoformat(values["start_date"]),
-            end_date=date.fromisoformat(values["end_date"]),
+            start_date=start,
+            end_date=end,
             venue=values.get("venue", ""),
             description=values.get("description", ""),
             languages=tuple(code for code in values.get("languages", "sv").split(",") if code),
@@ -100,6 +104,14 @@ class Event:
         body: dict[str, object] = dict(self.to_hash())
         body["languages"] = list(self.languages)
         return body
+
+
+def _stored_day(raw: str) -> date:
+    """A stored ISO date; one that cannot be read is shown as the calendar's first day."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return date.min
 
 
 def check_event_range(event: Event, today: date, old: dict[str, str] | None = None) -> None:

@@ -189,3 +189,18 @@ async def test_a_stored_time_out_of_range_never_fails_a_page(
     booking = {"id": "ny", "title": "Ny", "arranger": "skog", "studio": "studio-1",
                "start": soon.isoformat(), "end": end.isoformat()}  # fmt: skip
     assert (await call(admin, "POST", "/api/sessions", booking))[0] == 201
+
+
+async def test_a_stored_event_day_out_of_range_never_fails_a_page(admin: Staff) -> None:
+    redis = redis_of(admin.server)
+    for number, (first, last) in enumerate(
+        [("0001-01-01", "0001-01-01"), ("soon", "later"), ("2031-01-22", "2031-01-21")]
+    ):
+        await redis.hset(
+            f"event:gammal-{number}",
+            mapping={"id": f"gammal-{number}", "name": "Gammal", "start_date": first,
+                     "end_date": last, "languages": "sv"},
+        )  # fmt: skip
+        await redis.sadd("events", f"gammal-{number}")
+    statuses = await pages_render(admin, "/admin/events", "/admin/events/gammal-1")
+    assert set(statuses.values()) == {200}, statuses
