@@ -69,12 +69,13 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/whep/{session}/{resource}", whep.whep_patch, RESOURCE_HOLDER),
     Route("DELETE", "/whep/{session}/{resource}", whep.whep_delete, RESOURCE_HOLDER),
     Route("OPTIONS", "/whep/{session}/{resource}", whep.whep_resource_options, PUBLIC),
-    Route("GET", "/api/sessions/{session}/status", whep.session_status, PUBLIC),
+    Route("GET", "/api/sessions/{session}/status", whep.session_status, ATTENDEE),
     # The programme: public JSON and calendars (before /s/{session}: /s/x.ics is a calendar).
+    # One session's routes answer 404 for invite-only sessions, as for unknown ids.
     Route("GET", "/api/program", programme.api_program, PUBLIC),
-    Route("GET", "/api/sessions/{session}", programme.api_session, PUBLIC),
+    Route("GET", "/api/sessions/{session}", programme.api_session, ATTENDEE),
     Route("GET", "/program.ics", programme.programme_ics, PUBLIC),
-    Route("GET", "/s/{session}.ics", programme.session_ics, PUBLIC),
+    Route("GET", "/s/{session}.ics", programme.session_ics, ATTENDEE),
     # The sessions' write API (handlers check that the session is the organiser's own).
     Route("POST", "/api/sessions", session_api.create_session, ORGANISER),
     Route("PUT", "/api/sessions/{session}", session_api.update_session, ORGANISER),
@@ -149,7 +150,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/s/{session}", pages.watch, ATTENDEE, page="visitor"),
     Route("GET", "/embed/{session}", pages.embed, ATTENDEE, page="visitor"),
     # The studio page asks for the publish key itself; publishing is guarded at /whip.
-    Route("GET", "/studio/{session}", pages.studio, PUBLIC),
+    Route("GET", "/studio/{session}", pages.studio, ATTENDEE, page="visitor"),
     # Live interaction: one socket per page; moderation rights are checked per frame.
     Route("GET", "/ws/{session}", chat.chat_socket, ATTENDEE),
     Route("GET", "/moderate/{session}", chat.moderate_page, ATTENDEE, page="visitor"),

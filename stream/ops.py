@@ -7,6 +7,8 @@ import asyncio
 from aiohttp import web
 
 from stream.http.keys import PEERS, REDIS, ROOMS
+from stream.program.sessions import SessionStore
+from stream.rooms.room import Room
 
 HEALTH_REDIS_TIMEOUT = 2.0
 
@@ -19,8 +21,16 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "redis": "ok"})
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def _listed_rooms(request: web.Request) -> list[Room]:
+    """This process's rooms, but not those of invite-only sessions (their ids stay unknown)."""
     rooms = request.app[ROOMS].all()
+    sessions = await SessionStore(request.app[REDIS]).many(room.session_id for room in rooms)
+    hidden = {session.id for session in sessions if not session.public}
+    return [room for room in rooms if room.session_id not in hidden]
+
+
+async def metrics(request: web.Request) -> web.Response:
+    rooms = await _listed_rooms(request)
     peers = request.app[PEERS]
     lines = [
         "# HELP stream_rooms Rooms in this process.",
@@ -58,4 +68,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def room_stats(request: web.Request) -> web.Response:
     """JSON stats of every room (used by the benchmark; no secrets in it)."""
-    return web.json_response([room.stats() for room in request.app[ROOMS].all()])
+    return web.json_response([room.stats() for room in await _listed_rooms(request)])

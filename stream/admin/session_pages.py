@@ -20,10 +20,11 @@ from stream.http.forms import CHECKED, Form, oversized
 from stream.http.keys import LIVE, PEERS, REDIS, ROOMS, SETTINGS
 from stream.http.render import read_form, render, see_other
 from stream.http.urls import base_url
+from stream.program.bookings import ScheduleConflict
 from stream.program.keys import GRACE_PERIOD, REHEARSAL_WINDOW
 from stream.program.programme import Programme, load_programme
 from stream.program.schedule import NOT_LIVE, by_day, state_of
-from stream.program.sessions import ScheduleConflict, Session, SessionStore
+from stream.program.sessions import Session, SessionStore
 
 logger = logging.getLogger(__name__)
 

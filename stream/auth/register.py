@@ -15,27 +15,21 @@ from stream.auth.logins import LoginStore
 from stream.auth.users import User, UserStore, normalise_username
 from stream.common.errors import Conflict, Forbidden
 from stream.common.grants import Role
+from stream.common.rates import SIGNUP_PER_ADDRESS
 from stream.common.validation import FieldError, Invalid
 from stream.http import identity as guard
 from stream.http.client import client_address
 from stream.http.forms import Form
-from stream.http.keys import REDIS
+from stream.http.keys import LIMITER, REDIS
 from stream.http.render import read_form, render, safe_next
 
 logger = logging.getLogger(__name__)
 
-MAX_SIGNUPS_PER_ADDRESS = 5
-SIGNUP_WINDOW_SECONDS = 3600
-
 
 async def _signups_left(request: web.Request) -> bool:
-    """Count this sign-up against the address; False past the limit."""
-    key = f"auth:signups:{client_address(request)}"
-    redis = request.app[REDIS]
-    count = await redis.incr(key)
-    if count == 1:
-        await redis.expire(key, SIGNUP_WINDOW_SECONDS)
-    return int(count) <= MAX_SIGNUPS_PER_ADDRESS
+    """Count this sign-up against the address (:data:`SIGNUP_PER_ADDRESS`); False past it."""
+    wait = await request.app[LIMITER].hit(SIGNUP_PER_ADDRESS, ("addr", client_address(request)))
+    return not wait
 
 
 async def register_page(request: web.Request) -> web.StreamResponse:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from aiohttp import web
 
 from stream.auth.authenticator import clear_login_cookie, set_login_cookie
 from stream.auth.logins import LoginStore
 from stream.auth.passwords import MAX_PASSWORD_LENGTH, verify_password_async
-from stream.auth.ratelimit import LoginLimiter
 from stream.auth.users import UserStore
 from stream.common.errors import Forbidden
+from stream.common.rates import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
 from stream.http import identity as guard
 from stream.http.client import client_address
-from stream.http.keys import REDIS
+from stream.http.keys import LIMITER, REDIS
 from stream.http.render import render, safe_next, see_other
 
 logger = logging.getLogger(__name__)
@@ -53,21 +54,32 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return await again("auth.error.missing", 400)
     redis = request.app[REDIS]
     address = client_address(request)
-    limiter = LoginLimiter(redis)
-    wait = await limiter.retry_after(address, username)
-    if wait is not None:
-        minutes = str(max(1, (wait + 59) // 60))
-        return await again("auth.error.rate_limited", 429, retry_after=str(wait), minutes=minutes)
+    account = ("account", username.strip().casefold())
+    # Counted before the password is checked (atomically, in Redis): parallel guesses get no
+    # more checks than the limit, and a locked-out account refuses the right password too.
+    limiter = request.app[LIMITER]
+    # Both counted in one atomic step, before the password is looked at (or neither).
+    wait = await limiter.hit_each(
+        (LOGIN_PER_ADDRESS, ("addr", address)), (LOGIN_PER_ACCOUNT, account)
+    )
+    if wait:
+        seconds = max(1, math.ceil(wait))
+        logger.info("login refused from %s: too many attempts", address)
+        return await again(
+            "auth.error.rate_limited",
+            429,
+            retry_after=str(seconds),
+            minutes=str(max(1, (seconds + 59) // 60)),
+        )
     user = await UserStore(redis).find(username)
     password_ok = len(password) <= MAX_PASSWORD_LENGTH and await verify_password_async(
         user.password_hash if user else None, password
     )
     if user is None or not password_ok:
-        await limiter.failed(address, username)
         # Not the username: people type passwords into the wrong field.
         logger.info("login refused from %s", address)
         return await again("auth.error.wrong", 401)
-    await limiter.succeeded(username)
+    await limiter.reset(LOGIN_PER_ACCOUNT, account)
     token, _ = await LoginStore(redis).create(user.username)
     logger.info("login: %s (%s)", user.username, user.role)
     response = web.Response(status=303, headers={"Location": next_path})

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from stream.common.limits import Rate
 
-# Logins: failures per account and per address (a correct password waits out a lock-out too).
+# Logins: every attempt counted before its password is checked, per account and per address (a
+# correct password waits out a lock-out too; a good login clears its account's count).
 LOGIN_PER_ACCOUNT = Rate("login-account", per_second=10 / 900, burst=10)
-LOGIN_PER_ADDRESS = Rate("login-address", per_second=20 / 900, burst=20)
+LOGIN_PER_ADDRESS = Rate("login-address", per_second=30 / 900, burst=30)
+
+# Accounts and programme
+# Viewer sign-ups per address: five at once, then one every twelve minutes.
+SIGNUP_PER_ADDRESS = Rate("signup-address", per_second=5 / 3600, burst=5)
 
 # Q&A and polls: asking, upvoting and answering polls, per identity and per address (a room on
 # the venue's network shares one address, so the address limits are a room's worth).

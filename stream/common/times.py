@@ -13,6 +13,12 @@ from zoneinfo import ZoneInfo
 TIMEZONE_NAME = "Europe/Stockholm"
 TIMEZONE = ZoneInfo(TIMEZONE_NAME)
 EN_DASH = "\u2013"
+# What may be scheduled: events and sessions within this many years of today (either way).
+SCHEDULE_YEARS = 5
+# What a stored time may be and still be shown (any zone shift stays inside the calendar);
+# anything else read from storage is treated as no time at all.
+STORED_EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+STORED_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 WEEKDAYS = {
     "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
@@ -42,6 +48,46 @@ def to_epoch(moment: datetime) -> int:
 
 def from_epoch(seconds: int | float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def stored_moment(raw: str | bytes | None) -> datetime | None:
+    """A stored epoch (``"1611046800"``) as a time, or None when it is empty, not a number or
+    outside :data:`STORED_EARLIEST`..:data:`STORED_LATEST` (never an exception: stored data
+    must not stop a page)."""
+    try:
+        seconds = int(raw or "")
+    except (TypeError, ValueError):
+        return None
+    if not STORED_EARLIEST.timestamp() <= seconds < STORED_LATEST.timestamp():
+        return None
+    return from_epoch(seconds)
+
+
+def _shift_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def schedule_range(today: date) -> tuple[date, date]:
+    """The first and last day that may be scheduled, seen from ``today``."""
+    return _shift_years(today, -SCHEDULE_YEARS), _shift_years(today, SCHEDULE_YEARS)
+
+
+def day_in_range(day: date, today: date) -> bool:
+    first, last = schedule_range(today)
+    return first <= day <= last
+
+
+def moment_in_range(moment: datetime, today: date) -> bool:
+    """Is ``moment`` (aware) on a day that may be scheduled (its day in UTC, give or take)?"""
+    first, last = schedule_range(today)
+    try:
+        utc_day = moment.astimezone(UTC).date()
+    except (OverflowError, ValueError):
+        return False
+    return first <= utc_day <= last
 
 
 def local(moment: datetime) -> datetime:
@@ -83,7 +129,10 @@ def parse_moment(text: str) -> datetime:
         raise ValueError(f"{text!r} is not a date and time like 2021-01-19T10:00") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=TIMEZONE)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00 in Stockholm is in year 0 in UTC
+        raise ValueError(f"{text!r} is outside the calendar") from None
 
 
 def iso_local(moment: datetime) -> str:

@@ -10,7 +10,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 
+from stream.common import times
 from stream.common.errors import BadRequest
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -111,6 +113,29 @@ def check_reference(errors: Errors, field: str, value: str) -> None:
     """An optional id of another object: empty, or a well-formed id."""
     if value and not ID_PATTERN.fullmatch(value):
         errors.add(field, "bad_id", f"{field} is not a valid id")
+
+
+def check_schedule_day(errors: Errors, field: str, value: date, today: date) -> None:
+    """A day of the programme: within :data:`times.SCHEDULE_YEARS` years of ``today``."""
+    if not times.day_in_range(value, today):
+        _out_of_range(errors, field, today)
+
+
+def check_schedule_moment(errors: Errors, field: str, value: datetime, today: date) -> None:
+    """A start or end of the programme: on a day within the range of :func:`check_schedule_day`."""
+    if not times.moment_in_range(value, today):
+        _out_of_range(errors, field, today)
+
+
+def _out_of_range(errors: Errors, field: str, today: date) -> None:
+    first, last = times.schedule_range(today)
+    errors.add(
+        field,
+        "out_of_range",
+        f"{field} must be between {first.isoformat()} and {last.isoformat()}",
+        first=first.isoformat(),
+        last=last.isoformat(),
+    )
 
 
 def clean_line(value: str) -> str:

@@ -4,9 +4,10 @@ errors; and turning domain errors into pages (a login redirect, a 403 page), nev
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -19,6 +20,10 @@ from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import TEMPLATES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+MAX_NEXT_LENGTH = 2000
+# Whitespace and control characters anywhere (the Unicode line and paragraph separators too).
+_UNSAFE_IN_NEXT = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def page_language(request: web.Request) -> str:
@@ -144,7 +149,16 @@ async def read_form(request: web.Request) -> dict[str, str]:
 
 
 def safe_next(target: str | None, default: str = "/admin") -> str:
-    """A local path to go to after logging in (never another site)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A path of this site to go to after logging in; anything else gives ``default``.
+
+    Browsers drop tabs and line breaks inside URLs and read ``\\`` as ``/`` (so ``/<tab>/evil``
+    and ``/\\evil`` lead to another site), and a line break cannot go in a header at all: a
+    target is followed only when it is one printable path starting with a single ``/``."""
+    if not target or len(target) > MAX_NEXT_LENGTH or not target.startswith("/"):
+        return default
+    if target.startswith("//") or "\\" in target or _UNSAFE_IN_NEXT.search(target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return default
     return target

@@ -16,7 +16,7 @@ from aiohttp import web
 from stream.auth.invites import remember_invite, require_attendance
 from stream.common import times
 from stream.common.display import When
-from stream.common.errors import BadRequest, NotFound
+from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import LIVE, REDIS, SETTINGS, TEMPLATES
@@ -25,7 +25,7 @@ from stream.http.urls import base_url
 from stream.program.listing import build_view, day_choices, filter_sessions
 from stream.program.programme import load_programme
 from stream.program.schedule import live_lookup, state_of
-from stream.program.sessions import Session, SessionStore
+from stream.program.sessions import Session
 
 # Pages differ by language, which comes from ?lang=, the cookie or Accept-Language.
 VARY = "Cookie, Accept-Language"
@@ -38,14 +38,6 @@ def render(
     response.headers["Vary"] = VARY
     response.headers["Cache-Control"] = "no-cache"
     return response
-
-
-async def session_or_none(request: web.Request) -> Session | None:
-    try:
-        session_id = validate_session_id(request.match_info["session"])
-        return await SessionStore(request.app[REDIS]).get(session_id)
-    except (BadRequest, NotFound):
-        return None
 
 
 PROGRAMME_FILTERS = ("q", "arranger", "day", "event")
@@ -134,9 +126,7 @@ async def embed(request: web.Request) -> web.Response:
 
 
 async def studio(request: web.Request) -> web.Response:
-    session = await session_or_none(request)
-    if session is None:
-        return render(request, "error.html", {}, status=404)
+    session = await attended_session(request)
     response = render(request, "studio.html", {"session": session})
     # The studio handles a publish key: keep the page out of caches.
     response.headers["Cache-Control"] = "no-store"

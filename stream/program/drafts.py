@@ -18,7 +18,7 @@ class Draft:
     speakers: tuple[str, ...] = ()
     description: str = ""
     language: str = ""
-    visibility: str = "public"
+    visibility: str = ""  # "public" or "invite"; empty: as it is (public for a new session)
 
 
 @dataclass(frozen=True, slots=True)

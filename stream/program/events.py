@@ -8,10 +8,12 @@ from typing import Any
 
 from redis.asyncio.client import Pipeline
 
+from stream.common import times
 from stream.common.errors import Conflict, NotFound
 from stream.common.records import (
     CatalogueStore,
     begin_writes,
+    decode,
     fields,
     transact,
 )
@@ -21,6 +23,7 @@ from stream.common.validation import (
     MAX_NAME_LENGTH,
     Errors,
     check_id,
+    check_schedule_day,
     check_text,
 )
 
@@ -83,11 +86,15 @@ class Event:
 
     @classmethod
     def from_hash(cls, values: dict[str, str]) -> Event:
+        start = _stored_day(values.get("start_date", ""))
+        end = _stored_day(values.get("end_date", ""))
+        if end < start or (end - start).days >= MAX_EVENT_DAYS:
+            end = start  # stored by an older version: shown as one day, never a failed page
         return cls(
             id=values["id"],
             name=values.get("name", ""),
-            start_date=date.fromisoformat(values["start_date"]),
-            end_date=date.fromisoformat(values["end_date"]),
+            start_date=start,
+            end_date=end,
             venue=values.get("venue", ""),
             description=values.get("description", ""),
             languages=tuple(code for code in values.get("languages", "sv").split(",") if code),
@@ -97,6 +104,25 @@ class Event:
         body: dict[str, object] = dict(self.to_hash())
         body["languages"] = list(self.languages)
         return body
+
+
+def _stored_day(raw: str) -> date:
+    """A stored ISO date; one that cannot be read is shown as the calendar's first day."""
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return date.min
+
+
+def check_event_range(event: Event, today: date, old: dict[str, str] | None = None) -> None:
+    """Days given now lie within the schedule's range; stored, unchanged days stay as they are."""
+    errors = Errors()
+    old = old or {}
+    for name in ("start_date", "end_date"):
+        day: date = getattr(event, name)
+        if day.isoformat() != old.get(name):
+            check_schedule_day(errors, name, day, today)
+    errors.raise_if_any()
 
 
 class EventStore(CatalogueStore[Event]):
@@ -112,8 +138,10 @@ class EventStore(CatalogueStore[Event]):
         """Store ``event``; with ``create`` an existing id is a conflict, not an update."""
 
         async def body(pipe: Pipeline) -> None:
-            if create and await pipe.exists(event_key(event.id)):
+            old = decode(await pipe.hgetall(event_key(event.id)))
+            if create and old:
                 raise Conflict(f"an event with id {event.id!r} already exists")
+            check_event_range(event, times.now().date(), old)
             begin_writes(pipe)
             pipe.hset(event_key(event.id), mapping=fields(event.to_hash()))
             pipe.sadd(EVENTS_SET, event.id)

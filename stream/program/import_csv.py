@@ -31,7 +31,7 @@ COLUMNS = {
 REQUIRED = ("title", "start", "end")
 SPEAKER_SEPARATORS = (";", "|")
 VISIBILITY_WORDS = {
-    "": "public", "public": "public", "offentlig": "public", "öppen": "public",
+    "": "", "public": "public", "offentlig": "public", "öppen": "public",
     "invite": "invite", "invite-only": "invite", "inbjudan": "invite", "inbjudna": "invite",
 }  # fmt: skip
 

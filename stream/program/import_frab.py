@@ -12,16 +12,49 @@ from stream.common import times
 from stream.common.validation import clean_block, clean_line
 from stream.program.drafts import Draft, Problem
 
+# A schedule nests about eight deep (schedule → conference → days → rooms → talks → persons);
+# anything much deeper is not a schedule, and would exhaust the parser's recursion.
+MAX_JSON_DEPTH = 32
+MAX_DURATION = timedelta(hours=24)
+
 
 def looks_like_frab(data: bytes) -> bool:
     return data.lstrip()[:1] in (b"{", b"[")
 
 
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text`` (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_frab(data: bytes, max_rows: int) -> tuple[list[Draft], list[Problem]]:
     try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return [], [Problem("file", f"not valid JSON: {exc}")]
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [Problem("file", "not valid JSON: the file is not UTF-8")]
+    if json_depth(text) > MAX_JSON_DEPTH:
+        return [], [Problem("file", f"not a schedule: nested deeper than {MAX_JSON_DEPTH} levels")]
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return [], [Problem("file", f"not valid JSON: {str(exc)[:200]}")]
     try:
         days = document["schedule"]["conference"]["days"]
         if not isinstance(days, list):
@@ -43,7 +76,7 @@ def parse_frab(data: bytes, max_rows: int) -> tuple[list[Draft], list[Problem]]:
                 where = _where(talk, room, index)
                 try:
                     drafts.append(_draft(where, talk, str(room)))
-                except (ValueError, TypeError, KeyError) as exc:
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
                     problems.append(Problem(where, _reason(exc)))
     return drafts, problems
 
@@ -59,7 +92,7 @@ def _where(talk: Any, room: str, index: int) -> str:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"the talk has no {exc.args[0]!r}"
-    if isinstance(exc, TypeError):
+    if isinstance(exc, (TypeError, AttributeError)):
         return "the talk is not an object with the expected fields"
     return str(exc)
 
@@ -69,7 +102,10 @@ def _draft(where: str, talk: dict[str, Any], room: str) -> Draft:
     if not title:
         raise ValueError("the title is empty")
     start = times.parse_moment(str(talk["date"]))
-    end = start + parse_duration(str(talk["duration"]))
+    try:
+        end = start + parse_duration(str(talk["duration"]))
+    except OverflowError:
+        raise ValueError("the talk ends outside the calendar") from None
     persons = talk.get("persons") or []
     speakers = tuple(
         clean_line(str(p.get("public_name") or p.get("name") or ""))
@@ -102,6 +138,11 @@ def parse_duration(text: str) -> timedelta:
     parts = text.strip().split(":")
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
         raise ValueError(f"duration {text!r} is not HH:MM")
+    if any(len(p) > 4 for p in parts):
+        raise ValueError(f"duration {text[:20]!r} is not HH:MM")
     hours, minutes = int(parts[0]), int(parts[1])
     seconds = int(parts[2]) if len(parts) == 3 else 0
-    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    duration = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    if duration > MAX_DURATION:
+        raise ValueError(f"duration {text!r} is longer than {MAX_DURATION.days * 24} hours")
+    return duration

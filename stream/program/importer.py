@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from stream.common import times
 from stream.common.errors import StreamError
 from stream.common.validation import Invalid, slugify
 from stream.program.arrangers import Arranger, ArrangerStore
+from stream.program.bookings import check_slot_range, overlaps
 from stream.program.drafts import Draft, Problem
 from stream.program.events import EventStore
 from stream.program.import_csv import parse_csv
 from stream.program.import_frab import looks_like_frab, parse_frab
 from stream.program.programme import load_programme
-from stream.program.sessions import Session, SessionStore, overlaps
+from stream.program.sessions import Session, SessionStore
 from stream.program.studios import Studio, StudioStore
 from stream.store import Redis
 
@@ -201,10 +203,13 @@ def _session(
         start=draft.start,
         end=draft.end,
         language=draft.language,
-        visibility=draft.visibility,
+        # Not told (an empty cell, a schedule JSON): an invite-only session stays invite-only.
+        visibility=draft.visibility or (previous.visibility if previous else "public"),
         chat=previous.chat if previous else True,
         qa=previous.qa if previous else True,
     )
+    old = previous.to_hash() if previous else None
+    check_slot_range(session.start, session.end, times.now().date(), old)
     if studio is not None:
         _check_free(session, [*existing.values(), *accepted.values()])
     return session
@@ -218,4 +223,5 @@ def _check_free(session: Session, others: Iterable[Session]) -> None:
         if other.start is None or other.end is None:
             continue
         if overlaps(session.start, session.end, other.start, other.end):
-            raise ValueError(f"studio {session.studio!r} is already booked then by {other.title!r}")
+            by = f" by {other.title!r}" if other.public else ""
+            raise ValueError(f"studio {session.studio!r} is already booked then{by}")

@@ -1,6 +1,6 @@
 """HTTP for the programme: the JSON API (``/api/program``, ``/api/sessions/{id}``) and the
 iCalendar feeds (``/program.ics``, ``/s/{id}.ics``). Public: invite-only sessions are left out
-of the listings (they are reachable by their id)."""
+of the listings; one session's routes are guarded (the invited and its staff, else 404)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from stream.common import times
-from stream.program.sessions import Session, overlaps
+from stream.program.bookings import overlaps
+from stream.program.sessions import Session
 
 MAX_QUERY_LENGTH = 200
 

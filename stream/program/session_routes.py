@@ -20,11 +20,12 @@ from stream.common.ids import validate_session_id
 from stream.common.validation import Invalid
 from stream.http import identity as guard
 from stream.http.keys import LIVE, REDIS
+from stream.program.bookings import ScheduleConflict
 from stream.program.programme import load_programme
 from stream.program.schedule import live_lookup
 from stream.program.serialize import session_json
 from stream.program.session_json import api_fields, session_from_json
-from stream.program.sessions import ScheduleConflict, Session, SessionStore
+from stream.program.sessions import Session, SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,12 @@ def _invalid(exc: Invalid) -> web.Response:
     return web.json_response(body, status=400, content_type="application/problem+json")
 
 
-def _conflict(exc: ScheduleConflict) -> web.Response:
-    body = {"status": 409, "title": exc.title, "detail": exc.detail, "conflict": exc.as_json()}
+def _conflict(exc: ScheduleConflict, identity: Identity | None) -> web.Response:
+    named = identity is not None and identity.may(
+        Permission.PRESENT, exc.other_id, exc.other_arranger
+    )
+    conflict = exc.as_json(named=named)
+    body = {"status": 409, "title": exc.title, "detail": exc.detail, "conflict": conflict}
     return web.json_response(body, status=409, content_type="application/problem+json")
 
 
@@ -86,7 +91,7 @@ async def create_session(request: web.Request) -> web.Response:
     except Invalid as exc:
         return _invalid(exc)
     except ScheduleConflict as exc:
-        return _conflict(exc)
+        return _conflict(exc, await guard.current_identity(request))
     key = await SessionStore(request.app[REDIS]).rotate_key(session.id)
     logger.info("[%s] session created by %s (API)", session.id, identity.username)
     body = {"session": await _session_body(request, session), "key": key}
@@ -100,7 +105,7 @@ async def update_session(request: web.Request) -> web.Response:
     except Invalid as exc:
         return _invalid(exc)
     except ScheduleConflict as exc:
-        return _conflict(exc)
+        return _conflict(exc, await guard.current_identity(request))
     return web.json_response({"session": await _session_body(request, session)})
 
 

@@ -12,6 +12,7 @@ session a publish key belongs to, for RTMP where the key is all a publisher send
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -44,10 +45,13 @@ from stream.common.validation import (
     check_text,
 )
 from stream.program.arrangers import arranger_key, arranger_sessions_key
+from stream.program.bookings import ScheduleConflict, check_slot_range, overlaps
 from stream.program.events import event_key, event_sessions_key
 from stream.program.keys import KeyCheck, check_window, key_window
 from stream.program.studios import studio_bookings_key, studio_key
 from stream.store import Redis
+
+logger = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 200
 MAX_SPEAKERS = 20
@@ -97,6 +101,9 @@ class Session:
     language: str = ""
     chat: bool = True
     qa: bool = True
+    # Read from storage with a time that cannot be shown (written by an older version): shown
+    # without a time; saving it again leaves the stored time as it was.
+    schedule_unreadable: bool = False
 
     def __post_init__(self) -> None:
         errors = Errors()
@@ -149,6 +156,8 @@ class Session:
                 break
 
     def _check_schedule(self, errors: Errors) -> None:
+        if self.schedule_unreadable:
+            return
         if (self.start is None) != (self.end is None):
             errors.add("end", "start_and_end", "give both a start and an end, or neither")
             return
@@ -196,6 +205,8 @@ class Session:
             "qa": "1" if self.qa else "0",
         }
         values.update(self.extra)
+        if self.schedule_unreadable:
+            del values["start"], values["end"]
         return values
 
     @classmethod
@@ -208,6 +219,10 @@ class Session:
             speakers = tuple(str(s) for s in json.loads(own["speakers"] or "[]"))
         except (ValueError, TypeError):
             speakers = ()
+        start, end = times.stored_moment(own["start"]), times.stored_moment(own["end"])
+        unreadable = bool(own["start"] or own["end"]) and not _readable_slot(start, end)
+        if unreadable:
+            start = end = None
         return cls(
             id=own["id"],
             title=own["title"],
@@ -218,50 +233,18 @@ class Session:
             arranger_id=own["arranger_id"],
             speakers=speakers,
             studio=own["studio"],
-            start=times.from_epoch(int(own["start"])) if own["start"] else None,
-            end=times.from_epoch(int(own["end"])) if own["end"] else None,
+            start=start,
+            end=end,
             visibility=own["visibility"] or "public",
             language=own["language"],
             chat=own["chat"] != "0",
             qa=own["qa"] != "0",
+            schedule_unreadable=unreadable,
         )
 
 
-class ScheduleConflict(Conflict):
-    """The studio is booked by another session at that time."""
-
-    def __init__(
-        self,
-        *,
-        studio: str,
-        other_id: str,
-        other_title: str,
-        other_start: datetime,
-        other_end: datetime,
-    ) -> None:
-        super().__init__(
-            f"studio {studio!r} is booked by {other_title!r} "
-            f"({times.format_range(other_start, other_end, 'en')})"
-        )
-        self.studio = studio
-        self.other_id = other_id
-        self.other_title = other_title
-        self.other_start = other_start
-        self.other_end = other_end
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "studio": self.studio,
-            "session": self.other_id,
-            "title": self.other_title,
-            "start": times.iso_local(self.other_start),
-            "end": times.iso_local(self.other_end),
-        }
-
-
-def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
-    """Half-open intervals: one session may start the minute another ends."""
-    return a_start < b_end and b_start < a_end
+def _readable_slot(start: datetime | None, end: datetime | None) -> bool:
+    return start is not None and end is not None and start < end <= start + MAX_SESSION_DURATION
 
 
 class SessionStore:
@@ -280,6 +263,7 @@ class SessionStore:
             old = decode(await pipe.hgetall(key))
             if create and old:
                 raise Conflict(f"a session with id {session.id!r} already exists")
+            check_slot_range(session.start, session.end, times.now().date(), old)
             references = [
                 k
                 for k in (
@@ -332,10 +316,10 @@ class SessionStore:
         await pipe.watch(*(_session_key(c) for c in candidates))
         for candidate in candidates:
             values = decode(await pipe.hgetall(_session_key(candidate)))
-            if not values.get("start") or not values.get("end"):
-                continue
-            other_start = times.from_epoch(int(values["start"]))
-            other_end = times.from_epoch(int(values["end"]))
+            other_start = times.stored_moment(values.get("start"))
+            other_end = times.stored_moment(values.get("end"))
+            if other_start is None or other_end is None:
+                continue  # no time that could be shown: it blocks nothing
             if overlaps(start, end, other_start, other_end):
                 raise ScheduleConflict(
                     studio=session.studio,
@@ -343,6 +327,8 @@ class SessionStore:
                     other_title=values.get("title", candidate),
                     other_start=other_start,
                     other_end=other_end,
+                    other_public=values.get("visibility", "public") != "invite",
+                    other_arranger=values.get("arranger_id", ""),
                 )
 
     def _queue_write(self, pipe: Pipeline, session: Session, old: dict[str, str]) -> None:
@@ -379,7 +365,15 @@ class SessionStore:
         """The sessions that exist among ``session_ids``, in that order."""
         ids = list(session_ids)
         loaded = await load_hashes(self.redis, [_session_key(i) for i in ids])
-        return [Session.from_hash(values) for values in loaded if values.get("id")]
+        sessions = []
+        for values in loaded:
+            if not values.get("id"):
+                continue
+            try:
+                sessions.append(Session.from_hash(values))
+            except Invalid as exc:  # stored by an older version: left out, never a failed page
+                logger.warning("[%s] stored session unreadable: %s", values["id"][:64], exc.detail)
+        return sessions
 
     async def all(self) -> list[Session]:
         """Every session: scheduled ones by start, then unscheduled ones by id."""
@@ -472,9 +466,7 @@ class SessionStore:
         if stored is None or not key_matches(key, _text(stored)):
             return KeyCheck.WRONG
         return check_window(
-            times.from_epoch(int(start)) if start else None,
-            times.from_epoch(int(end)) if end else None,
-            now or times.now(),
+            times.stored_moment(start), times.stored_moment(end), now or times.now()
         )
 
     async def check_key(self, session_id: str, key: str) -> bool:

@@ -7,9 +7,9 @@ from http.cookies import SimpleCookie
 
 from aiohttp.test_utils import TestServer
 
-from stream.auth.ratelimit import MAX_FAILURES_PER_ACCOUNT
 from stream.auth.users import UserStore
 from stream.common.grants import Role
+from stream.common.rates import LOGIN_PER_ACCOUNT
 from stream.http.identity import LOGIN_COOKIE
 from tests.auth.staff import PASSWORD, Staff, make_user, redis_of
 
@@ -95,7 +95,7 @@ async def test_logins_are_rate_limited_per_account(server: TestServer) -> None:
     staff = Staff(server)
     try:
         await staff.get("/login")
-        for _ in range(MAX_FAILURES_PER_ACCOUNT):
+        for _ in range(LOGIN_PER_ACCOUNT.burst):
             status, _, _ = await staff.post("/login", {"username": "admin", "password": "nope"})
             assert status == 401
         async with staff.http.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestServer
 
-from stream.auth.register import MAX_SIGNUPS_PER_ADDRESS
+from stream.common.rates import SIGNUP_PER_ADDRESS
 from tests.auth.staff import Staff, cheap_passwords
 
 GOOD = {
@@ -36,7 +36,7 @@ async def test_bad_fields_are_explained(server: TestServer) -> None:
 async def test_signups_are_limited_per_address(server: TestServer) -> None:
     with cheap_passwords():
         statuses = []
-        for n in range(MAX_SIGNUPS_PER_ADDRESS + 1):
+        for n in range(SIGNUP_PER_ADDRESS.burst + 1):
             viewer = Staff(server)
             try:
                 await viewer.get("/register")
@@ -44,4 +44,4 @@ async def test_signups_are_limited_per_address(server: TestServer) -> None:
                 statuses.append(status)
             finally:
                 await viewer.close()
-    assert statuses == [303] * MAX_SIGNUPS_PER_ADDRESS + [429]
+    assert statuses == [303] * SIGNUP_PER_ADDRESS.burst + [429]

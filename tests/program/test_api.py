@@ -6,7 +6,8 @@ from __future__ import annotations
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from stream.http.keys import REDIS, ROOMS
+from stream.auth.invites import invite_code
+from stream.http.keys import AUTH_SECRET, REDIS, ROOMS
 from stream.program.arrangers import Arranger, ArrangerStore
 from stream.program.events import Event, EventStore
 from stream.program.sessions import Session, SessionStore
@@ -106,10 +107,15 @@ async def test_bad_filters_are_explained(server: TestServer) -> None:
 
 async def test_one_session_and_its_live_state(server: TestServer) -> None:
     await fill(server)
-    status, _, body = await get_json(server, "/api/sessions/grupp")
-    assert status == 200, "invite-only sessions are reachable by their id"
-    status, content_type, _ = await get_json(server, "/api/sessions/saknas")
+    status, content_type, hidden = await get_json(server, "/api/sessions/grupp")
+    assert (status, content_type) == (404, "application/problem+json"), "invite-only: as unknown"
+    status, content_type, unknown = await get_json(server, "/api/sessions/saknas")
     assert (status, content_type) == (404, "application/problem+json")
+    assert isinstance(hidden, dict) and isinstance(unknown, dict)  # noqa: PT018
+    assert hidden["detail"] == unknown["detail"].replace("saknas", "grupp")
+    code = invite_code(server.app[AUTH_SECRET], "grupp")
+    status, _, _ = await get_json(server, f"/api/sessions/grupp?invite={code}")
+    assert status == 200, "the invited reach it by its id"
 
     key = await create_session(server, "live-now", title="Direkt")
     client, _ = await publish_loop(base_url(server), "live-now", key)
