@@ -25,7 +25,14 @@ from redis.asyncio import Redis as PlainRedis
 from stream.app import create_app
 from stream.config import ConfigError, Settings
 from stream.ops import AccessLogger
-from stream.store import DataDirInUse, make_private_dir, redact_url, running_redis
+from stream.store import (
+    LOCK_FILE,
+    DataDirInUse,
+    make_private_dir,
+    read_lock,
+    redact_url,
+    running_redis,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +161,8 @@ def check_data_dir(settings: Settings) -> None:
     if settings.redis_url is None:
         url = running_redis(data_dir.resolve())
         if url is not None:
-            raise StartError(_in_use(DataDirInUse(data_dir, url, None)))
+            _, pid = read_lock(data_dir / LOCK_FILE)
+            raise StartError(_in_use(DataDirInUse(data_dir, url, pid)))
 
 
 async def probe_redis(url: str) -> None:
