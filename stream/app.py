@@ -210,7 +210,9 @@ def redis_context(
         app[LIMITER] = Limiter(client)
         watch: asyncio.Task[None] | None = None
         if embedded is not None:
-            supervisor = RedisSupervisor(embedded, client, on_failure or (lambda: None))
+            supervisor = RedisSupervisor(
+                embedded, client, on_failure or (lambda: None), settings.redis_restart_within
+            )
             app[REDIS_SUPERVISOR] = supervisor
             watch = asyncio.create_task(supervisor.run(), name="redis-supervisor")
         try:

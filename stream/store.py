@@ -357,6 +357,26 @@ class RedisSupervisor:
             self.state = RedisState.OK
             logger.warning("embedded Redis is back (pid %s)", self.server.pid)
 
+    async def _wait_serving(self, deadline: float) -> None:
+        """Until the new server answers (it may load its AOF first), or it exits."""
+        probe = aioredis.Redis.from_url(self.server.url, socket_timeout=1.0, retry=None)
+        try:
+            while True:
+                if not self.server.running:
+                    raise RuntimeError(
+                        f"exited with {self.server.exit_code}; "
+                        f"see {self.server.data_dir / 'redis.log'}"
+                    )
+                try:
+                    await probe.ping()
+                    return
+                except (ConnectionError, TimeoutError, BusyLoadingError):
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.05)
+        finally:
+            await probe.aclose()
+
     async def _restart(self) -> bool:
         deadline = time.monotonic() + self.give_up_after
         delay = RESTART_BACKOFF_START
@@ -368,6 +388,9 @@ class RedisSupervisor:
                 self.server.kill()  # reap the dead child
                 self.server.spawn()
                 await self.server.wait_started(within=remaining)
+                await self._wait_serving(deadline)
+                # Idle pooled connections point at the dead server: drop them (connections in
+                # use fail, and their retries reconnect).
                 await self.client.connection_pool.disconnect(inuse_connections=False)
                 await wait_ready(self.client, within=max(deadline - time.monotonic(), 0.1))
                 return True
