@@ -62,6 +62,7 @@ class Chat:
 
     def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.http, self.ws = http, ws
+        self.backlog: list[Frame] = []
 
     @classmethod
     async def open(cls, base: str, session_id: str, name: str) -> Chat:
@@ -75,14 +76,20 @@ class Chat:
         return chat
 
     async def frame(self, kind: str, cid: str | None = None, text: str | None = None) -> Frame:
-        """The next frame of ``kind`` (with that ``text``), or the reply to ``cid``."""
+        """The first frame of ``kind`` (with that ``text``), or the reply to ``cid``, whether
+        it came already (frames arrive in any order: a message's fan-out may beat its ack)."""
+
+        def matches(frame: Frame) -> bool:
+            if cid is not None:
+                return frame.get("cid") == cid
+            return frame.get("type") == kind and text in (None, frame.get("text"))
+
         async with asyncio.timeout(RECOVERY_BOUND):
             while True:
-                frame = json.loads(await self.ws.receive_str())
-                if cid is not None and frame.get("cid") == cid:
-                    return dict(frame)
-                if cid is None and frame.get("type") == kind and text in (None, frame.get("text")):
-                    return dict(frame)
+                for index, frame in enumerate(self.backlog):
+                    if matches(frame):
+                        return self.backlog.pop(index)
+                self.backlog.append(dict(json.loads(await self.ws.receive_str())))
 
     async def say(self, text: str, cid: str) -> Frame:
         await self.ws.send_json({"type": "send", "cid": cid, "text": text})
