@@ -64,6 +64,8 @@ class Settings:
     demo_admin_password: str | None = field(default=None, repr=False)
     # Signs viewers' chat identities; None: a random secret shared by the nodes through Redis.
     chat_secret: str | None = field(default=None, repr=False)
+    # Bearer token ``/metrics`` asks for; None: open (restrict it at the proxy).
+    metrics_token: str | None = field(default=None, repr=False)
     # Moderates every session's chat (tools, bots); staff log in instead.
     moderator_token: str | None = field(default=None, repr=False)
     # Seconds the embedded Redis may take to come back after it died; past them the server
@@ -128,6 +130,8 @@ class Settings:
             values["demo_admin_password"] = env["STREAM_DEMO_ADMIN_PASSWORD"]
         if env.get("STREAM_CHAT_SECRET"):
             values["chat_secret"] = env["STREAM_CHAT_SECRET"]
+        if env.get("STREAM_METRICS_TOKEN"):
+            values["metrics_token"] = env["STREAM_METRICS_TOKEN"]
         if env.get("STREAM_MODERATOR_TOKEN"):
             values["moderator_token"] = env["STREAM_MODERATOR_TOKEN"]
         if "STREAM_HANDSHAKE_TIMEOUT" in env:

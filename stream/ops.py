@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import Iterable, Iterator
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from stream.common.errors import Unauthorized
 from stream.http.keys import (
     CHAT,
     CHAT_SOCKETS,
@@ -29,6 +31,7 @@ from stream.http.keys import (
     REDIS,
     REDIS_SUPERVISOR,
     ROOMS,
+    SETTINGS,
 )
 from stream.program.sessions import SessionStore
 from stream.store import RedisState
@@ -163,7 +166,20 @@ async def snapshot(app: web.Application) -> list[Metric]:
     return families
 
 
+def _check_metrics_token(request: web.Request) -> None:
+    token = request.app[SETTINGS].metrics_token
+    if token is None:
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise Unauthorized(
+            "/metrics needs the metrics token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text; with ``STREAM_METRICS_TOKEN`` set, for its bearer only."""
+    _check_metrics_token(request)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(request.app[METRICS].requests)
     registry.register(_Snapshot(await snapshot(request.app)))

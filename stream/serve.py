@@ -147,7 +147,9 @@ def _in_use(exc: DataDirInUse) -> str:
 
 def check_data_dir(settings: Settings) -> None:
     """The data directory exists, is private (0700) and writable, and no other process serves
-    its Redis. It holds the demo's secrets even when Redis is external."""
+    its Redis. Needed for the embedded Redis, and for the demo's secrets."""
+    if settings.redis_url and not settings.demo:
+        return
     data_dir = settings.data_dir
     try:
         make_private_dir(data_dir)

@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -99,10 +100,24 @@ class DataDirInUse(RuntimeError):
         super().__init__(f"data directory {data_dir} is in use by {owner} (Redis at {url})")
 
 
+# What the server keeps in a data directory (made private at start, also when an older
+# version left it readable to others). Nothing else in the directory is touched.
+DATA_FILES = ("appendonlydir", "redis.log", "dump.rdb", LOCK_FILE, "demo-secrets.json")
+
+
 def make_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) and make it the service user's alone (0700)."""
+    """Create ``path`` (and parents) and make it and the server's files in it the service
+    user's alone (directories 0700, files 0600)."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
+    for name in DATA_FILES:
+        entry = path / name
+        entries = [entry, *entry.iterdir()] if entry.is_dir() else [entry]
+        for item in entries:
+            with contextlib.suppress(FileNotFoundError):
+                mode = item.lstat().st_mode
+                if not stat.S_ISLNK(mode) and mode & 0o077:
+                    item.chmod(stat.S_IMODE(mode) & 0o700)
 
 
 class DataDirLock:

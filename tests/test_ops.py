@@ -8,10 +8,11 @@ from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from stream.config import Settings
 from stream.http.keys import REDIS, ROOMS
 from stream.program.sessions import Session, SessionStore
 from tests.chat.client import ChatClient
-from tests.conftest import base_url, create_session
+from tests.conftest import MakeServer, base_url, create_session
 from tests.media import publish_loop, wait_for, watch
 
 
@@ -114,3 +115,18 @@ async def test_health_and_metrics(server: TestServer) -> None:
             await viewer.close()
             await publisher.close()
             await hidden.close()
+
+
+async def test_metrics_behind_a_token(make_server: MakeServer, settings: Settings) -> None:
+    server = await make_server(settings.with_(metrics_token="scrape-me"))
+    base = base_url(server)
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            async with http.get(f"{base}/metrics", headers=headers) as r:
+                assert r.status == 401
+                assert r.headers["WWW-Authenticate"] == "Bearer"
+        async with http.get(f"{base}/metrics", headers={"Authorization": "Bearer scrape-me"}) as r:
+            assert r.status == 200
+            assert "stream_rooms 0.0" in await r.text()
+        async with http.get(f"{base}/healthz") as r:
+            assert r.status == 200, "health stays open"

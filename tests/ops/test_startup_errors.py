@@ -61,3 +61,11 @@ async def test_an_unreachable_redis_url(tmp_path: Path) -> None:
     line = one_clear_line(server)
     assert f"cannot reach Redis at redis://:***@127.0.0.1:{nobody}/0 (--redis-url" in line
     assert "hunter2" not in server.output
+
+
+async def test_an_external_redis_needs_no_data_directory(tmp_path: Path, redis_url: str) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    server = Serve(blocker / "data", "--redis-url", redis_url)
+    await server.start()
+    assert await server.stop() == 0
