@@ -200,6 +200,8 @@ def redis_context(
             url = embedded.url
         client = connect(url)
         try:
+            if embedded is not None:
+                await embedded.wait_serving()
             await wait_ready(client)
         except Exception:
             await client.aclose()

@@ -235,6 +235,24 @@ class EmbeddedRedis:
             await asyncio.sleep(0.01)
         logger.info("embedded Redis pid %s, data in %s", self.pid, self.data_dir)
 
+    async def wait_serving(self, within: float = REDIS_START_TIMEOUT) -> None:
+        """Until the server answers a PING (it may load its AOF first); fails as soon as it
+        exits (the socket appears before a broken AOF is read)."""
+        deadline = time.monotonic() + within
+        probe = aioredis.Redis.from_url(self.url, socket_timeout=1.0, retry=None)
+        try:
+            while True:
+                self._socket_ready()  # raises if the server exited
+                try:
+                    await probe.ping()
+                    return
+                except (ConnectionError, TimeoutError, BusyLoadingError):
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.05)
+        finally:
+            await probe.aclose()
+
     def _socket_ready(self) -> bool:
         if self._process is None:
             raise RuntimeError("embedded Redis is not running")
@@ -372,26 +390,6 @@ class RedisSupervisor:
             self.state = RedisState.OK
             logger.warning("embedded Redis is back (pid %s)", self.server.pid)
 
-    async def _wait_serving(self, deadline: float) -> None:
-        """Until the new server answers (it may load its AOF first), or it exits."""
-        probe = aioredis.Redis.from_url(self.server.url, socket_timeout=1.0, retry=None)
-        try:
-            while True:
-                if not self.server.running:
-                    raise RuntimeError(
-                        f"exited with {self.server.exit_code}; "
-                        f"see {self.server.data_dir / 'redis.log'}"
-                    )
-                try:
-                    await probe.ping()
-                    return
-                except (ConnectionError, TimeoutError, BusyLoadingError):
-                    if time.monotonic() > deadline:
-                        raise
-                    await asyncio.sleep(0.05)
-        finally:
-            await probe.aclose()
-
     async def _restart(self) -> bool:
         deadline = time.monotonic() + self.give_up_after
         delay = RESTART_BACKOFF_START
@@ -403,7 +401,7 @@ class RedisSupervisor:
                 self.server.kill()  # reap the dead child
                 self.server.spawn()
                 await self.server.wait_started(within=remaining)
-                await self._wait_serving(deadline)
+                await self.server.wait_serving(within=max(deadline - time.monotonic(), 0.1))
                 # Idle pooled connections point at the dead server: drop them (connections in
                 # use fail, and their retries reconnect).
                 await self.client.connection_pool.disconnect(inuse_connections=False)

@@ -69,3 +69,15 @@ async def test_an_external_redis_needs_no_data_directory(tmp_path: Path, redis_u
     server = Serve(blocker / "data", "--redis-url", redis_url)
     await server.start()
     assert await server.stop() == 0
+
+
+async def test_an_embedded_redis_that_cannot_read_its_data(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "appendonlydir").mkdir(parents=True)
+    (data / "appendonlydir" / "appendonly.aof.manifest").write_text("broken\n")
+    server = Serve(data, "--demo")
+    await server.start(wait=False)
+    assert await server.exit_code(timeout=20) == 1
+    line = one_clear_line(server)
+    assert "embedded Redis exited with 1" in line
+    assert str(data.resolve() / "redis.log") in line
