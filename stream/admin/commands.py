@@ -28,7 +28,6 @@ from stream.program.importer import (
 from stream.store import Redis, use_redis
 
 PASSWORD_ENV = "STREAM_ADMIN_PASSWORD"  # noqa: S105 - the variable's name, not a value
-REDIS_PROBE_TIMEOUT = 2.0
 
 
 @contextlib.asynccontextmanager
