@@ -10,8 +10,9 @@ these contracts (``pyproject.toml``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -33,8 +34,17 @@ from stream.auth.guards import (
 from stream.chat import routes as chat
 from stream.common.limits import Limiter
 from stream.config import Settings
-from stream.http.keys import EMBEDDED_REDIS, LIMITER, REDIS, SETTINGS, TEMPLATES
+from stream.http.keys import (
+    EMBEDDED_REDIS,
+    LIMITER,
+    METRICS,
+    REDIS,
+    REDIS_SUPERVISOR,
+    SETTINGS,
+    TEMPLATES,
+)
 from stream.http.middleware import error_middleware, security_headers
+from stream.http.proxy import forwarded_headers
 from stream.http.routing import Guard, Route, mount
 from stream.http.templates import make_templates
 from stream.ingest import routes as whip
@@ -46,7 +56,7 @@ from stream.qa import routes as qa
 from stream.rooms import routes as whep
 from stream.rooms.presence import read_presence
 from stream.rtc.resource import add_cors_headers, peers_context
-from stream.store import EmbeddedRedis, connect, wait_ready
+from stream.store import EmbeddedRedis, RedisSupervisor, connect, wait_ready
 
 logger = logging.getLogger(__name__)
 
@@ -172,43 +182,70 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-async def redis_context(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    embedded: EmbeddedRedis | None = None
-    url = settings.redis_url
-    if url is None:
-        embedded = EmbeddedRedis(settings.data_dir)
-        # Started from the loop's own thread, not a worker: the child is bound to the thread
-        # that started it (it gets SIGTERM when that thread ends; see EmbeddedRedis).
-        embedded.start()
-        app[EMBEDDED_REDIS] = embedded
-        url = embedded.url
-    client = connect(url)
-    try:
-        await wait_ready(client)
-    except Exception:
-        await client.aclose()
+def redis_context(
+    on_failure: Callable[[], None] | None = None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Redis for the app: ``--redis-url``, or the embedded server, supervised (restarted when
+    it dies; ``on_failure`` is called if it cannot come back)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        embedded: EmbeddedRedis | None = None
+        url = settings.redis_url
+        if url is None:
+            embedded = EmbeddedRedis(settings.data_dir)
+            # Started from the loop's own thread, not a worker: the child is bound to the
+            # thread that started it (it gets SIGTERM when that thread ends; see EmbeddedRedis).
+            embedded.start()
+            app[EMBEDDED_REDIS] = embedded
+            url = embedded.url
+        client = connect(url)
+        try:
+            if embedded is not None:
+                await embedded.wait_serving()
+            await wait_ready(client)
+        except Exception:
+            await client.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+            raise
+        app[REDIS] = client
+        app[LIMITER] = Limiter(client)
+        watch: asyncio.Task[None] | None = None
         if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
-        raise
-    app[REDIS] = client
-    app[LIMITER] = Limiter(client)
-    try:
-        yield
-    finally:
-        await client.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+            supervisor = RedisSupervisor(
+                embedded, client, on_failure or (lambda: None), settings.redis_restart_within
+            )
+            app[REDIS_SUPERVISOR] = supervisor
+            watch = asyncio.create_task(supervisor.run(), name="redis-supervisor")
+        try:
+            yield
+        finally:
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+            await client.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    return context
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings, on_redis_failure: Callable[[], None] | None = None
+) -> web.Application:
+    """The application; ``on_redis_failure`` is called if the embedded Redis dies and cannot
+    be restarted (``stream serve`` stops with a non-zero exit code)."""
     app = web.Application(
-        middlewares=[error_middleware, security_headers], client_max_size=MAX_REQUEST_BYTES
+        middlewares=[forwarded_headers, ops.count_requests, error_middleware, security_headers],
+        client_max_size=MAX_REQUEST_BYTES,
     )
     app[SETTINGS] = settings
+    app[METRICS] = ops.Metrics()
     app[TEMPLATES] = make_templates(settings.web_dir)
     # Resources, in the order they are needed (closed in reverse).
-    app.cleanup_ctx.append(redis_context)
+    app.cleanup_ctx.append(redis_context(on_redis_failure))
     app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(peers_context)
     app.cleanup_ctx.append(whep.rooms_context)

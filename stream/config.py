@@ -64,8 +64,13 @@ class Settings:
     demo_admin_password: str | None = field(default=None, repr=False)
     # Signs viewers' chat identities; None: a random secret shared by the nodes through Redis.
     chat_secret: str | None = field(default=None, repr=False)
+    # Bearer token ``/metrics`` asks for; None: open (restrict it at the proxy).
+    metrics_token: str | None = field(default=None, repr=False)
     # Moderates every session's chat (tools, bots); staff log in instead.
     moderator_token: str | None = field(default=None, repr=False)
+    # Seconds the embedded Redis may take to come back after it died; past them the server
+    # exits non-zero (for systemd to restart the service).
+    redis_restart_within: float = 30.0
     # Seconds a peer may take from offer to ICE+DTLS connected before it is reaped.
     handshake_timeout: float = 20.0
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
@@ -95,6 +100,8 @@ class Settings:
                 raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
         if self.handshake_timeout <= 0:
             raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
+        if self.redis_restart_within <= 0:
+            raise ConfigError("STREAM_REDIS_RESTART_WITHIN must be positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -123,10 +130,14 @@ class Settings:
             values["demo_admin_password"] = env["STREAM_DEMO_ADMIN_PASSWORD"]
         if env.get("STREAM_CHAT_SECRET"):
             values["chat_secret"] = env["STREAM_CHAT_SECRET"]
+        if env.get("STREAM_METRICS_TOKEN"):
+            values["metrics_token"] = env["STREAM_METRICS_TOKEN"]
         if env.get("STREAM_MODERATOR_TOKEN"):
             values["moderator_token"] = env["STREAM_MODERATOR_TOKEN"]
         if "STREAM_HANDSHAKE_TIMEOUT" in env:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
+        if "STREAM_REDIS_RESTART_WITHIN" in env:
+            values["redis_restart_within"] = _float(env, "STREAM_REDIS_RESTART_WITHIN")
         if "STREAM_CORS_ORIGINS" in env:
             values["cors_origins"] = _split(env["STREAM_CORS_ORIGINS"])
         if "STREAM_TRUSTED_PROXIES" in env:

@@ -2,17 +2,25 @@
 
 ``demo`` is published by an in-process test-pattern publisher through the real WHIP endpoint;
 ``studio`` waits for an arranger (OBS or the browser studio) with the printed key. Around them,
-the week's programme (:mod:`stream.program.demo_programme`) and two staff accounts whose
-password is printed once (or taken from ``STREAM_DEMO_ADMIN_PASSWORD``).
+the week's programme (:mod:`stream.program.demo_programme`) and two staff accounts.
+
+The studio's publish key and the staff password are generated once per data directory, kept in
+``demo-secrets.json`` there (mode 0600) and printed at every start, so they stay the same
+across restarts (``STREAM_DEMO_KEY`` and ``STREAM_DEMO_ADMIN_PASSWORD`` win when set). They
+are printed on standard output only, never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -37,6 +45,8 @@ REPUBLISH_DELAY = 3.0
 ADMIN_USER = "admin"
 ARRANGER_USER = "arrangor"
 ADMIN_PASSWORD_BYTES = 12
+STUDIO_KEY_BYTES = 24
+SECRETS_FILE = "demo-secrets.json"
 
 DEMO_SESSIONS = (
     Session(
@@ -59,6 +69,36 @@ DEMO_SESSIONS = (
         description="Studion väntar på arrangören: publicera från OBS eller webbläsarstudion.",
     ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSecrets:
+    studio_key: str
+    admin_password: str
+
+    def __repr__(self) -> str:
+        return "DemoSecrets(...)"
+
+
+def demo_secrets(data_dir: Path) -> DemoSecrets:
+    """The demo's key and password stored in ``data_dir`` (mode 0600), made on first use."""
+    path = data_dir / SECRETS_FILE
+    try:
+        stored = json.loads(path.read_text("utf-8"))
+        return DemoSecrets(str(stored["studio_key"]), str(stored["admin_password"]))
+    except FileNotFoundError:
+        pass
+    except (ValueError, KeyError, TypeError):
+        logger.warning("%s is unreadable; making new demo secrets", path)
+        path.unlink()
+    made = DemoSecrets(
+        secrets.token_urlsafe(STUDIO_KEY_BYTES), secrets.token_urlsafe(ADMIN_PASSWORD_BYTES)
+    )
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump({"studio_key": made.studio_key, "admin_password": made.admin_password}, file)
+    return made
 
 
 async def _keep_publishing(endpoint: str, key: str, ice_servers: tuple[str, ...]) -> None:
@@ -89,7 +129,7 @@ async def _keep_publishing(endpoint: str, key: str, ice_servers: tuple[str, ...]
 
 async def demo_accounts(redis: Redis, password: str | None) -> str:
     """The demo's ``admin`` (and ``arrangor``, staff of Skogstekniska klustret) accounts, with
-    ``password`` or a new one (returned, to be printed once)."""
+    ``password`` or a new one (returned, to be printed)."""
     password = password or secrets.token_urlsafe(ADMIN_PASSWORD_BYTES)
     users = UserStore(redis)
     accounts = (
@@ -114,9 +154,12 @@ async def demo_context(app: web.Application) -> AsyncIterator[None]:
         await store.save(session)
     await demo_programme.seed_sessions(redis, first_day)
     await demo_programme.seed_open_house(redis, times.now())
-    admin_password = await demo_accounts(redis, settings.demo_admin_password)
-    demo_key = await store.rotate_key(DEMO_SESSION)
-    studio_key = await store.rotate_key(STUDIO_SESSION, settings.demo_key)
+    stored = await asyncio.to_thread(demo_secrets, settings.data_dir)
+    admin_password = await demo_accounts(
+        redis, settings.demo_admin_password or stored.admin_password
+    )
+    demo_key = await store.rotate_key(DEMO_SESSION)  # the in-process publisher's alone
+    studio_key = await store.rotate_key(STUDIO_SESSION, settings.demo_key or stored.studio_key)
     base = base_url(settings)
     rtmp_line = ""
     if settings.rtmp_port:

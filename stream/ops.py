@@ -1,71 +1,223 @@
-"""Operations endpoints: ``/healthz`` (is Redis reachable) and ``/metrics`` (Prometheus text)."""
+"""Operations: ``/healthz`` (is Redis there), ``/metrics`` (Prometheus, through
+``prometheus-client``), the request counter behind it, and the access log.
+
+Invite-only sessions never appear by name: per-session series are labelled for public sessions
+only; every other figure is an aggregate. The access log names the route (``/whip/{session}/
+{resource}``), never the path or query string, which can carry resource ids and invite codes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hmac
+from collections.abc import Iterable, Iterator
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
+from aiohttp.web_request import BaseRequest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
-from stream.http.keys import PEERS, REDIS, ROOMS
+from stream.common.errors import Unauthorized
+from stream.http.keys import (
+    CHAT,
+    CHAT_SOCKETS,
+    METRICS,
+    PEERS,
+    REDIS,
+    REDIS_SUPERVISOR,
+    ROOMS,
+    SETTINGS,
+)
 from stream.program.sessions import SessionStore
-from stream.rooms.room import Room
+from stream.store import RedisState
 
 HEALTH_REDIS_TIMEOUT = 2.0
+METRICS_REDIS_TIMEOUT = 1.0
+UNMATCHED_ROUTE = "unmatched"
+LATENCY_QUANTILES = (50, 95, 99)
 
 
-async def healthz(request: web.Request) -> web.Response:
+def route_name(request: BaseRequest) -> str:
+    """The matched route's template (bounded: one label value per route), never the path."""
+    match_info = getattr(request, "match_info", None)
+    resource = match_info.route.resource if match_info is not None else None
+    return resource.canonical if resource is not None else UNMATCHED_ROUTE
+
+
+class Metrics:
+    """Per application: what is counted as it happens (requests by route and status)."""
+
+    def __init__(self) -> None:
+        self.requests = Counter(
+            "stream_http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=None,
+        )
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    status = 500
     try:
-        await asyncio.wait_for(request.app[REDIS].ping(), HEALTH_REDIS_TIMEOUT)
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        request.app[METRICS].requests.labels(request.method, route_name(request), status).inc()
+
+
+class _Snapshot(Collector):
+    """Gauges read from the application at scrape time."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+async def _public(app: web.Application, session_ids: Iterable[str]) -> set[str]:
+    sessions = await SessionStore(app[REDIS]).many(session_ids)
+    return {session.id for session in sessions if session.public}
+
+
+async def _redis_up(app: web.Application) -> bool:
+    try:
+        await asyncio.wait_for(app[REDIS].ping(), METRICS_REDIS_TIMEOUT)
     except Exception:
-        return web.json_response({"status": "degraded", "redis": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "redis": "ok"})
+        return False
+    return True
 
 
-async def _listed_rooms(request: web.Request) -> list[Room]:
-    """This process's rooms, but not those of invite-only sessions (their ids stay unknown)."""
-    rooms = request.app[ROOMS].all()
-    sessions = await SessionStore(request.app[REDIS]).many(room.session_id for room in rooms)
-    hidden = {session.id for session in sessions if not session.public}
-    return [room for room in rooms if room.session_id not in hidden]
+async def snapshot(app: web.Application) -> list[Metric]:
+    rooms = app[ROOMS].all()
+    peers = app[PEERS]
+    redis_up = await _redis_up(app)
+    public: set[str] = set()
+    if redis_up:
+        with contextlib.suppress(Exception):
+            public = await _public(app, [room.session_id for room in rooms])
+    families: list[Metric] = [
+        _gauge("stream_rooms", "Rooms in this process.", len(rooms)),
+        _gauge("stream_publishers", "Rooms with a publisher sending.", sum(r.live for r in rooms)),
+        _gauge("stream_viewers", "Viewers of every room.", sum(r.viewer_count for r in rooms)),
+        _gauge("stream_redis_up", "1 when Redis answers a PING.", int(redis_up)),
+    ]
+    by_role = GaugeMetricFamily("stream_peers", "WebRTC peers by role.", labels=["role"])
+    for role in ("whip", "whep"):
+        by_role.add_metric([role], peers.count(role))
+    families.append(by_role)
+    if CHAT in app and CHAT_SOCKETS in app:
+        fanout = app[CHAT].fanout
+        families += [
+            _gauge("stream_chat_sockets", "Open chat sockets.", len(app[CHAT_SOCKETS].open)),
+            _gauge("stream_chat_fanout_readers", "Sessions read by the fan-out.", fanout.sessions),
+            _gauge("stream_chat_subscribers", "Sockets attached to a fan-out.", fanout.subscribers),
+        ]
+    supervisor = app.get(REDIS_SUPERVISOR)
+    if supervisor is not None:
+        state = GaugeMetricFamily(
+            "stream_redis_embedded_state", "The embedded Redis's state.", labels=["state"]
+        )
+        for state_name in RedisState:
+            state.add_metric([str(state_name)], int(supervisor.state == state_name))
+        families += [
+            state,
+            _gauge(
+                "stream_redis_embedded_restarts",
+                "Times the embedded Redis was restarted.",
+                supervisor.restarts,
+            ),
+        ]
+    viewers = GaugeMetricFamily(
+        "stream_room_viewers", "Viewers per room (public sessions only).", labels=["session"]
+    )
+    live = GaugeMetricFamily(
+        "stream_room_live", "1 while a publisher sends (public sessions only).", labels=["session"]
+    )
+    latency = GaugeMetricFamily(
+        "stream_relay_latency_seconds",
+        "Frame arrival to hand-off to a viewer's sender (public sessions only).",
+        labels=["session", "quantile"],
+    )
+    for room in rooms:
+        if room.session_id not in public:
+            continue
+        viewers.add_metric([room.session_id], room.viewer_count)
+        live.add_metric([room.session_id], int(room.live))
+        for q in LATENCY_QUANTILES:
+            value = room.relay_latency.percentile(q)
+            if value is not None:
+                latency.add_metric([room.session_id, str(q / 100)], value)
+    families += [viewers, live, latency]
+    return families
+
+
+def _check_metrics_token(request: web.Request) -> None:
+    token = request.app[SETTINGS].metrics_token
+    if token is None:
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise Unauthorized(
+            "/metrics needs the metrics token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 async def metrics(request: web.Request) -> web.Response:
-    rooms = await _listed_rooms(request)
-    peers = request.app[PEERS]
-    lines = [
-        "# HELP stream_rooms Rooms in this process.",
-        "# TYPE stream_rooms gauge",
-        f"stream_rooms {len(rooms)}",
-        "# HELP stream_peers WebRTC peers in this process by role.",
-        "# TYPE stream_peers gauge",
-        f'stream_peers{{role="whip"}} {peers.count("whip")}',
-        f'stream_peers{{role="whep"}} {peers.count("whep")}',
-        "# HELP stream_room_viewers Viewers per live room.",
-        "# TYPE stream_room_viewers gauge",
-    ]
-    for room in rooms:
-        lines.append(f'stream_room_viewers{{session="{room.session_id}"}} {room.viewer_count}')
-    lines += [
-        "# HELP stream_room_live 1 while a publisher is sending.",
-        "# TYPE stream_room_live gauge",
-    ]
-    for room in rooms:
-        lines.append(f'stream_room_live{{session="{room.session_id}"}} {int(room.live)}')
-    lines += [
-        "# HELP stream_relay_latency_seconds Frame arrival to hand-off to a viewer's sender.",
-        "# TYPE stream_relay_latency_seconds summary",
-    ]
-    for room in rooms:
-        for q in (50, 95, 99):
-            value = room.relay_latency.percentile(q)
-            if value is not None:
-                lines.append(
-                    f'stream_relay_latency_seconds{{session="{room.session_id}",'
-                    f'quantile="{q / 100}"}} {value:.6f}'
-                )
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Prometheus text; with ``STREAM_METRICS_TOKEN`` set, for its bearer only."""
+    _check_metrics_token(request)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(request.app[METRICS].requests)
+    registry.register(_Snapshot(await snapshot(request.app)))
+    ProcessCollector(registry=registry)
+    return web.Response(
+        body=generate_latest(registry),
+        headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 ``{"status": "ok"}``, or 503 ``{"status": "degraded", "redis": <state>}`` while the
+    embedded Redis is restarting (``restarting``), gave up (``failed``) or does not answer."""
+    headers = {"Cache-Control": "no-store"}
+    supervisor = request.app.get(REDIS_SUPERVISOR)
+    if supervisor is not None and supervisor.state != RedisState.OK:
+        body = {"status": "degraded", "redis": str(supervisor.state)}
+        return web.json_response(body, status=503, headers=headers)
+    try:
+        await asyncio.wait_for(request.app[REDIS].ping(), HEALTH_REDIS_TIMEOUT)
+    except Exception:
+        body = {"status": "degraded", "redis": "unreachable"}
+        return web.json_response(body, status=503, headers=headers)
+    return web.json_response({"status": "ok", "redis": "ok"}, headers=headers)
 
 
 async def room_stats(request: web.Request) -> web.Response:
-    """JSON stats of every room (used by the benchmark; no secrets in it)."""
-    return web.json_response([room.stats() for room in await _listed_rooms(request)])
+    """JSON stats of this process's rooms (used by the benchmark; no secrets in it), but not
+    those of invite-only sessions (their ids stay unknown)."""
+    rooms = request.app[ROOMS].all()
+    public = await _public(request.app, (room.session_id for room in rooms))
+    return web.json_response([room.stats() for room in rooms if room.session_id in public])
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request: method, route template, status, duration (no path, no query)."""
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %.1fms", request.method, route_name(request), response.status, time * 1000
+        )

@@ -1,18 +1,49 @@
 """``stream serve``: settings from the environment and flags, logging, the app, run until
-stopped (SIGINT/SIGTERM close every resource in order)."""
+stopped (SIGINT/SIGTERM close every resource in order).
+
+Before anything starts, the things a deployment gets wrong are checked, each failing with one
+line that names the flag and exit code 1: the HTTP port (bound here, then handed to the app),
+the RTMP port, the data directory (writable, not served by another process), ``--redis-url``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import errno
 import logging
+import signal
+import socket
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
+from redis.asyncio import Redis as PlainRedis
 
 from stream.app import create_app
 from stream.config import ConfigError, Settings
+from stream.ops import AccessLogger
+from stream.store import (
+    LOCK_FILE,
+    DataDirInUse,
+    make_private_dir,
+    read_lock,
+    redact_url,
+    running_redis,
+)
+
+logger = logging.getLogger(__name__)
+
+REDIS_PROBE_TIMEOUT = 3.0
+LISTEN_BACKLOG = 1024
+EXIT_START_FAILED = 1
+EXIT_BAD_SETTING = 2
+
+
+class StartError(Exception):
+    """The server cannot start; the message is the one line printed."""
 
 
 def add_serve_arguments(server: argparse.ArgumentParser) -> None:
@@ -28,6 +59,12 @@ def add_serve_arguments(server: argparse.ArgumentParser) -> None:
         "--ice-host",
         action="append",
         help="IP address offered as ICE host candidate (repeatable; default: all but loopback)",
+    )
+    server.add_argument(
+        "--trusted-proxy",
+        action="append",
+        help="address or network of a reverse proxy whose X-Forwarded-* headers are believed "
+        "(repeatable)",
     )
     server.add_argument(
         "--demo", action="store_true", help="create the demo event with a live test pattern"
@@ -48,26 +85,145 @@ def serve(
             redis_url=args.redis_url,
             data_dir=args.data_dir,
             ice_hosts=tuple(args.ice_host) if args.ice_host else None,
+            trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
             demo=args.demo or None,
             public_url=args.public_url,
         )
     except ConfigError as exc:
         print(f"stream: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_SETTING
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     logging.getLogger("aioice").setLevel(logging.WARNING)
-    app = create_app(settings)
+    try:
+        check_data_dir(settings)
+        if settings.redis_url:
+            asyncio.run(probe_redis(settings.redis_url))
+        if settings.rtmp_port:
+            check_port(settings.rtmp_host or settings.host, settings.rtmp_port, "--rtmp-port")
+        sock = listen(settings.host, settings.port)
+    except StartError as exc:
+        print(f"stream: {exc}", file=sys.stderr)
+        return EXIT_START_FAILED
+    redis_failed: list[bool] = []
+
+    def on_redis_failure() -> None:
+        redis_failed.append(True)
+        signal.raise_signal(signal.SIGTERM)  # run_app's handler: a graceful stop
+
+    app = create_app(settings, on_redis_failure)
     if prepare is not None:
         prepare(app)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        backlog=1024,
-        shutdown_timeout=5.0,
-        print=lambda message: print(message, flush=True),
-    )
+    try:
+        web.run_app(
+            app,
+            sock=sock,
+            backlog=LISTEN_BACKLOG,
+            shutdown_timeout=5.0,
+            access_log_class=AccessLogger,
+            print=lambda message: print(message, flush=True),
+        )
+    except DataDirInUse as exc:
+        print(f"stream: {_in_use(exc)}", file=sys.stderr)
+        return EXIT_START_FAILED
+    except (OSError, RuntimeError, ConfigError) as exc:
+        print(f"stream: could not start: {exc}", file=sys.stderr)
+        return EXIT_START_FAILED
+    if redis_failed:
+        print("stream: the embedded Redis died and could not be restarted", file=sys.stderr)
+        return EXIT_START_FAILED
     return 0
+
+
+def _in_use(exc: DataDirInUse) -> str:
+    owner = f"process {exc.pid}" if exc.pid else "another process"
+    return (
+        f"data directory {exc.data_dir} is in use by {owner} (--data-dir / STREAM_DATA_DIR): "
+        f"stop it, or share its Redis with --redis-url {exc.url}"
+    )
+
+
+def check_data_dir(settings: Settings) -> None:
+    """The data directory exists, is private (0700) and writable, and no other process serves
+    its Redis. Needed for the embedded Redis, and for the demo's secrets."""
+    if settings.redis_url and not settings.demo:
+        return
+    data_dir = settings.data_dir
+    try:
+        make_private_dir(data_dir)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise StartError(
+            f"data directory {data_dir} is not writable (--data-dir / STREAM_DATA_DIR): "
+            f"{exc.strerror or exc}"
+        ) from None
+    if settings.redis_url is None:
+        url = running_redis(data_dir.resolve())
+        if url is not None:
+            _, pid = read_lock(data_dir / LOCK_FILE)
+            raise StartError(_in_use(DataDirInUse(data_dir, url, pid)))
+
+
+async def probe_redis(url: str) -> None:
+    """One PING without retries: an unreachable ``--redis-url`` fails in seconds, clearly."""
+    shown = redact_url(url)
+    try:
+        client = PlainRedis.from_url(
+            url, socket_connect_timeout=REDIS_PROBE_TIMEOUT, socket_timeout=REDIS_PROBE_TIMEOUT
+        )
+    except ValueError as exc:
+        raise StartError(f"--redis-url / STREAM_REDIS_URL {shown!r}: {exc}") from None
+    try:
+        await asyncio.wait_for(client.ping(), REDIS_PROBE_TIMEOUT * 2)
+    except Exception as exc:
+        reason = str(exc).replace(url, shown) or type(exc).__name__
+        raise StartError(
+            f"cannot reach Redis at {shown} (--redis-url / STREAM_REDIS_URL): {reason}"
+        ) from None
+    finally:
+        await client.aclose()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_error(host: str, port: int, flag: str, exc: OSError) -> StartError:
+    if exc.errno == errno.EADDRINUSE:
+        return StartError(f"port {port} on {host} is already in use ({flag})")
+    if exc.errno == errno.EACCES:
+        return StartError(f"not allowed to listen on port {port} ({flag})")
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return StartError(f"cannot listen on {host}: not an address of this machine (--host)")
+    return StartError(f"cannot listen on {host}:{port} ({flag}): {exc.strerror or exc}")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The HTTP listening socket, bound before anything starts."""
+    try:
+        sock = _bind(host, port)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        raise _bind_error(host, port, "--port", exc) from None
+    sock.setblocking(False)
+    return sock
+
+
+def check_port(host: str, port: int, flag: str) -> None:
+    """Fail now if another process listens on ``port`` (the service binds it later)."""
+    try:
+        _bind(host, port).close()
+    except OSError as exc:
+        raise _bind_error(host, port, flag, exc) from None

@@ -62,3 +62,33 @@ def test_language_choice(
     query: str | None, cookie: str | None, accept: str | None, expected: str
 ) -> None:
     assert choose_language(query, cookie, accept) == expected
+
+
+def test_trusted_proxies_and_the_restart_bound() -> None:
+    env = {"STREAM_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8", "STREAM_REDIS_RESTART_WITHIN": "5"}
+    settings = Settings.from_env(env)
+    assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
+    assert settings.redis_restart_within == 5.0
+    assert Settings.from_env(env, trusted_proxies=("::1",)).trusted_proxies == ("::1",)
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"STREAM_TRUSTED_PROXIES": "proxy.local"}, "STREAM_TRUSTED_PROXIES"),
+        ({"STREAM_REDIS_RESTART_WITHIN": "soon"}, "STREAM_REDIS_RESTART_WITHIN"),
+        ({"STREAM_REDIS_RESTART_WITHIN": "0"}, "STREAM_REDIS_RESTART_WITHIN"),
+    ],
+)
+def test_operations_settings_name_their_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env(env)
+
+
+def test_the_trusted_proxy_flag() -> None:
+    from stream.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["serve", "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.0.0.0/8"]
+    )
+    assert args.trusted_proxy == ["127.0.0.1", "10.0.0.0/8"]

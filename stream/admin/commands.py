@@ -25,52 +25,17 @@ from stream.program.importer import (
     import_drafts,
     read_file,
 )
-from stream.store import EmbeddedRedis, Redis, connect, wait_ready
+from stream.store import Redis, use_redis
 
 PASSWORD_ENV = "STREAM_ADMIN_PASSWORD"  # noqa: S105 - the variable's name, not a value
-REDIS_PROBE_TIMEOUT = 2.0
 
 
 @contextlib.asynccontextmanager
 async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     """The server's Redis: ``--redis-url``, else a running server's embedded one in the data
-    directory, else the embedded server started just for this command."""
-    if settings.redis_url:
-        client = connect(settings.redis_url)
-        try:
-            await wait_ready(client)
-            yield client
-        finally:
-            await client.aclose()
-        return
-    embedded = EmbeddedRedis(settings.data_dir)
-    if embedded.socket_path.parent != embedded.data_dir:
-        # The server's socket would be in a temporary directory we cannot find: starting a
-        # second server on the same append-only file could corrupt it.
-        embedded.stop()
-        raise ConfigError(
-            f"{settings.data_dir} is too deep for a unix socket: pass --redis-url instead"
-        )
-    client = connect(embedded.url)
-    started = False
-    try:
-        if embedded.socket_path.exists():
-            try:
-                await asyncio.wait_for(client.ping(), REDIS_PROBE_TIMEOUT)
-            except Exception:  # a stale socket: nobody is serving it
-                await client.aclose()
-                await asyncio.to_thread(embedded.start)
-                started = True
-                client = connect(embedded.url)
-        else:
-            await asyncio.to_thread(embedded.start)
-            started = True
-        await wait_ready(client)
+    directory (named in its lock file), else the embedded server started just for this command."""
+    async with use_redis(settings.redis_url, settings.data_dir) as client:
         yield client
-    finally:
-        await client.aclose()
-        if started:
-            await asyncio.to_thread(embedded.stop)
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -34,6 +34,12 @@ def _is_trusted(address: str, networks: tuple[_Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
+def from_trusted_proxy(request: web.Request) -> bool:
+    """Whether the request came straight from a trusted proxy."""
+    networks = _networks(request.app[SETTINGS].trusted_proxies)
+    return bool(networks and request.remote and _is_trusted(request.remote, networks))
+
+
 def client_address(request: web.Request) -> str:
     """The client's IP address (text), or ``"unknown"``."""
     peer = request.remote or ""

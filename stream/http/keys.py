@@ -13,7 +13,7 @@ from aiohttp import web
 
 from stream.common.limits import Limiter
 from stream.config import Settings
-from stream.store import EmbeddedRedis, Redis
+from stream.store import EmbeddedRedis, Redis, RedisSupervisor
 
 if TYPE_CHECKING:
     from stream.chat.chat import ChatService
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from stream.http.identity import Authenticator
     from stream.http.templates import Templates
     from stream.ingest.rtmp.server import RtmpServer
+    from stream.ops import Metrics
     from stream.program.schedule import LiveState
     from stream.qa.service import QAService
     from stream.rooms.presence import Presence
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 EMBEDDED_REDIS = web.AppKey("embedded_redis", EmbeddedRedis)
+REDIS_SUPERVISOR = web.AppKey("redis_supervisor", RedisSupervisor)  # embedded Redis only
 LIMITER = web.AppKey("limiter", Limiter)  # every rate limit, shared by the nodes
 TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")  # request counts for /metrics
 
 # The grant model: the deployment's signing secret and what turns credentials into identities.
 AUTH_SECRET = web.AppKey("auth_secret", bytes)
