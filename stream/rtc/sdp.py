@@ -15,6 +15,12 @@ MAX_MEDIA_SECTIONS = 8
 
 _MEDIA_LINE = re.compile(r"^m=(audio|video|application) ", re.MULTILINE)
 _DIRECTION = re.compile(r"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
+# RFC 8122: the hash of the peer's DTLS certificate. Without it nothing authenticates the DTLS
+# handshake (aiortc would accept any certificate), so an offer must carry one.
+_FINGERPRINT = re.compile(
+    r"^a=fingerprint:(sha-1|sha-224|sha-256|sha-384|sha-512) [0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})+\s*$",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 async def read_body(request: web.Request, content_type: str) -> str:
@@ -47,10 +53,13 @@ def check_offer(sdp: str, *, want: str) -> list[str]:
         raise BadOffer(f"offer has more than {MAX_MEDIA_SECTIONS} media sections")
     session_part = sdp.split("\nm=")[0]
     session_direction = _direction(session_part) or "sendrecv"
+    session_fingerprint = _FINGERPRINT.search(session_part) is not None
     usable = []
     for kind, section in zip(kinds, sections, strict=False):
         if kind == "application":
             continue
+        if not session_fingerprint and _FINGERPRINT.search(section) is None:
+            raise BadOffer(f"offer's {kind} section has no DTLS fingerprint (a=fingerprint)")
         direction = _direction(section) or session_direction
         if want == "send" and direction in ("sendrecv", "sendonly"):
             usable.append(kind)

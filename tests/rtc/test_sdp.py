@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from stream.common.errors import BadOffer
 from stream.rtc.sdp import check_offer, trickle_candidates
 
+FINGERPRINT = "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
 OFFER = (
     "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n"
+    + FINGERPRINT
+    + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n"
     "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n"
 )
 
@@ -35,6 +37,19 @@ def test_kinds_and_directions() -> None:
 def test_bad_offers(sdp: str, message: str) -> None:
     with pytest.raises(BadOffer, match=message):
         check_offer(sdp, want="send")
+
+
+def test_a_dtls_fingerprint_is_required_for_every_media_section() -> None:
+    bare = OFFER.replace(FINGERPRINT, "")
+    with pytest.raises(BadOffer, match="audio section has no DTLS fingerprint"):
+        check_offer(bare, want="send")
+    per_section = bare.replace("a=sendonly\r\n", "a=sendonly\r\n" + FINGERPRINT)
+    assert check_offer(per_section, want="send") == ["audio", "video"]
+    one_missing = bare.replace("a=sendonly\r\n", "a=sendonly\r\n" + FINGERPRINT, 1)
+    with pytest.raises(BadOffer, match="video section has no DTLS fingerprint"):
+        check_offer(one_missing, want="send")
+    with pytest.raises(BadOffer, match="no DTLS fingerprint"):
+        check_offer(OFFER.replace("sha-256 AB:", "sha-256 not-hex"), want="send")
 
 
 def test_trickle_fragment() -> None:
