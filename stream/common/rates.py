@@ -9,3 +9,8 @@ from stream.common.limits import Rate
 # Logins: failures per account and per address (a correct password waits out a lock-out too).
 LOGIN_PER_ACCOUNT = Rate("login-account", per_second=10 / 900, burst=10)
 LOGIN_PER_ADDRESS = Rate("login-address", per_second=20 / 900, burst=20)
+
+# Media
+# WHEP offers per address: a burst for a room of people behind one NAT joining at once, then
+# one a second (a player that reconnects needs far less).
+WHEP_OFFERS_PER_ADDRESS = Rate("whep-offer-address", per_second=1.0, burst=30)

@@ -18,6 +18,7 @@ from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from stream.common.errors import BadOffer, StreamError
+from stream.rtc.admission import PeerAdmission, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -174,16 +175,20 @@ class Peer:
 
 
 class PeerRegistry:
-    """Every live peer of this process, by resource id."""
+    """Every live peer of this process, by resource id, and the counts that admit new ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, admission: PeerAdmission | None = None) -> None:
         self._peers: dict[str, Peer] = {}
         self._ended: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+        self.admission = admission or PeerAdmission()
 
-    def add(self, peer: Peer) -> None:
+    def add(self, peer: Peer, slot: Slot | None = None) -> None:
+        """Keep ``peer`` until it closes; its admission ``slot`` is given back then."""
         self._peers[peer.id] = peer
 
         async def forget(closed: Peer) -> None:
+            if slot is not None:
+                slot.release()
             self._peers.pop(closed.id, None)
             self._ended[closed.id] = (closed.role, closed.session_id, time.monotonic())
             while len(self._ended) > MAX_ENDED_RESOURCES:
