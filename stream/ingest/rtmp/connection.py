@@ -50,9 +50,12 @@ from stream.rooms.room import Room
 logger = logging.getLogger(__name__)
 
 APP_NAME = "live"
-HANDSHAKE_TIMEOUT = 10.0  # seconds from accept to a completed handshake
+HANDSHAKE_TIMEOUT = 5.0  # seconds from accept to a completed handshake
 IDLE_TIMEOUT = 30.0  # seconds without a byte from the client
-PUBLISH_TIMEOUT = 30.0  # seconds from accept to ``publish``
+PUBLISH_TIMEOUT = 15.0  # seconds from accept to ``publish`` (encoders take well under one)
+# Bytes held for a client that has not published yet: its commands are small (each at most
+# ``chunks.MAX_COMMAND_SIZE``), and media before ``publish`` is refused anyway.
+MAX_PREPUBLISH_BYTES = 128 * 1024
 READ_SIZE = 64 * 1024
 SERVER_CHUNK_SIZE = 4096
 WINDOW_ACK_SIZE_BYTES = 2_500_000
@@ -161,6 +164,8 @@ class RtmpConnection:
                 await self._handle(message)
                 if self._closing:
                     return
+            if self.publisher is None and self._chunks.buffered > MAX_PREPUBLISH_BYTES:
+                raise RtmpError(f"more than {MAX_PREPUBLISH_BYTES} bytes buffered before publish")
             await self._acknowledge()
 
     # -- dispatch -------------------------------------------------------------------------
