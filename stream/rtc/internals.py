@@ -12,10 +12,12 @@ aiortc has no encoded-frame API. The relay reaches into single objects:
 - the H.264 and VP8 packetizers of aiortc's encoders, used without their encoders;
 - the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there).
 
-One thing is process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`).
-aioice reads them from a module-level function and neither it nor aiortc takes them per
-connection, so the replacement is installed once, by an explicit call when the application
-starts, and removed when it stops.
+Two things are process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`),
+and containing failures of a peer connection's background connect task
+(:func:`contain_connect_failures`). aioice reads the addresses from a module-level function and
+neither it nor aiortc takes them per connection; aiortc starts the connect task itself. Both
+replacements are installed once, by an explicit call when the application starts, and removed
+when it stops.
 
 Every accessor fails loudly with :class:`AiortcInternalsChanged`, naming the attribute it
 reached for, when aiortc or aioice no longer has it; ``None`` is returned only where it is a
@@ -66,6 +68,7 @@ ICE_CONNECTION = "_connection"
 ICE_NOMINATED = "_nominated"
 ICE_PROTOCOLS = "_protocols"
 ICE_HOST_ADDRESSES = "get_host_addresses"
+PC_CONNECT = "_RTCPeerConnection__connect"
 H264_SPLIT_BITSTREAM = "_split_bitstream"
 ENCODER_PACKETIZE = "_packetize"
 RTP_COMPONENT = 1  # ICE component of RTP (aiortc multiplexes RTCP on it)
@@ -316,3 +319,36 @@ def offer_host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         setattr(aioice.ice, ICE_HOST_ADDRESSES, original)
+
+
+@contextmanager
+def contain_connect_failures(
+    on_failure: Callable[[RTCPeerConnection, BaseException], None],
+) -> Iterator[None]:
+    """While open, a failure of a peer connection's background connect task (process-wide)
+    is handed to ``on_failure`` and the connection is closed.
+
+    aiortc starts ``RTCPeerConnection.__connect`` as a task nobody awaits. Some offers it
+    accepts leave that task to raise (a transceiver without a transport); asyncio then logs a
+    traceback per offer ("Task exception was never retrieved") and the peer waits in
+    "connecting" until its handshake timeout.
+    """
+    original: Callable[[RTCPeerConnection], Awaitable[None]] = _private_callable(
+        RTCPeerConnection, PC_CONNECT, "RTCPeerConnection"
+    )
+
+    async def connect(pc: RTCPeerConnection) -> None:
+        try:
+            await original(pc)
+        except Exception as exc:
+            on_failure(pc, exc)
+            try:
+                await pc.close()
+            except Exception as close_exc:
+                on_failure(pc, close_exc)
+
+    setattr(RTCPeerConnection, PC_CONNECT, connect)
+    try:
+        yield
+    finally:
+        setattr(RTCPeerConnection, PC_CONNECT, original)

@@ -126,11 +126,26 @@ class Peer:
             except Exception:
                 logger.exception("%s close callback failed", self.log_prefix)
         try:
-            # close() can itself raise after a failed negotiation; the peer is gone either way.
+            # close() can itself raise after a failed negotiation, before it has stopped every
+            # transport: stop what is left, or its sockets stay open.
             await asyncio.wait_for(self.pc.close(), PEER_CLOSE_TIMEOUT)
         except Exception as exc:
             logger.debug("%s pc.close raised %r", self.log_prefix, exc)
+            await self._stop_transports()
         self._closed.set()
+
+    async def _stop_transports(self) -> None:
+        dtls_transports = {t.receiver.transport for t in self.pc.getTransceivers()}
+        if self.pc.sctp is not None:
+            dtls_transports.add(self.pc.sctp.transport)
+        for dtls in dtls_transports:
+            if dtls is None:
+                continue
+            for transport in (dtls, dtls.transport):
+                try:
+                    await asyncio.wait_for(transport.stop(), PEER_CLOSE_TIMEOUT)
+                except Exception as exc:
+                    logger.debug("%s stopping a transport raised %r", self.log_prefix, exc)
 
     async def answer(self, offer_sdp: str, prepare: Prepare | None = None) -> str:
         """Apply the client's offer and return our answer (with every candidate in it).
