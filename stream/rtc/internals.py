@@ -321,34 +321,44 @@ def offer_host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
         setattr(aioice.ice, ICE_HOST_ADDRESSES, original)
 
 
+ConnectFailure = Callable[[RTCPeerConnection, BaseException], None]
+_connect_failure_handlers: list[ConnectFailure] = []
+_original_connect: list[Callable[[RTCPeerConnection], Awaitable[None]]] = []
+
+
+async def _contained_connect(pc: RTCPeerConnection) -> None:
+    try:
+        await _original_connect[0](pc)
+    except Exception as exc:
+        report = _connect_failure_handlers[-1] if _connect_failure_handlers else None
+        if report is not None:
+            report(pc, exc)
+        try:
+            await pc.close()
+        except Exception as close_exc:
+            if report is not None:
+                report(pc, close_exc)
+
+
 @contextmanager
-def contain_connect_failures(
-    on_failure: Callable[[RTCPeerConnection, BaseException], None],
-) -> Iterator[None]:
+def contain_connect_failures(on_failure: ConnectFailure) -> Iterator[None]:
     """While open, a failure of a peer connection's background connect task (process-wide)
-    is handed to ``on_failure`` and the connection is closed.
+    is handed to ``on_failure`` (the most recently opened one) and the connection is closed.
 
     aiortc starts ``RTCPeerConnection.__connect`` as a task nobody awaits. Some offers it
     accepts leave that task to raise (a transceiver without a transport); asyncio then logs a
     traceback per offer ("Task exception was never retrieved") and the peer waits in
-    "connecting" until its handshake timeout.
+    "connecting" until its handshake timeout. Several applications in one process (tests) may
+    open and close this in any order: the original is restored when the last one closes.
     """
-    original: Callable[[RTCPeerConnection], Awaitable[None]] = _private_callable(
-        RTCPeerConnection, PC_CONNECT, "RTCPeerConnection"
-    )
-
-    async def connect(pc: RTCPeerConnection) -> None:
-        try:
-            await original(pc)
-        except Exception as exc:
-            on_failure(pc, exc)
-            try:
-                await pc.close()
-            except Exception as close_exc:
-                on_failure(pc, close_exc)
-
-    setattr(RTCPeerConnection, PC_CONNECT, connect)
+    if not _connect_failure_handlers:
+        original = _private_callable(RTCPeerConnection, PC_CONNECT, "RTCPeerConnection")
+        _original_connect[:] = [original]
+        setattr(RTCPeerConnection, PC_CONNECT, _contained_connect)
+    _connect_failure_handlers.append(on_failure)
     try:
         yield
     finally:
-        setattr(RTCPeerConnection, PC_CONNECT, original)
+        _connect_failure_handlers.remove(on_failure)
+        if not _connect_failure_handlers:
+            setattr(RTCPeerConnection, PC_CONNECT, _original_connect.pop())
