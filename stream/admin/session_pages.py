@@ -17,7 +17,7 @@ from stream.common.grants import Identity
 from stream.common.ids import validate_session_id
 from stream.common.validation import FieldError, Invalid
 from stream.http.forms import CHECKED, Form, oversized
-from stream.http.keys import LIVE, PEERS, REDIS, ROOMS, SETTINGS
+from stream.http.keys import LIVE, REDIS, ROOMS, SETTINGS
 from stream.http.render import read_form, render, see_other
 from stream.http.urls import base_url
 from stream.program.bookings import ScheduleConflict
@@ -224,9 +224,8 @@ async def session_rotate_key(request: web.Request) -> web.StreamResponse:
     if values.get("disconnect") in CHECKED:
         room = request.app[ROOMS].get(session.id)
         publisher = room.publisher if room else None
-        peer = request.app[PEERS].get(publisher.id) if publisher else None
-        if peer is not None:
-            await peer.close("publish key rotated")
+        if publisher is not None:  # WHIP or RTMP alike
+            await publisher.stop("publish key rotated")
             logger.info("[%s] publisher disconnected after key rotation", session.id)
     return await _key_page(request, session, key, created=False)
 

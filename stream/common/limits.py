@@ -57,7 +57,8 @@ class Rate:
             raise ValueError(f"rate {self.name}: per_second must be positive, burst at least 1")
 
 
-def _key(rate: Rate, kind: str, subject: str) -> str:
+def counter_key(rate: Rate, kind: str, subject: str) -> str:
+    """The Redis key counting ``subject`` (of ``kind``: "id", "addr", …) against ``rate``."""
     digest = hashlib.sha256(subject.encode("utf-8", "replace")).hexdigest()[:32]
     return f"{KEY_PREFIX}{rate.name}:{kind}:{digest}"
 
@@ -77,7 +78,7 @@ class Limiter:
         counted for all of them in one atomic step, or for none."""
         if not limits or len(limits) > MAX_SUBJECTS:
             raise ValueError(f"1..{MAX_SUBJECTS} subjects, got {len(limits)}")
-        keys = [_key(rate, kind, subject) for rate, (kind, subject) in limits]
+        keys = [counter_key(rate, kind, subject) for rate, (kind, subject) in limits]
         args: list[float] = [await self._now_ms(), cost]
         for rate, _ in limits:
             interval_ms = 1000.0 / rate.per_second
@@ -86,7 +87,7 @@ class Limiter:
         return float(wait_ms) / 1000.0
 
     async def reset(self, rate: Rate, *subjects: tuple[str, str]) -> None:
-        await self.redis.delete(*(_key(rate, kind, subject) for kind, subject in subjects))
+        await self.redis.delete(*(counter_key(rate, kind, subject) for kind, subject in subjects))
 
     async def _now_ms(self) -> int:
         # Redis's clock, so every node counts on the same time line.

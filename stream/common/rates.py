@@ -25,3 +25,8 @@ QA_POLL_ANSWER_PER_IDENTITY = Rate("qa-poll-id", per_second=1, burst=10)
 QA_POLL_ANSWER_PER_ADDRESS = Rate("qa-poll-addr", per_second=20, burst=300)
 # Identities new to a session's Q&A (a reconnecting viewer without its token is one).
 QA_NEW_IDENTITY_PER_ADDRESS = Rate("qa-identity-addr", per_second=1 / 5, burst=40)
+
+# Media
+# WHEP offers per address: a burst for a room of people behind one NAT joining at once, then
+# one a second (a player that reconnects needs far less).
+WHEP_OFFERS_PER_ADDRESS = Rate("whep-offer-address", per_second=1.0, burst=30)

@@ -74,6 +74,6 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type == "text/html":
+        # Framing is said once, by CSP frame-ancestors (no X-Frame-Options to contradict it).
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     return response

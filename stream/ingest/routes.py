@@ -8,6 +8,7 @@ from stream.common import times
 from stream.common.errors import Conflict, Forbidden, NotFound, TooLarge, Unauthorized
 from stream.common.ids import validate_session_id
 from stream.common.times import iso_local
+from stream.http.client import client_address
 from stream.http.keys import PEERS, REDIS, ROOMS, SETTINGS
 from stream.ingest.whip import accept_publisher
 from stream.program.keys import KeyCheck
@@ -62,14 +63,21 @@ async def whip_post(request: web.Request) -> web.Response:
     if room.publisher is not None:
         raise Conflict("this session already has a live publisher")
     settings = request.app[SETTINGS]
-    peer, answer = await accept_publisher(
-        room,
-        offer,
-        kinds,
-        ice_servers=settings.ice_servers,
-        handshake_timeout=settings.handshake_timeout,
-    )
-    request.app[PEERS].add(peer)
+    peers = request.app[PEERS]
+    # The key holder is not limited per address, but every peer counts toward the process's cap.
+    slot = peers.admission.reserve(client_address(request), per_address=None, what="WHIP offers")
+    try:
+        peer, answer = await accept_publisher(
+            room,
+            offer,
+            kinds,
+            ice_servers=settings.ice_servers,
+            handshake_timeout=settings.handshake_timeout,
+        )
+    except BaseException:
+        slot.release()
+        raise
+    peers.add(peer, slot)
     window = (await SessionStore(request.app[REDIS]).get(session_id)).key_window()
     if window is not None:  # the key stops at the end of its window, and so does publishing
         peer.end_after((window[1] - times.now()).total_seconds(), "publishing window closed")

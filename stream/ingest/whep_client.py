@@ -38,6 +38,7 @@ class WhepClient:
     kinds: tuple[str, ...] = ("video", "audio")
     ice_servers: tuple[str, ...] = ()
     on_frame: FrameCallback | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers on the POST
     pc: RTCPeerConnection = field(init=False)
     resource_url: str | None = field(init=False, default=None)
     taps: dict[str, ReceiverTap] = field(init=False, default_factory=dict)
@@ -58,7 +59,7 @@ class WhepClient:
             http.post(
                 self.endpoint,
                 data=self.pc.localDescription.sdp,
-                headers={"Content-Type": "application/sdp"},
+                headers={**self.headers, "Content-Type": "application/sdp"},
             ) as response,
         ):
             body = await response.text()

@@ -52,6 +52,9 @@ class WhipPublisher:
         if codec in VIDEO_CODECS or codec in AUDIO_CODECS:
             self.room.push(kind, codec, data, timestamp)
 
+    async def stop(self, reason: str) -> None:
+        await self.peer.close(reason)
+
     def request_keyframe(self) -> None:
         tap = self.taps.get("video")
         if tap is None or self.peer.closed:

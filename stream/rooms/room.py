@@ -55,6 +55,11 @@ class Publisher(Protocol):
 
     def request_keyframe(self) -> None: ...
 
+    async def stop(self, reason: str) -> None:
+        """End this publisher now (its key was rotated, its window closed), whatever its
+        ingest; the room sees it detach."""
+        ...
+
 
 class Output(Protocol):
     """One viewer's stream of one kind (``stream.rooms.forward.RtpOutput``).

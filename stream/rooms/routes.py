@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from stream.auth.invites import require_attendance
+from stream.common.errors import RateLimited
 from stream.common.ids import validate_session_id
-from stream.http.keys import LIVE, PEERS, PRESENCE, REDIS, ROOMS, SETTINGS
+from stream.common.rates import WHEP_OFFERS_PER_ADDRESS
+from stream.http.client import client_address
+from stream.http.keys import LIMITER, LIVE, PEERS, PRESENCE, REDIS, ROOMS, SETTINGS
 from stream.http.middleware import problem
 from stream.http.urls import base_url
 from stream.rooms.live import LiveBoard
 from stream.rooms.presence import Presence
 from stream.rooms.room import RoomRegistry
-from stream.rooms.whep import NOT_LIVE_RETRY_AFTER, accept_viewer
+from stream.rooms.whep import MAX_VIEWERS_PER_ADDRESS, NOT_LIVE_RETRY_AFTER, accept_viewer
 from stream.rtc import resource as rtc
 from stream.rtc.sdp import SDP_CONTENT_TYPE, check_offer, read_body
 
@@ -50,16 +54,30 @@ async def whep_post(request: web.Request) -> web.Response:
             # Live on another node: WHEP clients follow a 307 with the same offer.
             raise web.HTTPTemporaryRedirect(f"{elsewhere.origin}/whep/{session_id}")
         return _not_live()
-    offer = await read_body(request, SDP_CONTENT_TYPE)
-    kinds = check_offer(offer, want="recv")
-    peer, answer = await accept_viewer(
-        room,
-        offer,
-        kinds,
-        ice_servers=settings.ice_servers,
-        handshake_timeout=settings.handshake_timeout,
-    )
-    request.app[PEERS].add(peer)
+    peers = request.app[PEERS]
+    address = client_address(request)
+    wait = await request.app[LIMITER].hit(WHEP_OFFERS_PER_ADDRESS, ("addr", address))
+    if wait > 0:
+        peers.admission.log.refused("WHEP offers", address, "offer rate exceeded")
+        raise RateLimited(
+            "too many offers from your address; wait and retry",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    slot = peers.admission.reserve(address, per_address=MAX_VIEWERS_PER_ADDRESS, what="WHEP offers")
+    try:
+        offer = await read_body(request, SDP_CONTENT_TYPE)
+        kinds = check_offer(offer, want="recv")
+        peer, answer = await accept_viewer(
+            room,
+            offer,
+            kinds,
+            ice_servers=settings.ice_servers,
+            handshake_timeout=settings.handshake_timeout,
+        )
+    except BaseException:
+        slot.release()
+        raise
+    peers.add(peer, slot)
     response = web.Response(
         status=201,
         body=answer.encode(),

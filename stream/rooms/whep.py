@@ -14,6 +14,9 @@ from stream.rtc.peer import Peer
 logger = logging.getLogger(__name__)
 
 NOT_LIVE_RETRY_AFTER = 2  # seconds
+# Viewers one address may hold open at once (a classroom or a hotel shares one address). The
+# rate of new offers is limited too: ``stream.common.rates.WHEP_OFFERS_PER_ADDRESS``.
+MAX_VIEWERS_PER_ADDRESS = 20
 
 
 async def accept_viewer(

@@ -12,10 +12,12 @@ aiortc has no encoded-frame API. The relay reaches into single objects:
 - the H.264 and VP8 packetizers of aiortc's encoders, used without their encoders;
 - the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there).
 
-One thing is process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`).
-aioice reads them from a module-level function and neither it nor aiortc takes them per
-connection, so the replacement is installed once, by an explicit call when the application
-starts, and removed when it stops.
+Two things are process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`),
+and containing failures of a peer connection's background connect task
+(:func:`contain_connect_failures`). aioice reads the addresses from a module-level function and
+neither it nor aiortc takes them per connection; aiortc starts the connect task itself. Both
+replacements are installed once, by an explicit call when the application starts, and removed
+when it stops.
 
 Every accessor fails loudly with :class:`AiortcInternalsChanged`, naming the attribute it
 reached for, when aiortc or aioice no longer has it; ``None`` is returned only where it is a
@@ -66,6 +68,7 @@ ICE_CONNECTION = "_connection"
 ICE_NOMINATED = "_nominated"
 ICE_PROTOCOLS = "_protocols"
 ICE_HOST_ADDRESSES = "get_host_addresses"
+PC_CONNECT = "_RTCPeerConnection__connect"
 H264_SPLIT_BITSTREAM = "_split_bitstream"
 ENCODER_PACKETIZE = "_packetize"
 RTP_COMPONENT = 1  # ICE component of RTP (aiortc multiplexes RTCP on it)
@@ -316,3 +319,46 @@ def offer_host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         setattr(aioice.ice, ICE_HOST_ADDRESSES, original)
+
+
+ConnectFailure = Callable[[RTCPeerConnection, BaseException], None]
+_connect_failure_handlers: list[ConnectFailure] = []
+_original_connect: list[Callable[[RTCPeerConnection], Awaitable[None]]] = []
+
+
+async def _contained_connect(pc: RTCPeerConnection) -> None:
+    try:
+        await _original_connect[0](pc)
+    except Exception as exc:
+        report = _connect_failure_handlers[-1] if _connect_failure_handlers else None
+        if report is not None:
+            report(pc, exc)
+        try:
+            await pc.close()
+        except Exception as close_exc:
+            if report is not None:
+                report(pc, close_exc)
+
+
+@contextmanager
+def contain_connect_failures(on_failure: ConnectFailure) -> Iterator[None]:
+    """While open, a failure of a peer connection's background connect task (process-wide)
+    is handed to ``on_failure`` (the most recently opened one) and the connection is closed.
+
+    aiortc starts ``RTCPeerConnection.__connect`` as a task nobody awaits. Some offers it
+    accepts leave that task to raise (a transceiver without a transport); asyncio then logs a
+    traceback per offer ("Task exception was never retrieved") and the peer waits in
+    "connecting" until its handshake timeout. Several applications in one process (tests) may
+    open and close this in any order: the original is restored when the last one closes.
+    """
+    if not _connect_failure_handlers:
+        original = _private_callable(RTCPeerConnection, PC_CONNECT, "RTCPeerConnection")
+        _original_connect[:] = [original]
+        setattr(RTCPeerConnection, PC_CONNECT, _contained_connect)
+    _connect_failure_handlers.append(on_failure)
+    try:
+        yield
+    finally:
+        _connect_failure_handlers.remove(on_failure)
+        if not _connect_failure_handlers:
+            setattr(RTCPeerConnection, PC_CONNECT, _original_connect.pop())

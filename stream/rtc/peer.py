@@ -18,6 +18,7 @@ from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from stream.common.errors import BadOffer, StreamError
+from stream.rtc.admission import PeerAdmission, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +126,26 @@ class Peer:
             except Exception:
                 logger.exception("%s close callback failed", self.log_prefix)
         try:
-            # close() can itself raise after a failed negotiation; the peer is gone either way.
+            # close() can itself raise after a failed negotiation, before it has stopped every
+            # transport: stop what is left, or its sockets stay open.
             await asyncio.wait_for(self.pc.close(), PEER_CLOSE_TIMEOUT)
         except Exception as exc:
             logger.debug("%s pc.close raised %r", self.log_prefix, exc)
+            await self._stop_transports()
         self._closed.set()
+
+    async def _stop_transports(self) -> None:
+        dtls_transports = {t.receiver.transport for t in self.pc.getTransceivers()}
+        if self.pc.sctp is not None:
+            dtls_transports.add(self.pc.sctp.transport)
+        for dtls in dtls_transports:
+            if dtls is None:
+                continue
+            for transport in (dtls, dtls.transport):
+                try:
+                    await asyncio.wait_for(transport.stop(), PEER_CLOSE_TIMEOUT)
+                except Exception as exc:
+                    logger.debug("%s stopping a transport raised %r", self.log_prefix, exc)
 
     async def answer(self, offer_sdp: str, prepare: Prepare | None = None) -> str:
         """Apply the client's offer and return our answer (with every candidate in it).
@@ -174,16 +190,20 @@ class Peer:
 
 
 class PeerRegistry:
-    """Every live peer of this process, by resource id."""
+    """Every live peer of this process, by resource id, and the counts that admit new ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, admission: PeerAdmission | None = None) -> None:
         self._peers: dict[str, Peer] = {}
         self._ended: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+        self.admission = admission or PeerAdmission()
 
-    def add(self, peer: Peer) -> None:
+    def add(self, peer: Peer, slot: Slot | None = None) -> None:
+        """Keep ``peer`` until it closes; its admission ``slot`` is given back then."""
         self._peers[peer.id] = peer
 
         async def forget(closed: Peer) -> None:
+            if slot is not None:
+                slot.release()
             self._peers.pop(closed.id, None)
             self._ended[closed.id] = (closed.role, closed.session_id, time.monotonic())
             while len(self._ended) > MAX_ENDED_RESOURCES:

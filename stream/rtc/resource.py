@@ -11,6 +11,7 @@ from aiohttp import web
 
 from stream.common.errors import Conflict, NotFound, PreconditionFailed, StreamError
 from stream.http.keys import PEERS, SETTINGS
+from stream.rtc import internals
 from stream.rtc.ice import host_addresses, parse_ice_server
 from stream.rtc.peer import Peer, PeerRegistry
 from stream.rtc.sdp import TRICKLE_CONTENT_TYPE as TRICKLE_CONTENT_TYPE
@@ -31,9 +32,17 @@ class UnprocessableContent(StreamError):
 async def peers_context(app: web.Application) -> AsyncIterator[None]:
     registry = PeerRegistry()
     app[PEERS] = registry
-    with host_addresses(app[SETTINGS].ice_hosts):
+    with (
+        host_addresses(app[SETTINGS].ice_hosts),
+        internals.contain_connect_failures(_connect_failed),
+    ):
         yield
         await registry.close_all()
+
+
+def _connect_failed(pc: object, exc: BaseException) -> None:
+    # One line, no traceback: an offer aiortc accepted but cannot connect (the peer is closed).
+    logger.info("a peer connection failed to start: %s", type(exc).__name__)
 
 
 def is_rtc_path(path: str) -> bool:

@@ -14,15 +14,22 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
-from stream.auth.ratelimit import _address_key
 
 from stream.common import times
+from stream.common.limits import counter_key
+from stream.common.rates import LOGIN_PER_ADDRESS
 from stream.config import Settings
 from stream.http.keys import REDIS
 from stream.program.sessions import Session, SessionStore
 from tests.conftest import MakeServer, base_url
 
 PROXY = "127.0.0.2"
+
+
+def _address_key(address: str) -> str:
+    return counter_key(LOGIN_PER_ADDRESS, "addr", address)
+
+
 PUBLIC_HOST = "stream.example"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"}
 FORGED = {
@@ -135,15 +142,15 @@ async def test_per_address_limits_count_the_real_client(
         async with client_from(address) as http:
             await failed_login(http, proxied)
     for address in ("127.0.0.3", "127.0.0.4"):
-        assert await redis.get(_address_key(address)) == b"1", address
+        assert await redis.exists(_address_key(address)) == 1, address
     # Neither the proxy nor the address the clients made up is counted.
-    assert await redis.get(_address_key(PROXY)) is None
-    assert await redis.get(_address_key(FORGED["X-Forwarded-For"])) is None
+    assert await redis.exists(_address_key(PROXY)) == 0
+    assert await redis.exists(_address_key(FORGED["X-Forwarded-For"])) == 0
     # Straight to the server, the forged header is ignored: the peer is counted.
     async with client_from("127.0.0.5") as http:
         await failed_login(http, base_url(server))
-    assert await redis.get(_address_key("127.0.0.5")) == b"1"
-    assert await redis.get(_address_key(FORGED["X-Forwarded-For"])) is None
+    assert await redis.exists(_address_key("127.0.0.5")) == 1
+    assert await redis.exists(_address_key(FORGED["X-Forwarded-For"])) == 0
 
 
 async def test_websockets_pass_through_the_forwarded_request(

@@ -26,6 +26,9 @@ class FakePublisher:
     def request_keyframe(self) -> None:
         self.requests.append(1)
 
+    async def stop(self, reason: str) -> None:
+        pass
+
 
 @dataclass
 class FakeOutput:

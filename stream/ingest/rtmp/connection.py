@@ -15,8 +15,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
+from stream.common import times
 from stream.common.errors import Conflict
 from stream.ingest.rtmp import amf, messages
 from stream.ingest.rtmp.amf import AmfValue
@@ -48,9 +50,12 @@ from stream.rooms.room import Room
 logger = logging.getLogger(__name__)
 
 APP_NAME = "live"
-HANDSHAKE_TIMEOUT = 10.0  # seconds from accept to a completed handshake
+HANDSHAKE_TIMEOUT = 5.0  # seconds from accept to a completed handshake
 IDLE_TIMEOUT = 30.0  # seconds without a byte from the client
-PUBLISH_TIMEOUT = 30.0  # seconds from accept to ``publish``
+PUBLISH_TIMEOUT = 15.0  # seconds from accept to ``publish`` (encoders take well under one)
+# Bytes held for a client that has not published yet: its commands are small (each at most
+# ``chunks.MAX_COMMAND_SIZE``), and media before ``publish`` is refused anyway.
+MAX_PREPUBLISH_BYTES = 128 * 1024
 READ_SIZE = 64 * 1024
 SERVER_CHUNK_SIZE = 4096
 WINDOW_ACK_SIZE_BYTES = 2_500_000
@@ -64,7 +69,17 @@ CAPABILITIES = 31
 IGNORED_COMMANDS = frozenset({"_checkbw"})
 UNPUBLISH_COMMANDS = frozenset({"FCUnpublish", "deleteStream", "closeStream"})
 
-Authorise = Callable[[str], Awaitable[str | None]]  # stream key → session id, or None
+
+@dataclass(frozen=True, slots=True)
+class KeyGrant:
+    """What a valid stream key allows: publishing to ``session_id`` until ``until`` (the end of
+    the key's window; ``None`` for a session without a schedule)."""
+
+    session_id: str
+    until: datetime | None = None
+
+
+Authorise = Callable[[str], Awaitable[KeyGrant | None]]  # stream key → its grant, or None
 RoomFor = Callable[[str], Room]  # session id → its room (created if need be)
 
 
@@ -108,6 +123,7 @@ class RtmpConnection:
         self._peer_window = 0
         self._acked = 0
         self._closing = False
+        self._window: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
         """Serve the client until it leaves or misbehaves; never raises (except cancel)."""
@@ -148,6 +164,8 @@ class RtmpConnection:
                 await self._handle(message)
                 if self._closing:
                     return
+            if self.publisher is None and self._chunks.buffered > MAX_PREPUBLISH_BYTES:
+                raise RtmpError(f"more than {MAX_PREPUBLISH_BYTES} bytes buffered before publish")
             await self._acknowledge()
 
     # -- dispatch -------------------------------------------------------------------------
@@ -281,19 +299,20 @@ class RtmpConnection:
         if not isinstance(name, str):
             raise RtmpError("publish without a stream name")
         key = name.split("?", 1)[0].strip()
-        session_id = None
+        grant = None
         if 0 < len(key) <= MAX_STREAM_KEY_LENGTH:
             try:
-                session_id = await self.authorise(key)
+                grant = await self.authorise(key)
             except Exception as exc:  # Redis down or slow: refuse; the encoder retries
                 logger.warning("%s session lookup failed: %r", self.log_prefix, exc)
                 await self._refuse(stream_id, "the session lookup failed; try again")
                 return
-        if session_id is None:
+        if grant is None:
             await self._refuse(stream_id, "the stream key matches no session")
             return
+        session_id = grant.session_id
         room = self.room_for(session_id)
-        publisher = RtmpPublisher(room, f"[rtmp {session_id}]")
+        publisher = RtmpPublisher(room, f"[rtmp {session_id}]", on_stop=self.stop)
         try:
             room.attach(publisher)
         except Conflict:
@@ -301,6 +320,11 @@ class RtmpConnection:
             return
         self.publisher = publisher
         self.state = State.PUBLISHING
+        if grant.until is not None:  # the key stops at the end of its window, and so does this
+            left = (grant.until - times.now()).total_seconds()
+            self._window = asyncio.get_running_loop().call_later(
+                max(0.0, left), self.stop, "publishing window closed"
+            )
         logger.info("%s publishing to session %s", self.log_prefix, session_id)
         self.log_prefix = publisher.log_prefix
         await self._send(messages.stream_begin(stream_id), flush=False)
@@ -317,7 +341,19 @@ class RtmpConnection:
         )
         self._closing = True
 
+    def stop(self, reason: str) -> None:
+        """End the connection now (the key was rotated, its window closed): unpublish, close."""
+        if self._closing and self.publisher is None:
+            return
+        logger.info("%s stopped: %s", self.log_prefix, reason)
+        self._unpublish(reason)
+        self._closing = True
+        self.writer.transport.abort()  # the read loop sees the end of the stream
+
     def _unpublish(self, reason: str) -> None:
+        if self._window is not None:
+            self._window.cancel()
+            self._window = None
         publisher, self.publisher = self.publisher, None
         if publisher is None:
             return

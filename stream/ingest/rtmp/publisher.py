@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 
 from stream.ingest.rtmp.audio import AacToOpus
 from stream.ingest.rtmp.chunks import TIMESTAMP_MODULO
@@ -47,10 +48,13 @@ class TimestampUnwrapper:
 class RtmpPublisher:
     answers_keyframe_requests = False
 
-    def __init__(self, room: Room, log_prefix: str) -> None:
+    def __init__(
+        self, room: Room, log_prefix: str, on_stop: Callable[[str], None] | None = None
+    ) -> None:
         self.id = secrets.token_hex(8)
         self.room = room
         self.log_prefix = log_prefix
+        self._on_stop = on_stop
         self._video = AnnexBConverter()
         self._audio: AacToOpus | None = None
         self._video_clock = TimestampUnwrapper()
@@ -61,6 +65,13 @@ class RtmpPublisher:
 
     def request_keyframe(self) -> None:
         """Nothing to do: RTMP cannot ask for a keyframe (the room's GOP cache covers it)."""
+
+    async def stop(self, reason: str) -> None:
+        """Ends the connection (``on_stop``), which detaches this publisher from its room."""
+        if self._on_stop is not None:
+            self._on_stop(reason)
+        else:
+            self.room.detach(self)
 
     @property
     def attached(self) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from stream.http.keys import REDIS, ROOMS, RTMP_SERVER, SETTINGS
+from stream.ingest.rtmp.connection import KeyGrant
 from stream.ingest.rtmp.lookup import session_for_key
 from stream.ingest.rtmp.server import RtmpServer
 
@@ -22,7 +23,7 @@ async def rtmp_context(app: web.Application) -> AsyncIterator[None]:
         return
     redis = app[REDIS]
 
-    async def authorise(key: str) -> str | None:
+    async def authorise(key: str) -> KeyGrant | None:
         return await session_for_key(redis, key)
 
     server = RtmpServer(authorise, app[ROOMS].get_or_create)

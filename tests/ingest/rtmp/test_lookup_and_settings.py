@@ -14,19 +14,25 @@ from stream.ingest.rtmp.lookup import session_for_key
 from stream.ingest.rtmp.service import rtmp_context
 from stream.program.sessions import SessionStore
 from stream.rooms.room import RoomRegistry
+from stream.store import Redis
 from tests.conftest import create_session
+
+
+async def session_id_for(redis: Redis, key: str) -> str | None:
+    grant = await session_for_key(redis, key)
+    return grant.session_id if grant is not None else None
 
 
 async def test_key_finds_its_session_and_nothing_else(server: TestServer) -> None:
     keys = {f"s{n}": await create_session(server, f"s{n}") for n in range(5)}
     redis = server.app[REDIS]
     for session_id, key in keys.items():
-        assert await session_for_key(redis, key) == session_id
+        assert await session_id_for(redis, key) == session_id
     assert await session_for_key(redis, "wrong") is None
     assert await session_for_key(redis, "") is None
     new_key = await SessionStore(redis).rotate_key("s3")
     assert await session_for_key(redis, keys["s3"]) is None  # the old key stops at once
-    assert await session_for_key(redis, new_key) == "s3"
+    assert await session_id_for(redis, new_key) == "s3"
 
 
 def test_rtmp_settings_from_env_and_flags() -> None:

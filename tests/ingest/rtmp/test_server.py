@@ -24,7 +24,7 @@ from stream.ingest.rtmp.chunks import (
     WINDOW_ACK_SIZE,
     Message,
 )
-from stream.ingest.rtmp.connection import SERVER_CHUNK_SIZE, Limits
+from stream.ingest.rtmp.connection import SERVER_CHUNK_SIZE, KeyGrant, Limits
 from stream.ingest.rtmp.messages import window_ack_size
 from stream.ingest.rtmp.publisher import RtmpPublisher
 from stream.ingest.rtmp.server import RtmpServer
@@ -57,11 +57,12 @@ async def rtmp() -> AsyncIterator[Harness]:
     rooms = RoomRegistry()
     harness: Harness
 
-    async def authorise(key: str) -> str | None:
+    async def authorise(key: str) -> KeyGrant | None:
         harness.lookups.append(key)
         if key == "lookup-fails":
             raise ConnectionError("Redis is down")
-        return KEYS.get(key)
+        session_id = KEYS.get(key)
+        return KeyGrant(session_id) if session_id is not None else None
 
     server = RtmpServer(
         authorise,
