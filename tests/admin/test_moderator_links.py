@@ -5,6 +5,7 @@ one by one or all at once; only the session's organiser may; exports work logged
 from __future__ import annotations
 
 import html as markup
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -103,7 +104,7 @@ async def test_listing_drops_expired_links(world: TestServer) -> None:
     await links.grant("skogens-dag", "Kort", lifetime=1)
     await links.grant("skogens-dag", "Lång", lifetime=3600)
     redis = redis_of(world)
-    record = '{"label": "Gammal", "expires": %f}' % (time.time() - 5)  # noqa: UP031
+    record = json.dumps({"label": "Gammal", "expires": time.time() - 5})
     await redis.hset(links_key("skogens-dag"), "0" * 64, record)
     listed = await links.active("skogens-dag")
     assert [link.label for link in listed][-1] == "Lång"
@@ -130,9 +131,7 @@ async def test_exports_download_for_logged_in_staff(login: Login) -> None:
             assert (await response.text()).startswith("id,time,name,role,text")
 
 
-async def test_exports_refuse_visitors_and_other_arrangers(
-    world: TestServer, login: Login
-) -> None:
+async def test_exports_refuse_visitors_and_other_arrangers(world: TestServer, login: Login) -> None:
     visitor = Staff(world)
     try:
         status, _ = await visitor.get(f"{PAGE}/chat.csv")
