@@ -2,10 +2,16 @@
 // the session's socket (live.js, through the Q&A state of qa-live.js). Nothing is sent but the
 // socket's own greeting and Q&A sync; question texts are only ever set with `textContent`.
 
-import { t, tn } from "../i18n.js";
+import { lang, t } from "../i18n.js";
 import { QALive } from "../qa-live.js";
 
 const MAX_QUESTIONS = 12;
+const plural = new Intl.PluralRules(lang);
+const number = new Intl.NumberFormat(lang);
+
+/** A counted text: the literal `.one` or `.other` key (kept literal for the catalogue check). */
+const counted = (one, other, count) =>
+  t(plural.select(count) === "one" ? one : other, { count: number.format(count) });
 
 export class AudiencePanel {
   constructor(root, session) {
@@ -21,7 +27,7 @@ export class AudiencePanel {
     this.viewers.dataset.state = live ? "live" : "offline";
     this.viewers.dataset.viewers = String(viewers);
     this.viewers.textContent = live
-      ? tn("studio.audience.viewers", viewers)
+      ? counted("studio.audience.viewers.one", "studio.audience.viewers.other", viewers)
       : t("studio.audience.not_live");
   }
 
@@ -38,7 +44,8 @@ export class AudiencePanel {
       body.textContent = String(question.text ?? "");
       const meta = document.createElement("p");
       meta.className = "audience__meta";
-      const parts = [tn("studio.audience.votes", Number(question.votes) || 0)];
+      const votes = Number(question.votes) || 0;
+      const parts = [counted("studio.audience.votes.one", "studio.audience.votes.other", votes)];
       if (question.name) parts.unshift(String(question.name));
       if (onStage === question.id) parts.push(t("studio.audience.on_stage"));
       meta.textContent = parts.join(" · ");
