@@ -222,6 +222,7 @@ async def test_a_moderator_link_moderates_until_it_is_revoked(
     await moderator.goto(url)
     await expect(moderator.locator("[data-mod-settings]")).to_be_visible()
     await expect(moderator.locator("[data-mod-login]")).to_be_hidden()
+    await expect(moderator.locator("[data-staff-login-note]")).to_be_hidden()
     assert "#token" not in moderator.url  # the fragment is dropped from the address bar
     assert not [r for r in requests if "token" in r]  # and never sent
 
