@@ -17,13 +17,21 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from stream import demo, ops
-from stream.admin import catalogue_pages, import_pages, session_pages, staff_pages
+from stream.admin import (
+    catalogue_pages,
+    exports,
+    import_pages,
+    link_pages,
+    session_pages,
+    staff_pages,
+)
 from stream.admin import routes as dashboard
 from stream.auth import register
 from stream.auth import routes as login
 from stream.auth.authenticator import auth_context
 from stream.auth.guards import (
     ADMIN,
+    ARRANGER,
     ATTENDEE,
     MODERATOR,
     ORGANISER,
@@ -120,6 +128,31 @@ ROUTES: tuple[Route, ...] = (
         "/admin/sessions/{session}/delete",
         session_pages.session_delete,
         ORGANISER,
+        page="staff",
+    ),
+    # Moderator links (the URL shown once) and the chat transcript as a file.
+    Route(
+        "POST", "/admin/sessions/{session}/links", link_pages.link_create, ARRANGER, page="staff"
+    ),
+    Route(
+        "POST",
+        "/admin/sessions/{session}/links/revoke-all",
+        link_pages.link_revoke_all,
+        ARRANGER,
+        page="staff",
+    ),
+    Route(
+        "POST",
+        r"/admin/sessions/{session}/links/{link:[0-9a-f]+}/revoke",
+        link_pages.link_revoke,
+        ARRANGER,
+        page="staff",
+    ),
+    Route(
+        "GET",
+        r"/admin/sessions/{session}/{what:chat\.json|chat\.csv}",
+        exports.transcript_download,
+        MODERATOR,
         page="staff",
     ),
     Route("GET", "/admin/staff", staff_pages.staff_list, ORGANISER, page="staff"),

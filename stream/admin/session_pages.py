@@ -10,6 +10,7 @@ from aiohttp import web
 from stream.admin import forms
 from stream.admin.access import require_manage, require_organiser
 from stream.auth.invites import invite_link
+from stream.auth.links import ModeratorLinks
 from stream.auth.users import UserStore
 from stream.common import times
 from stream.common.errors import Conflict
@@ -27,6 +28,10 @@ from stream.program.schedule import NOT_LIVE, by_day, state_of
 from stream.program.sessions import Session, SessionStore
 
 logger = logging.getLogger(__name__)
+
+# The lifetimes a moderator link may be given, in hours: a shift, a day, the week, its follow-up.
+LINK_LIFETIMES_HOURS = (4, 24, 7 * 24, 14 * 24)
+DEFAULT_LIFETIME_HOURS = 24
 
 # Languages a session may be held in, by their own names (Swedish, English, Northern Sami,
 # Finnish, Meänkieli).
@@ -90,6 +95,7 @@ async def _form_page(
     session: Session | None,
     status: int = 200,
     conflict: ScheduleConflict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
     programme = await load_programme(request.app[REDIS])
     context: dict[str, Any] = {
@@ -119,7 +125,29 @@ async def _form_page(
             if session.public
             else invite_link(request, base_url(request.app[SETTINGS], request), session.id)
         )
+        links = ModeratorLinks(redis, request.app[SETTINGS].moderator_token)
+        context["links"] = [
+            {"id": link.id, "label": link.label, "expires": times.from_epoch(link.expires)}
+            for link in await links.active(session.id)
+        ]
+        context["link_form"] = Form({"lifetime": str(DEFAULT_LIFETIME_HOURS)})
+        context["lifetime_hours"] = LINK_LIFETIMES_HOURS
+        context["new_link"] = ""
+    context.update(extra or {})
     return await render(request, "admin/session_form.html", context, status=status)
+
+
+async def session_page(
+    request: web.Request,
+    identity: Identity,
+    session: Session,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> web.Response:
+    """The session's staff page, with ``extra`` in its context (a new link, a failed form)."""
+    form = Form(forms.session_values(session))
+    return await _form_page(request, identity, form, session=session, status=status, extra=extra)
 
 
 async def session_new(request: web.Request) -> web.StreamResponse:
@@ -183,7 +211,8 @@ async def _key_page(
     )
 
 
-async def _managed(request: web.Request) -> tuple[Identity, Session]:
+async def managed(request: web.Request) -> tuple[Identity, Session]:
+    """The session of the path, if the current identity may manage it."""
     identity = await require_organiser(request)
     session_id = validate_session_id(request.match_info["session"])
     session = await SessionStore(request.app[REDIS]).get(session_id)
@@ -192,12 +221,12 @@ async def _managed(request: web.Request) -> tuple[Identity, Session]:
 
 
 async def session_edit(request: web.Request) -> web.StreamResponse:
-    identity, session = await _managed(request)
+    identity, session = await managed(request)
     return await _form_page(request, identity, Form(forms.session_values(session)), session=session)
 
 
 async def session_update(request: web.Request) -> web.StreamResponse:
-    identity, session = await _managed(request)
+    identity, session = await managed(request)
     values = await read_form(request)
     try:
         too_long = oversized(values)
@@ -217,7 +246,7 @@ async def session_update(request: web.Request) -> web.StreamResponse:
 
 
 async def session_rotate_key(request: web.Request) -> web.StreamResponse:
-    identity, session = await _managed(request)
+    identity, session = await managed(request)
     values = await read_form(request)
     key = await SessionStore(request.app[REDIS]).rotate_key(session.id)
     logger.info("[%s] publish key rotated by %s", session.id, identity.username)
@@ -231,7 +260,7 @@ async def session_rotate_key(request: web.Request) -> web.StreamResponse:
 
 
 async def session_delete(request: web.Request) -> web.StreamResponse:
-    identity, session = await _managed(request)
+    identity, session = await managed(request)
     await read_form(request)
     room = request.app[ROOMS].get(session.id)
     if room is not None and room.live:

@@ -30,10 +30,30 @@ def links_key(session_id: str) -> str:
     return f"session:{{{session_id}}}:moderator-links"
 
 
+LINK_ID_LENGTH = 16  # hex digits of the token's hash that name a link in forms and lists
+
+
 @dataclass(frozen=True, slots=True)
 class ModeratorLink:
     label: str
     expires: float  # unix time
+
+
+@dataclass(frozen=True, slots=True)
+class LinkInfo:
+    """A stored link as the staff pages list it: never its token, only a short id."""
+
+    id: str
+    label: str
+    expires: float  # unix time
+
+
+def _parse(raw: bytes | str) -> ModeratorLink | None:
+    try:
+        record = json.loads(text(raw))
+        return ModeratorLink(str(record["label"]), float(record["expires"]))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def link_identity(session_id: str, label: str) -> Identity:
@@ -68,6 +88,33 @@ class ModeratorLinks:
         else:
             await self.redis.hdel(links_key(session_id), hash_key(token))
 
+    async def active(self, session_id: str) -> list[LinkInfo]:
+        """The session's unexpired links, soonest expiry first (expired ones are dropped)."""
+        stored = await self.redis.hgetall(links_key(session_id))
+        now = time.time()
+        found: list[LinkInfo] = []
+        stale: list[str] = []
+        for raw_digest, raw in stored.items():
+            digest = text(raw_digest)
+            link = _parse(raw)
+            if link is None or link.expires < now:
+                stale.append(digest)
+            else:
+                found.append(LinkInfo(digest[:LINK_ID_LENGTH], link.label, link.expires))
+        if stale:
+            await self.redis.hdel(links_key(session_id), *stale)
+        return sorted(found, key=lambda link: (link.expires, link.label))
+
+    async def revoke_id(self, session_id: str, link_id: str) -> bool:
+        """Revoke the link the lists name ``link_id``; False if there is none."""
+        if len(link_id) != LINK_ID_LENGTH:
+            return False
+        for raw_digest in await self.redis.hkeys(links_key(session_id)):
+            digest = text(raw_digest)
+            if hmac.compare_digest(digest[:LINK_ID_LENGTH], link_id):
+                return bool(await self.redis.hdel(links_key(session_id), digest))
+        return False
+
     async def resolve(self, session_id: str, token: str | None) -> Identity | None:
         """The moderator identity a token grants for the session, or None."""
         if not token or len(token) > MAX_KEY_LENGTH:
@@ -78,10 +125,8 @@ class ModeratorLinks:
         raw = await self.redis.hget(links_key(session_id), digest)
         if raw is None:
             return None
-        try:
-            record = json.loads(text(raw))
-            link = ModeratorLink(str(record["label"]), float(record["expires"]))
-        except (ValueError, KeyError, TypeError):
+        link = _parse(raw)
+        if link is None:
             return None
         if link.expires < time.time():
             await self.redis.hdel(links_key(session_id), digest)

@@ -18,10 +18,12 @@ from stream.common import times
 from stream.common.display import When
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
+from stream.http import identity
 from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import LIVE, REDIS, SETTINGS, TEMPLATES
 from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANCESTORS
 from stream.http.urls import base_url
+from stream.pages.changeover import changeover
 from stream.program.listing import build_view, day_choices, filter_sessions
 from stream.program.programme import load_programme
 from stream.program.schedule import live_lookup, state_of
@@ -126,8 +128,24 @@ async def embed(request: web.Request) -> web.Response:
 
 
 async def studio(request: web.Request) -> web.Response:
+    """The browser studio, with the audience (viewers, approved questions) beside the preview
+    and the changeover: who uses the studio before and after, and when the key works."""
     session = await attended_session(request)
-    response = render(request, "studio.html", {"session": session})
+    loaded = await load_programme(request.app[REDIS])
+    now = times.now()
+    context = {
+        "session": session,
+        "changeover": changeover(session, loaded.sessions, now),
+        "studio_name": loaded.studio_label(session),
+        "now": now,
+        "when": When(page_language(request)),
+        "identity": await identity.current_identity(request),
+        "csrf_token": await identity.csrf_token(request),
+        "csrf_field": identity.CSRF_FIELD,
+        "timezone": times.TIMEZONE_NAME,
+    }
+    response = render(request, "studio.html", context)
+    identity.remember_nonce(request, response)
     # The studio handles a publish key: keep the page out of caches.
     response.headers["Cache-Control"] = "no-store"
     return response

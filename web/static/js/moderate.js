@@ -15,6 +15,16 @@ const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv
 const MAX_LOG = 200;
 
 const root = document.querySelector("[data-moderate]");
+// A moderator link (/moderate/{id}#token=…): keep its token for this tab, drop it from the URL.
+const linkToken = new URLSearchParams(window.location.hash.slice(1)).get("token");
+if (root && linkToken) {
+  try {
+    window.sessionStorage.setItem(moderatorTokenKey(root.dataset.moderate), linkToken);
+  } catch {
+    /* storage unavailable: the key can still be typed in */
+  }
+  window.history.replaceState(null, "", window.location.pathname + window.location.search);
+}
 const chat = root && chatFor(root.querySelector("[data-chat-session]"));
 
 function readStrings() {
@@ -50,7 +60,7 @@ class Console {
     this.logPanel = panel("log-panel");
     this.log = panel("log");
     this.result = panel("result");
-    this.triedToken = false;
+    this.triedToken = Boolean(linkToken);
 
     panel("login-form").addEventListener("submit", (event) => this.onLogin(event));
     for (const input of root.querySelectorAll("[data-mod-switch]")) {

@@ -7,6 +7,7 @@
 // (devices.js, meter.js), the WHIP session and its lifecycle (whip.js, broadcast.js) and the
 // statistics (stats.js).
 
+import { AudiencePanel } from "./studio/audience.js";
 import { Broadcast } from "./studio/broadcast.js";
 import { Devices } from "./studio/devices.js";
 import { unsupportedError } from "./studio/errors.js";
@@ -109,4 +110,8 @@ function initStudio(root) {
 }
 
 const root = document.getElementById("studio");
-if (root) initStudio(root);
+if (root) {
+  const audience = document.getElementById("studio-audience");
+  if (audience) new AudiencePanel(audience, root.dataset.session);
+  initStudio(root);
+}

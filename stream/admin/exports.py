@@ -1,0 +1,81 @@
+"""The chat transcript as a download for staff (``/admin/sessions/{id}/chat.json|csv``).
+
+The public transcript (``/api/chat/{id}/transcript``) is JSON for pages; staff want a file to
+keep after the session: the same messages as JSON, or as a spreadsheet-safe CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from stream.common import times
+from stream.common.ids import validate_session_id
+from stream.http.keys import CHAT
+
+TRANSCRIPT_COLUMNS = ("id", "time", "name", "role", "text")
+# A cell starting with one of these is a formula to a spreadsheet: it is quoted with '.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _time(event: dict[str, Any]) -> str:
+    millis = event.get("ts")
+    if not isinstance(millis, int):
+        try:
+            millis = int(str(event.get("id", "")).split("-", 1)[0])
+        except ValueError:
+            return ""
+    try:
+        moment = datetime.fromtimestamp(millis / 1000, times.TIMEZONE)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return moment.isoformat(timespec="seconds")
+
+
+def transcript_csv(events: list[bytes]) -> str:
+    """The transcript's chat messages, one row each, oldest first."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(TRANSCRIPT_COLUMNS)
+    for raw in events:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or event.get("type") != "msg":
+            continue
+        row = (
+            event.get("id"),
+            _time(event),
+            event.get("name"),
+            event.get("role"),
+            event.get("text"),
+        )
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
+
+
+async def transcript_download(request: web.Request) -> web.Response:
+    session_id = validate_session_id(request.match_info["session"])
+    what = request.match_info["what"]
+    events = await request.app[CHAT].transcript(session_id)
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{session_id}-{what}"',
+    }
+    if what == "chat.csv":
+        return web.Response(
+            text=transcript_csv(events), content_type="text/csv", charset="utf-8", headers=headers
+        )
+    body = b'{"session":"' + session_id.encode() + b'","events":[' + b",".join(events) + b"]}"
+    return web.Response(body=body, content_type="application/json", headers=headers)
