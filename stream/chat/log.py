@@ -168,3 +168,13 @@ class ChatLog:
         if not reply:
             return []
         return [entry for _, rows in reply for entry in _entries(rows)]
+
+    async def read_streams(
+        self, streams: dict[Any, Any], *, block_ms: int, count: int
+    ) -> list[tuple[bytes, list[Entry]]]:
+        """Block up to ``block_ms`` for entries of several streams (key → after id): the keys
+        that had any, each with its entries."""
+        reply: Any = await self.redis.xread(streams, count=count, block=block_ms)
+        if not reply:
+            return []
+        return [(bytes(key), _entries(rows)) for key, rows in reply]
