@@ -56,6 +56,10 @@ CLOSE_TIMEOUT = 2.0
 EntryId = tuple[int, int]
 
 
+class ChannelClosed(Exception):
+    """The fan-out stopped (shutdown) before this socket's session was ready."""
+
+
 class Subscriber(Protocol):
     moderator: bool
 
@@ -201,7 +205,7 @@ class Fanout:
     async def channel(self, session_id: str) -> AsyncIterator[Channel]:
         """Hold the session's place in the reader (added on first use, removed after the last)."""
         if self._closed:
-            raise RuntimeError("the chat is shutting down")
+            raise ChannelClosed("the chat is shutting down")
         reader = self._readers.get(session_id)
         if reader is None:
             reader = self._readers[session_id] = SessionReader(session_id)
@@ -321,8 +325,9 @@ class Fanout:
         self._closed = True
         readers, self._readers = list(self._readers.values()), {}
         for reader in readers:
-            if not reader.ready.done():
-                reader.ready.cancel()
+            if not reader.ready.done():  # sockets still joining are told, not cancelled
+                reader.ready.set_exception(ChannelClosed("the chat is shutting down"))
+                reader.ready.exception()  # retrieved here, whoever else waits for it
         tasks = [task for task in (self._task, self._waking) if task is not None]
         for task in tasks:
             task.cancel()
