@@ -288,7 +288,7 @@ class ChatService:
         me = participant.identity
         guest = me.role == "viewer"
         if guest and await self.reserved_names(fold_name(name)):
-            return error_frame("name_taken", "that name is reserved for staff", cid=cid)
+            return error_frame("bad_name", "that name is reserved for staff", cid=cid)
         if guest and not me.name and not me.moderator:
             wait = await self.limiter.hit(
                 self.limits.new_identity_rate, ("addr", participant.address)
@@ -302,7 +302,7 @@ class ChatService:
         if wait:
             return error_frame("rate_limited", "too many changes", cid=cid, retry_after=wait)
         if guest and not await self._claim(session_id, name, me.uid):
-            return error_frame("name_taken", "someone here already has that name", cid=cid)
+            return error_frame("bad_name", "someone here already has that name", cid=cid)
         participant.identity = me = replace(me, name=name)
         token = self.signer.issue(me.uid, me.name)
         frame: dict[str, object] = {"type": "identity", "you": _you(me), "token": token}

@@ -16,4 +16,4 @@ CHAT_SEND_PER_IDENTITY = Rate("chat-send-id", per_second=1.0, burst=5)
 CHAT_SEND_PER_ADDRESS = Rate("chat-send-addr", per_second=20.0, burst=60)
 # New chat identities (a first display name) per address: a banned guest who comes back as
 # someone new gets a few, not endless ones.
-CHAT_NEW_IDENTITY_PER_ADDRESS = Rate("chat-identity-addr", per_second=0.2, burst=30)
+CHAT_NEW_IDENTITY_PER_ADDRESS = Rate("chat-identity-addr", per_second=0.5, burst=50)

@@ -183,11 +183,13 @@ async def test_guests_cannot_take_staff_or_taken_names(server: TestServer) -> No
         for impostor in ("Moa Staff", "moa  staff", "MOA"):
             refused = await one.rename(impostor)
             assert refused["type"] == "error", refused
-            assert refused["code"] == "name_taken"
+            assert refused["code"] == "bad_name"
+            assert refused["detail"] == "that name is reserved for staff"
         assert (await one.rename("Gäst"))["type"] == "identity"
         taken = await two.rename("gäst")
         assert taken["type"] == "error", taken
-        assert taken["code"] == "name_taken"
+        assert taken["code"] == "bad_name"
+        assert taken["detail"] == "someone here already has that name"
         # The holder keeps it on reconnect with their token.
         again = await ChatClient.connect(server, "names", token=one.token)
         try:

@@ -120,8 +120,8 @@ async def test_sigterm_closes_every_socket_and_exits_in_time(
             f"{going_away} closed with 1001, others: {[c for c in codes if c != 1001][:5]}"
         )
         assert code == 0
-        assert exit_seconds < MAX_EXIT_SECONDS
-        assert going_away == SOCKETS
+        assert exit_seconds < MAX_EXIT_SECONDS, f"exit took {exit_seconds:.2f}s"
+        assert going_away == SOCKETS, f"close codes: {sorted(map(str, codes))[:10]}"
     finally:
         stop.set()
         if process.returncode is None:
