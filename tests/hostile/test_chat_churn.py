@@ -75,7 +75,9 @@ async def _churn(server: TestServer, session_id: str, seed: int) -> None:
 async def _settled(server: TestServer) -> None:
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
-        if server.app[CHAT].fanout.sessions == 0 and _reader_tasks() <= 1:
+        idle = server.app[CHAT].fanout.sessions == 0 and _reader_tasks() <= 1
+        # The reader's last read ends within its block time; then it waits without Redis.
+        if idle and await _blocked_reads(server) == 0:
             return
         await asyncio.sleep(0.1)
 
