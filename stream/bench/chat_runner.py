@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -122,8 +123,10 @@ async def run_phase(
         probes = ProbeProcess(urls, SESSION_ID, args.probes)
         try:
             await probes.start()
+            run_tag = secrets.token_hex(3)
             senders = [
-                await connect_client(http, urls[i % len(urls)], name=f"Bench {i}")
+                # A fresh name each run: a guest's name stays theirs in the session.
+                await connect_client(http, urls[i % len(urls)], name=f"Bench {i} {run_tag}")
                 for i in range(math.ceil(args.rate / SENDER_RATE))
             ]
             counter = Sending()

@@ -40,6 +40,9 @@ async def servers(
         "STREAM_CHAT_RATE_BURST": str(int(MAX_RATE)),
         "STREAM_CHAT_ADDRESS_RATE_PER_SECOND": str(MAX_RATE),
         "STREAM_CHAT_ADDRESS_RATE_BURST": str(int(MAX_RATE)),
+        # Every bench client comes from one address and may take a name.
+        "STREAM_CHAT_NEW_IDENTITIES_PER_SECOND": str(MAX_RATE),
+        "STREAM_CHAT_NEW_IDENTITIES_BURST": str(int(MAX_RATE)),
     }
     saved = {key: os.environ.get(key) for key in limits}
     os.environ.update(limits)  # the server processes inherit them

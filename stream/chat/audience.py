@@ -23,6 +23,7 @@ from stream.chat.protocol import presence_frame
 logger = logging.getLogger(__name__)
 
 PUSH_INTERVAL = 1.0  # seconds between reads, so at most one presence frame a second
+CLOSE_TIMEOUT = 2.0  # seconds closing waits for the watchers
 
 
 class LiveRecord(Protocol):
@@ -64,10 +65,16 @@ class SessionAudience:
         self.subscribers: set[Subscriber] = set()
         self.current = NOT_LIVE
         self.frame: bytes | None = None  # the frame for ``current``; None while not live
+        # Checked every round: a cancellation swallowed inside a Redis call still ends it.
+        self.stopped = False
         self.task = asyncio.create_task(self._run(), name=f"audience-{session_id}")
 
+    def stop(self) -> None:
+        self.stopped = True
+        self.task.cancel()
+
     async def _run(self) -> None:
-        while True:
+        while not self.stopped:
             try:
                 record = await self.lookup(self.session_id)
             except asyncio.CancelledError:
@@ -115,7 +122,7 @@ class AudienceWatch:
             watcher.subscribers.discard(subscriber)
             if not watcher.subscribers and self._sessions.get(session_id) is watcher:
                 del self._sessions[session_id]
-                watcher.task.cancel()
+                watcher.stop()
 
     @property
     def sessions(self) -> int:
@@ -124,7 +131,6 @@ class AudienceWatch:
     async def close(self) -> None:
         watchers, self._sessions = list(self._sessions.values()), {}
         for watcher in watchers:
-            watcher.task.cancel()
-        for watcher in watchers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher.task
+            watcher.stop()
+        if watchers:
+            await asyncio.wait([watcher.task for watcher in watchers], timeout=CLOSE_TIMEOUT)

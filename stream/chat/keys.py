@@ -46,3 +46,13 @@ def dedup_key(session_id: str, uid: str, cid: str) -> str:
 def review_key(session_id: str, entry_id: str) -> str:
     """Set once a held message is approved or rejected: a second decision is refused."""
     return f"chat:{{{session_id}}}:review:{entry_id}"
+
+
+def deleted_key(session_id: str) -> str:
+    """Set of the ids of messages a moderator deleted: their text never reaches viewers again."""
+    return f"chat:{{{session_id}}}:deleted"
+
+
+def names_key(session_id: str) -> str:
+    """Hash of guests' display names (folded) → the user id that holds each in the session."""
+    return f"chat:{{{session_id}}}:names"

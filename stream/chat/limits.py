@@ -1,8 +1,10 @@
 """The chat's tunable limits: named defaults, overridable per process (``STREAM_CHAT_*``).
 
-Fixed protocol limits (frame size, text length, name length) live beside their code in
-``protocol``; these are the ones an operator may need to change for a venue behind one NAT
-address or for a benchmark.
+The rates default to the named :class:`~stream.common.limits.Rate` constants of
+:mod:`stream.common.rates` and are counted by the shared Redis limiter (every node draws on
+one allowance). Fixed protocol limits (frame size, text length, name length) live beside their
+code in ``protocol``; these are the ones an operator may need to change for a venue behind one
+NAT address or for a benchmark.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from stream.common.limits import Rate
+from stream.common.rates import (
+    CHAT_NEW_IDENTITY_PER_ADDRESS,
+    CHAT_SEND_PER_ADDRESS,
+    CHAT_SEND_PER_IDENTITY,
+)
 from stream.config import ConfigError
 
-# Sustained messages per second per person, and how many may come at once.
-RATE_PER_SECOND = 1.0
-RATE_BURST = 5
-# Per address (a campus or venue NAT carries many people): generous on purpose.
-ADDRESS_RATE_PER_SECOND = 20.0
-ADDRESS_RATE_BURST = 60
 # Open chat sockets per client address in one process.
 MAX_CONNECTIONS_PER_ADDRESS = 100
 # A socket whose unsent output passes this is dropped (it reconnects with its last id).
@@ -29,10 +31,12 @@ ENV_PREFIX = "STREAM_CHAT_"
 
 @dataclass(frozen=True, slots=True)
 class ChatLimits:
-    rate_per_second: float = RATE_PER_SECOND
-    rate_burst: int = RATE_BURST
-    address_rate_per_second: float = ADDRESS_RATE_PER_SECOND
-    address_rate_burst: int = ADDRESS_RATE_BURST
+    rate_per_second: float = CHAT_SEND_PER_IDENTITY.per_second
+    rate_burst: int = CHAT_SEND_PER_IDENTITY.burst
+    address_rate_per_second: float = CHAT_SEND_PER_ADDRESS.per_second
+    address_rate_burst: int = CHAT_SEND_PER_ADDRESS.burst
+    new_identities_per_second: float = CHAT_NEW_IDENTITY_PER_ADDRESS.per_second
+    new_identities_burst: int = CHAT_NEW_IDENTITY_PER_ADDRESS.burst
     max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS
     max_behind_bytes: int = MAX_BEHIND_BYTES
 
@@ -40,6 +44,24 @@ class ChatLimits:
         for item in fields(self):
             if getattr(self, item.name) <= 0:
                 raise ConfigError(f"{ENV_PREFIX}{item.name.upper()} must be positive")
+
+    @property
+    def send_rate(self) -> Rate:
+        return Rate(CHAT_SEND_PER_IDENTITY.name, self.rate_per_second, self.rate_burst)
+
+    @property
+    def address_rate(self) -> Rate:
+        return Rate(
+            CHAT_SEND_PER_ADDRESS.name, self.address_rate_per_second, self.address_rate_burst
+        )
+
+    @property
+    def new_identity_rate(self) -> Rate:
+        return Rate(
+            CHAT_NEW_IDENTITY_PER_ADDRESS.name,
+            self.new_identities_per_second,
+            self.new_identities_burst,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ChatLimits:

@@ -8,6 +8,7 @@ adds the entries (capped at ``STREAM_MAXLEN``) and remembers the client message 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,10 +76,26 @@ class Entry:
         return None if payload is None else event_bytes(self.id, payload)
 
 
+_DELETE_PREFIX = b'{"type":"mod","action":"delete"'
+
+
 def visible_events(entries: list[Entry], moderator: bool) -> list[bytes]:
-    """The events of ``entries`` that a viewer (or a moderator) receives."""
+    """The events of ``entries`` that a viewer (or a moderator) receives: a viewer never gets
+    a message that a later entry of ``entries`` deletes."""
+    if not moderator:
+        entries = _without_deleted(entries)
     events = (entry.event(moderator) for entry in entries)
     return [event for event in events if event is not None]
+
+
+def _without_deleted(entries: list[Entry]) -> list[Entry]:
+    targets: set[bytes] = set()
+    for entry in entries:
+        if entry.public is not None and entry.public.startswith(_DELETE_PREFIX):
+            target = json.loads(entry.public).get("target")
+            if isinstance(target, str):
+                targets.add(target.encode())
+    return [e for e in entries if e.id not in targets] if targets else entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +185,13 @@ class ChatLog:
         if not reply:
             return []
         return [entry for _, rows in reply for entry in _entries(rows)]
+
+    async def read_streams(
+        self, streams: dict[Any, Any], *, block_ms: int, count: int
+    ) -> list[tuple[bytes, list[Entry]]]:
+        """Block up to ``block_ms`` for entries of several streams (key → after id): the keys
+        that had any, each with its entries."""
+        reply: Any = await self.redis.xread(streams, count=count, block=block_ms)
+        if not reply:
+            return []
+        return [(bytes(key), _entries(rows)) for key, rows in reply]

@@ -17,6 +17,7 @@ from stream.chat.identity import Identity
 from stream.chat.keys import (
     address_bans_key,
     bans_key,
+    deleted_key,
     review_key,
     state_key,
     timeout_key,
@@ -95,7 +96,22 @@ class Moderation:
                 change(pipe)
             self.log.queue_append(pipe, session_id, draft)
             results = await pipe.execute()
-        return (bytes(results[-1]),)
+        entry_id = bytes(results[-1])
+        if action.action == "clear":  # where the transcript starts now
+            await self.redis.hset(state_key(session_id), "cleared", entry_id)
+        return (entry_id,)
+
+    async def deleted(self, session_id: str, entry_ids: list[bytes]) -> set[bytes]:
+        """Which of ``entry_ids`` a moderator deleted."""
+        if not entry_ids:
+            return set()
+        flags: Any = await self.redis.smismember(deleted_key(session_id), entry_ids)
+        return {entry_id for entry_id, flag in zip(entry_ids, flags, strict=True) if flag}
+
+    async def cleared_at(self, session_id: str) -> bytes | None:
+        """The id of the last "clear", if any."""
+        value: Any = await self.redis.hget(state_key(session_id), "cleared")
+        return bytes(value) if value else None
 
     async def _message(self, session_id: str, target: str | None) -> tuple[Entry, dict[str, Any]]:
         entry = await self.log.get(session_id, target) if target else None
@@ -122,7 +138,8 @@ class Moderation:
         if name == "delete":
             await self._message(session_id, action.target)
             base["target"] = action.target
-            changes: list[Change] = []
+            deleted, target = deleted_key(session_id), action.target
+            changes: list[Change] = [lambda p: p.sadd(deleted, target or "")]
             current = await self.state(session_id)
             if current.pinned and _json(current.pinned).get("id") == action.target:
                 changes.append(lambda p: p.hdel(state, "pinned"))

@@ -23,8 +23,12 @@ from typing import Any
 
 from stream.chat.identity import MAX_TOKEN_LENGTH
 
-# Frames larger than this are refused by the WebSocket layer (close 1009).
+# Frames larger than this get an error frame ("too_large"); larger than MAX_WIRE_BYTES, the
+# WebSocket layer closes the socket with 1009 before reading them.
 MAX_FRAME_BYTES = 4096
+MAX_WIRE_BYTES = 64 * 1024
+# Objects and lists nested deeper than this are refused before the frame is parsed.
+MAX_JSON_DEPTH = 8
 MAX_TEXT_LENGTH = 500
 MAX_WORDS = 200
 MAX_WORD_LENGTH = 50
@@ -183,11 +187,44 @@ def _moderate(data: dict[str, Any], cid: str | None) -> Moderate:
     return Moderate(action, cid, target, user, seconds, on, words, address)
 
 
+def json_depth(text: str) -> int:
+    """How deep objects and lists nest in JSON ``text`` (brackets inside strings ignored)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return text.count("[") + text.count("{")  # an upper bound that is already small
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_command(raw: str | bytes, extensions: Container[str] = frozenset()) -> Command:
     """A client frame as a command; types in ``extensions`` come back as :class:`Extension`."""
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame is larger than {MAX_FRAME_BYTES} bytes", "too_large")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise ProtocolError("frame is not JSON") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ProtocolError(f"frame nests deeper than {MAX_JSON_DEPTH} levels", "too_deep")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         raise ProtocolError("frame is not JSON") from None
     if not isinstance(data, dict):
         raise ProtocolError("frame must be a JSON object")

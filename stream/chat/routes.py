@@ -14,14 +14,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from stream.auth.links import ModeratorLinks
+from stream.auth.users import UserStore
 from stream.chat.audience import AudienceWatch, LiveRecord
-from stream.chat.chat import ChatService
+from stream.chat.chat import ChatService, fold_name
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
+from stream.chat.protocol import ENTRY_ID_PATTERN
 from stream.chat.roles import TokenRoles
 from stream.chat.ws import ChatSockets, encode_text_frame
+from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
-from stream.http.keys import CHAT, CHAT_SOCKETS, REDIS, SETTINGS, TEMPLATES
+from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, REDIS, SETTINGS, TEMPLATES
 from stream.program.sessions import SessionStore
 from stream.store import Redis
 
@@ -44,7 +47,15 @@ async def _chat_context(
     secret = (settings.chat_secret or "").encode() or await shared_secret(redis)
     roles = TokenRoles(ModeratorLinks(redis, settings.moderator_token))
     limits = ChatLimits.from_env(os.environ)
-    service = ChatService(redis, TokenSigner(secret), roles, limits, encode_text_frame)
+    service = ChatService(
+        redis,
+        TokenSigner(secret),
+        roles,
+        limits,
+        encode_text_frame,
+        app[LIMITER],
+        functools.partial(staff_name, UserStore(redis)),
+    )
     audience = AudienceWatch(functools.partial(read_presence, redis), encode_text_frame)
     sockets = ChatSockets(service, audience)
     app[CHAT] = service
@@ -54,6 +65,14 @@ async def _chat_context(
     finally:
         await sockets.close_all()
         await service.close()
+
+
+async def staff_name(users: UserStore, folded: str) -> bool:
+    """Whether a (folded) display name is a staff member's name or username: guests may not
+    take it in any chat."""
+    return any(
+        folded in (fold_name(u.display_name), fold_name(u.username)) for u in await users.all()
+    )
 
 
 async def close_sockets(app: web.Application) -> None:
@@ -84,8 +103,22 @@ async def chat_stats(request: web.Request) -> web.Response:
 
 
 async def transcript(request: web.Request) -> web.Response:
-    """The session's whole public chat, from its archive (for the replay and for arrangers)."""
+    """One page of the session's public chat, from its archive: ``?after=<id>`` continues from
+    the previous page's ``next`` (null on the last page)."""
     session_id = validate_session_id(request.match_info["session"])
-    events = await request.app[CHAT].transcript(session_id)
-    body = b'{"session":"' + session_id.encode() + b'","events":[' + b",".join(events) + b"]}"
-    return web.Response(body=body, content_type="application/json")
+    after = request.query.get("after") or None
+    if after is not None and not ENTRY_ID_PATTERN.fullmatch(after):
+        raise BadRequest("after must be an entry id")
+    page = await request.app[CHAT].transcript(session_id, after.encode() if after else None)
+    body = (
+        b'{"session":"'
+        + session_id.encode()
+        + b'","next":'
+        + (b'"' + page.next + b'"' if page.next is not None else b"null")
+        + b',"events":['
+        + b",".join(page.events)
+        + b"]}"
+    )
+    return web.Response(
+        body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+    )

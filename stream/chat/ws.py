@@ -4,9 +4,10 @@ socket.
 
 Before upgrading: the session exists, the Origin is this site's (cross-site hijacking is
 refused with 403), the address has a free connection slot (429). After: ``compress=False``
-(per-message deflate costs more than the whole fan-out), frames above ``MAX_FRAME_BYTES`` close
-the socket with 1009, the first frame must be ``hello``, and every failure is an ``error``
-frame, never an unhandled exception.
+(per-message deflate costs more than the whole fan-out), frames above ``MAX_FRAME_BYTES`` or
+nested deeper than ``MAX_JSON_DEPTH`` get an ``error`` frame (above ``MAX_WIRE_BYTES`` the
+socket is closed with 1009), the first frame must be ``hello``, and every failure is an
+``error`` frame, never an unhandled exception.
 
 A socket joins with ``hello`` (carrying ``last_id``, the one cursor of the session's log when
 it resumes), gets ``welcome`` and its history or the replay of what it missed, then live
@@ -33,10 +34,10 @@ from redis.exceptions import RedisError
 from stream.auth.invites import require_attendance
 from stream.chat.audience import AudienceWatch
 from stream.chat.chat import ChatService, Participant
-from stream.chat.fanout import Channel
+from stream.chat.fanout import Channel, ChannelClosed
 from stream.chat.identity import TokenSigner
 from stream.chat.protocol import (
-    MAX_FRAME_BYTES,
+    MAX_WIRE_BYTES,
     Command,
     Extension,
     Hello,
@@ -60,7 +61,7 @@ logger = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0
 HEARTBEAT_SECONDS = 30.0
 JOIN_TIMEOUT = 15.0
-CLOSE_TIMEOUT = 2.0
+CLOSE_TIMEOUT = 1.0
 # Frames refused as malformed before the socket is closed (a client that only sends garbage).
 MAX_REFUSED_FRAMES = 50
 TEXT_OPCODE = 0x81  # FIN + text
@@ -136,6 +137,8 @@ class ChatSockets:
         self.slots = AddressSlots()
         self.open: set[web.WebSocketResponse] = set()
         self.extensions: dict[str, ExtensionHandler] = {}
+        # Set when shutdown begins: a socket that opens after that is closed at once.
+        self.closing = False
 
     def register(self, kind: str, handler: ExtensionHandler) -> None:
         """Let another package (Q&A, polls) answer frames of type ``kind`` on these sockets."""
@@ -144,6 +147,8 @@ class ChatSockets:
         self.extensions[kind] = handler
 
     async def close_all(self) -> None:
+        """GOING_AWAY (1001) to every socket, and to any that opens from now on."""
+        self.closing = True
         if self.audience is not None:
             await self.audience.close()
         sockets = list(self.open)
@@ -163,15 +168,26 @@ class ChatSockets:
         if not self.slots.take(address, self.service.limits.max_connections_per_address):
             raise RateLimited("too many chat connections from your address")
         try:
+            # ``timeout``: how long a close waits for the client's answer (a client that never
+            # reads cannot hold a socket, or the shutdown, open).
             ws = web.WebSocketResponse(
-                compress=False, max_msg_size=MAX_FRAME_BYTES, heartbeat=HEARTBEAT_SECONDS
+                compress=False,
+                max_msg_size=MAX_WIRE_BYTES,
+                heartbeat=HEARTBEAT_SECONDS,
+                timeout=CLOSE_TIMEOUT,
             )
             await ws.prepare(request)
             self.open.add(ws)
             try:
+                if self.closing:  # opened while shutdown began: close_all may have missed it
+                    await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                    return ws
                 await self._serve(request, ws, session_id, address)
             except ConnectionResetError:
                 pass  # the client went away while we were writing to it
+            except ChannelClosed:
+                with contextlib.suppress(Exception):
+                    await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
             except Exception:
                 logger.exception("[%s] chat socket failed", session_id)
                 with contextlib.suppress(Exception):
@@ -204,6 +220,9 @@ class ChatSockets:
                         self._count_drop,
                     )
                     await self._join(ws, channel, subscriber, session_id, hello.last_id)
+            except ChannelClosed:
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                return
             except (TimeoutError, RedisError) as exc:
                 logger.warning("[%s] chat join failed: %s", session_id, type(exc).__name__)
                 await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again")
@@ -272,7 +291,7 @@ class ChatSockets:
             if isinstance(command, Moderate):
                 return await service.moderate(session_id, participant, command)
             if isinstance(command, SetName):
-                return service.rename(participant, command.name, command.cid)
+                return await service.rename(session_id, participant, command.name, command.cid)
             return error_frame("bad_request", "hello was already received")
         except Exception as exc:
             # Redis unreachable past the client's retries, most likely: the sender retries

@@ -30,3 +30,11 @@ QA_NEW_IDENTITY_PER_ADDRESS = Rate("qa-identity-addr", per_second=1 / 5, burst=4
 # WHEP offers per address: a burst for a room of people behind one NAT joining at once, then
 # one a second (a player that reconnects needs far less).
 WHEP_OFFERS_PER_ADDRESS = Rate("whep-offer-address", per_second=1.0, burst=30)
+
+# Chat
+# Messages (and name changes) per identity; per address looser, for a venue behind one NAT.
+CHAT_SEND_PER_IDENTITY = Rate("chat-send-id", per_second=1.0, burst=5)
+CHAT_SEND_PER_ADDRESS = Rate("chat-send-addr", per_second=20.0, burst=60)
+# New chat identities (a first display name) per address: a banned guest who comes back as
+# someone new gets a few, not endless ones.
+CHAT_NEW_IDENTITY_PER_ADDRESS = Rate("chat-identity-addr", per_second=0.5, burst=50)

@@ -11,3 +11,5 @@ def relaxed_chat_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAM_CHAT_RATE_BURST", "1000")
     monkeypatch.setenv("STREAM_CHAT_ADDRESS_RATE_PER_SECOND", "1000")
     monkeypatch.setenv("STREAM_CHAT_ADDRESS_RATE_BURST", "1000")
+    monkeypatch.setenv("STREAM_CHAT_NEW_IDENTITIES_PER_SECOND", "1000")
+    monkeypatch.setenv("STREAM_CHAT_NEW_IDENTITIES_BURST", "1000")

@@ -7,7 +7,6 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.chat.limits import ChatLimits
-from stream.chat.ratelimit import RateLimiter
 from stream.chat.ws import SocketSubscriber
 from tests.chat.client import ChatClient, chat_service, ws_url
 from tests.conftest import create_session
@@ -30,27 +29,6 @@ async def test_flooder_is_told_and_others_are_unaffected(server: TestServer) -> 
     finally:
         await flooder.close()
         await other.close()
-
-
-def test_rate_limiter_refills_at_its_rate() -> None:
-    now = [100.0]
-    limiter = RateLimiter(2.0, 3, clock=lambda: now[0])
-    assert [limiter.allow("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.allow("a") == pytest.approx(0.5)
-    assert limiter.allow("b") == 0.0
-    now[0] += 0.5
-    assert limiter.allow("a") == 0.0
-    assert limiter.allow("a") == pytest.approx(0.5)
-
-
-def test_rate_limiter_forgets_idle_buckets() -> None:
-    now = [0.0]
-    limiter = RateLimiter(1.0, 2, clock=lambda: now[0], max_buckets=10)
-    for n in range(10):
-        limiter.allow(f"k{n}")
-    now[0] += 10
-    limiter.allow("new")
-    assert len(limiter) == 1
 
 
 async def test_connections_per_address_are_limited(server: TestServer) -> None:

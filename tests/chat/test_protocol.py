@@ -16,6 +16,8 @@ from stream.chat.limits import ChatLimits
 from stream.chat.log import Entry
 from stream.chat.policy import ChatState, Standing, blocked_word, judge
 from stream.chat.protocol import (
+    MAX_FRAME_BYTES,
+    MAX_JSON_DEPTH,
     MAX_TEXT_LENGTH,
     Hello,
     Moderate,
@@ -24,6 +26,7 @@ from stream.chat.protocol import (
     SetName,
     clean_text,
     history_frame,
+    json_depth,
     parse_command,
     presence_frame,
 )
@@ -71,6 +74,40 @@ def test_any_json_object_parses_or_raises_protocol_error(frame: dict[str, object
         return
     if isinstance(command, Send):
         assert 0 < len(command.text) <= MAX_TEXT_LENGTH
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(json_values)
+def test_json_depth_matches_the_structure(value: object) -> None:
+    text = json.dumps(value)
+    assert (json_depth(text) > MAX_JSON_DEPTH) == (_depth(value) > MAX_JSON_DEPTH)
+
+
+@given(st.integers(min_value=MAX_JSON_DEPTH, max_value=3000), st.sampled_from(["[", '{"a":']))
+def test_deep_or_huge_frames_are_refused_with_their_reason(depth: int, opener: str) -> None:
+    closer, leaf = ("]", "") if opener == "[" else ("}", "1")
+    raw = '{"type":"send","cid":"c","text":"x","deep":' + opener * depth + leaf + closer * depth
+    raw += "}"
+    expected = "too_large" if len(raw.encode()) > MAX_FRAME_BYTES else "too_deep"
+    with pytest.raises(ProtocolError) as refused:
+        parse_command(raw)
+    assert refused.value.code == expected
 
 
 @given(st.text(max_size=2000))

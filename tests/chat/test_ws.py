@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from stream.chat.protocol import MAX_FRAME_BYTES, MAX_TEXT_LENGTH
+from stream.chat.protocol import MAX_FRAME_BYTES, MAX_TEXT_LENGTH, MAX_WIRE_BYTES
 from stream.chat.ws import MAX_REFUSED_FRAMES
 from stream.config import Settings
 from tests.chat.client import ChatClient, ws_url
@@ -173,11 +173,17 @@ async def test_bad_frames_get_error_frames_not_a_closed_socket(server: TestServe
         await client.close()
 
 
-async def test_oversized_frame_closes_with_1009(server: TestServer) -> None:
+async def test_oversized_frame_is_refused_and_a_huge_one_closes_with_1009(
+    server: TestServer,
+) -> None:
     await create_session(server, "big")
     client = await ChatClient.connect(server, "big", name="Anna")
     try:
         await client.ws.send_str('{"type":"send","cid":"x","text":"' + "a" * MAX_FRAME_BYTES + '"}')
+        refused = await client.frame("error", code="too_large")
+        assert refused["detail"] == f"frame is larger than {MAX_FRAME_BYTES} bytes"
+        await client.say("still open")
+        await client.ws.send_str('{"type":"send","cid":"y","text":"' + "a" * MAX_WIRE_BYTES + '"}')
         await client.until(lambda: client.ws.closed, what="socket closed")
         assert client.ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
     finally:
