@@ -25,7 +25,7 @@ from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANC
 from stream.http.urls import base_url
 from stream.program.listing import build_view, day_choices, filter_sessions
 from stream.program.programme import Programme, load_programme
-from stream.program.schedule import live_lookup, state_of
+from stream.program.schedule import State, live_lookup, state_of
 from stream.program.sessions import Session
 
 # Pages differ by language, which comes from ?lang=, the cookie or Accept-Language.
@@ -125,17 +125,27 @@ def _day_label(value: str, when: When) -> str:
         return value
 
 
+def recording_url(session: Session) -> str | None:
+    """The address of the session's recording (the archive fills this in; none yet)."""
+    return None
+
+
 async def session_details(request: web.Request, session: Session) -> dict[str, Any]:
     """What the watch and embed pages show about a session besides the player."""
     loaded = await load_programme(request.app[REDIS])
     now = times.now()
     live = live_lookup(request.app[LIVE].now(), session.id)
     base = base_url(request.app[SETTINGS], request)
+    state = state_of(session, now, live)
     return {
         "session": session,
         "event": loaded.events.get(session.event),
         "place": loaded.studio_label(session),
-        "state": state_of(session, now, live).value,
+        "state": state.value,
+        # Over and not live: the page says so, and chat and questions are read-only.
+        "ended": state is State.ENDED,
+        # Where the recording plays once the archive has one (None: no recording).
+        "recording_url": recording_url(session),
         "now": now,
         "when": When(page_language(request)),
         "share_url": f"{base}/s/{session.id}",
