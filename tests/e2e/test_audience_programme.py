@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.conftest import base_url
 from tests.e2e.audience import DESKTOP, PHONE, no_horizontal_scroll, screenshot
-from tests.e2e.conftest import PageLog, text
+from tests.e2e.conftest import FAILED_RESOURCE, PageLog, text
 from tests.program.test_pages import fill
 
 STAR = '.session-card[data-session="{id}"] [data-star]'
@@ -110,3 +110,44 @@ async def test_the_programme_fits_a_phone_and_a_desktop(
     await page.goto(f"{base}/?view=mine&lang=en")
     assert await no_horizontal_scroll(page)
     assert page_log.problems() == []
+
+
+async def test_one_time_format_per_language_in_the_events_zone(
+    server: TestServer, page: Page, page_log: PageLog, browser: Browser
+) -> None:
+    """Swedish: the 24-hour clock. English: the browser's own locale (12-hour in the US),
+    both in Stockholm time, the zone named beside each time."""
+    await fill(server)
+    base = base_url(server)
+    time = '[data-group] .session-card[data-session="skogens-dag"] time'
+    zone = '[data-group] .session-card[data-session="skogens-dag"] .zone'
+    await page.goto(f"{base}/")
+    assert await text(page, time) == "10:00\u201311:30"
+    assert await text(page, zone) == "CET"  # 21 January: winter time
+    await page.goto(f"{base}/s/skogens-dag")
+    assert await text(page, ".session-facts time") == "tisdag 21 januari 2031 10:00\u201311:30"
+
+    context = await browser.new_context(locale="en-US", timezone_id="America/New_York")
+    try:
+        american = await context.new_page()
+        await american.goto(f"{base}/?lang=en")
+        await american.wait_for_function(
+            f"document.querySelector('{time}').textContent.includes('AM')"
+        )
+        shown = await text(american, time)
+        assert shown.replace("\u202f", " ").replace("\u2009", " ") in (
+            "10:00 \u2013 11:30 AM",
+            "10:00 AM \u2013 11:30 AM",
+        ), "Stockholm's 10:00, not New York's"
+        assert await text(american, zone) == "CET"
+        await american.goto(f"{base}/s/skogens-dag?lang=en")
+        await american.wait_for_function(
+            "document.querySelector('.session-facts time').textContent.includes('January')"
+        )
+        facts = (await text(american, ".session-facts time")).replace("\u202f", " ")
+        assert facts.startswith("Tuesday, January 21, 2031"), facts
+        assert "10:00" in facts and "AM" in facts  # noqa: PT018
+    finally:
+        await context.close()
+    # The player asks for a broadcast that has not started: 409 until it does.
+    assert page_log.problems(allow=[FAILED_RESOURCE.format(status=409)]) == []

@@ -87,3 +87,7 @@ export function localizeTimes(root = document) {
     element.textContent = formatRange(start, end, element.dataset.clockStyle === "day");
   }
 }
+
+// Every page that loads these strings shows its times this way (module scripts run once the
+// document is parsed, so the server's <time> elements are there).
+localizeTimes(document);

@@ -2,7 +2,7 @@
 // on each card for a personal list ("my sessions", kept in this browser's localStorage), the
 // "my sessions" view and its calendar file (/program.ics?ids=...).
 
-import { lang, localizeTimes, t, tn } from "./i18n.js";
+import { lang, t, tn } from "./i18n.js";
 import { fetchStatus, statusUrl } from "./status.js";
 
 const REFRESH_MS = 15000;
@@ -119,7 +119,6 @@ window.addEventListener("storage", (event) => {
 });
 
 render();
-localizeTimes(document);
 refreshAll();
 setInterval(refreshAll, REFRESH_MS);
 document.addEventListener("visibilitychange", refreshAll);
