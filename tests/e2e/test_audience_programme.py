@@ -131,9 +131,7 @@ async def test_one_time_format_per_language_in_the_events_zone(
     try:
         american = await context.new_page()
         await american.goto(f"{base}/?lang=en")
-        await american.wait_for_function(
-            f"document.querySelector('{time}').textContent.includes('AM')"
-        )
+        await american.wait_for_selector(f"{time}:has-text('AM')")
         shown = await text(american, time)
         assert shown.replace("\u202f", " ").replace("\u2009", " ") in (
             "10:00 \u2013 11:30 AM",
@@ -141,9 +139,7 @@ async def test_one_time_format_per_language_in_the_events_zone(
         ), "Stockholm's 10:00, not New York's"
         assert await text(american, zone) == "CET"
         await american.goto(f"{base}/s/skogens-dag?lang=en")
-        await american.wait_for_function(
-            "document.querySelector('.session-facts time').textContent.includes('January')"
-        )
+        await american.wait_for_selector(".session-facts time:has-text('January')")
         facts = (await text(american, ".session-facts time")).replace("\u202f", " ")
         assert facts.startswith("Tuesday, January 21, 2031"), facts
         assert "10:00" in facts and "AM" in facts  # noqa: PT018
