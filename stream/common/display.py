@@ -1,4 +1,11 @@
-"""Times as pages show them, in the page's language (Stockholm time, Swedish formats)."""
+"""Times as pages show them, in the page's language and the event's zone (Stockholm).
+
+One format per language: Swedish pages use the 24-hour clock (``10:00-11:30``), always.
+English pages are rendered with the same clock and carry each time's instant in ``datetime``
+and ``data-clock`` attributes; ``web/static/js/i18n.js`` rewrites those in the browser's own
+locale (``10:00 AM``), still in the event's zone. Every time shown names its zone (``CET``,
+``CEST`` in summer).
+"""
 
 from __future__ import annotations
 
@@ -43,6 +50,14 @@ class When:
 
     def range(self, start: datetime, end: datetime) -> str:
         return times.format_range(start, end, self.lang)
+
+    def zone(self, value: datetime | None = None) -> str:
+        """The zone's abbreviation at ``value`` (``CET``/``CEST``; now when not given)."""
+        return times.local(value or times.now()).tzname() or times.TIMEZONE_NAME
+
+    @property
+    def timezone(self) -> str:
+        return times.TIMEZONE_NAME
 
     def iso(self, value: datetime | None) -> str:
         return times.iso_local(value) if value else ""

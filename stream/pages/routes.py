@@ -8,6 +8,7 @@ Pages are HTML even when something is missing: an unknown or malformed session i
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,8 +26,8 @@ from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANC
 from stream.http.urls import base_url
 from stream.pages.changeover import changeover
 from stream.program.listing import build_view, day_choices, filter_sessions
-from stream.program.programme import load_programme
-from stream.program.schedule import live_lookup, state_of
+from stream.program.programme import Programme, load_programme
+from stream.program.schedule import State, live_lookup, state_of
 from stream.program.sessions import Session
 
 # Pages differ by language, which comes from ?lang=, the cookie or Accept-Language.
@@ -42,7 +43,10 @@ def render(
     return response
 
 
-PROGRAMME_FILTERS = ("q", "arranger", "day", "event")
+PROGRAMME_FILTERS = ("q", "event", "arranger", "studio", "day")
+# ``?view=``: the week by day (the default), by arranger, or the sessions starred in this
+# browser ("mine": the page lists every card by day, programme.js keeps the starred ones).
+PROGRAMME_VIEWS = ("", "arranger", "mine")
 
 
 def page_language(request: web.Request) -> str:
@@ -64,22 +68,68 @@ async def programme(request: web.Request) -> web.Response:
     except BadRequest:
         sessions, filter_failed = loaded.public_sessions(), True
     now = times.now()
+    when = When(page_language(request))
+    view_name = request.query.get("view", "")
+    if view_name not in PROGRAMME_VIEWS:
+        view_name = ""
+    studios = {
+        studio.id: ", ".join(part for part in (studio.name, studio.location) if part)
+        for studio in loaded.studios.values()
+    }
     context = {
         "sessions": sessions,
-        "view": build_view(sessions, request.app[LIVE].now(), now),
-        "by_arranger": request.query.get("view") == "arranger",
+        "view": build_view(sessions, request.app[LIVE].now(), now, studios),
+        "view_name": view_name,
+        "by_arranger": view_name == "arranger",
         "filters": query,
         "filter_query": "" if filter_failed else urlencode({k: v for k, v in query.items() if v}),
         "filtered": any(query.values()) and not filter_failed,
         "filter_failed": filter_failed,
         "arrangers": list(loaded.arrangers.values()),
         "events": list(loaded.events.values()),
+        "studios": list(loaded.studios.values()),
         "day_choices": day_choices(loaded.public_sessions()),
+        "active_filters": active_filters(loaded, query, when, view_name),
         "programme": loaded,
         "now": now,
-        "when": When(page_language(request)),
+        "when": when,
     }
     return render(request, "programme.html", context)
+
+
+def active_filters(
+    loaded: Programme, query: dict[str, str], when: When, view: str = ""
+) -> list[tuple[str, str, str]]:
+    """The filters in use as (label key, value shown, the page's address without this one)."""
+    names: dict[str, Callable[[str], str]] = {
+        "q": lambda v: v,
+        "event": lambda v: loaded.events[v].name if v in loaded.events else v,
+        "arranger": lambda v: loaded.arrangers[v].name if v in loaded.arrangers else v,
+        "studio": lambda v: loaded.studios[v].name if v in loaded.studios else v,
+        "day": lambda v: _day_label(v, when),
+    }
+    chips = []
+    for key in PROGRAMME_FILTERS:
+        value = query.get(key, "")
+        if not value:
+            continue
+        rest = {k: v for k, v in query.items() if v and k != key}
+        if view:
+            rest["view"] = view
+        chips.append((key, names[key](value), "/?" + urlencode(rest) if rest else "/"))
+    return chips
+
+
+def _day_label(value: str, when: When) -> str:
+    try:
+        return when.day(times.parse_date(value))
+    except ValueError:
+        return value
+
+
+def recording_url(session: Session) -> str | None:
+    """The address of the session's recording (the archive fills this in; none yet)."""
+    return None
 
 
 async def session_details(request: web.Request, session: Session) -> dict[str, Any]:
@@ -88,11 +138,16 @@ async def session_details(request: web.Request, session: Session) -> dict[str, A
     now = times.now()
     live = live_lookup(request.app[LIVE].now(), session.id)
     base = base_url(request.app[SETTINGS], request)
+    state = state_of(session, now, live)
     return {
         "session": session,
         "event": loaded.events.get(session.event),
         "place": loaded.studio_label(session),
-        "state": state_of(session, now, live).value,
+        "state": state.value,
+        # Over and not live: the page says so, and chat and questions are read-only.
+        "ended": state is State.ENDED,
+        # Where the recording plays once the archive has one (None: no recording).
+        "recording_url": recording_url(session),
         "now": now,
         "when": When(page_language(request)),
         "share_url": f"{base}/s/{session.id}",

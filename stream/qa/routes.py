@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from stream.auth.invites import require_attendance
+from stream.common import times
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
-from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, QA, REDIS, SETTINGS, TEMPLATES
+from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, LIVE, QA, REDIS, SETTINGS, TEMPLATES
 from stream.http.urls import absolute_url
+from stream.program.schedule import State, live_lookup, state_of
 from stream.program.sessions import Session
 from stream.qa import export
 from stream.qa.protocol import EVENT_TYPES, FRAME_TYPES
@@ -51,7 +53,14 @@ def phone_url(request: web.Request, session_id: str) -> str:
 
 def _render(request: web.Request, name: str, session: Session, **extra: object) -> web.Response:
     url = phone_url(request, session.id)
-    context = {"session": session, "phone_url": url, "short_url": url.split("://", 1)[-1]}
+    context = {
+        "session": session,
+        "phone_url": url,
+        "short_url": url.split("://", 1)[-1],
+        # After the session the page shows the questions read-only (the service refuses writes).
+        "ended": state_of(session, times.now(), live_lookup(request.app[LIVE].now(), session.id))
+        is State.ENDED,
+    }
     response = request.app[TEMPLATES].render(request, name, {**context, **extra})
     response.headers["Vary"] = VARY
     response.headers["Cache-Control"] = "no-cache"

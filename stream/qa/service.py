@@ -15,12 +15,15 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from stream.chat.chat import Participant
 from stream.chat.identity import Identity
 from stream.chat.log import ChatLog
 from stream.chat.protocol import Extension, encode
+from stream.common import times
+from stream.common.errors import NotFound
 from stream.common.limits import Limiter, Rate
 from stream.common.rates import (
     QA_ASK_PER_ADDRESS,
@@ -31,7 +34,7 @@ from stream.common.rates import (
     QA_VOTE_PER_ADDRESS,
     QA_VOTE_PER_IDENTITY,
 )
-from stream.program.sessions import SessionStore
+from stream.program.sessions import Session, SessionStore
 from stream.qa.keys import people_key
 from stream.qa.moderation import QAModeration
 from stream.qa.polls import Polls
@@ -53,6 +56,16 @@ from stream.store import Redis
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[str, Participant, Extension], Awaitable[dict[str, Any]]]
+
+# Questions and votes are taken this long after a session's end (someone was still typing, the
+# session ran late); after it the Q&A is read-only. Moderators may still tidy up.
+QA_GRACE_AFTER_END = timedelta(minutes=15)
+
+
+def check_open(session: Session, now: datetime) -> None:
+    """Refuse audience writes once the session is over (its end plus the grace)."""
+    if session.end is not None and now >= session.end + QA_GRACE_AFTER_END:
+        raise QAError("the session has ended: questions and votes are closed", "ended")
 
 
 def error_frame(exc: QAError, cid: str | None) -> bytes:
@@ -151,6 +164,8 @@ class QAService:
         session = await SessionStore(self.redis).get(session_id)
         if not session.qa:
             raise QAError("questions are off for this session", "qa_off")
+        if not me.moderator:
+            check_open(session, times.now())
         try:
             await self._limit(session_id, me, "questions", QA_ASK_PER_IDENTITY, QA_ASK_PER_ADDRESS)
         except QAError:
@@ -171,6 +186,12 @@ class QAService:
     async def _vote(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
         vote = parse_vote(frame.data)
         me = who.identity
+        if not me.moderator:
+            try:
+                session = await SessionStore(self.redis).get(session_id)
+            except NotFound:
+                raise QAError("no such session", "not_found") from None
+            check_open(session, times.now())
         await self._limit(session_id, me, "votes", QA_VOTE_PER_IDENTITY, QA_VOTE_PER_ADDRESS)
         address = "" if me.moderator else me.address_tag
         voted = await self.votes.vote(session_id, vote.qid, me.uid, up=vote.up, address=address)

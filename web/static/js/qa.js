@@ -1,6 +1,7 @@
 // The audience's Q&A panel (watch page and the phone page /q/{session}): ask (optionally
 // anonymously), see approved questions by votes or newest, upvote once or withdraw, answer
-// polls. Text from people is only ever set with `textContent`.
+// polls. Text from people is only ever set with `textContent`. After the session
+// (`data-qa-ended`) the panel is read-only: the questions (answered ones too) and poll results.
 
 import { t, tn } from "./i18n.js";
 import { QALive } from "./qa-live.js";
@@ -33,13 +34,15 @@ class Panel {
   constructor(root) {
     this.root = root;
     this.source = root.dataset.qaSource === "room" ? "room" : "remote";
+    this.ended = root.hasAttribute("data-qa-ended");
     this.order = "votes";
     this.live = new QALive(root.dataset.qaSession);
     this.$ = (name) => root.querySelector(`[data-qa-${name}]`);
     this.list = this.$("list");
     this.form = this.$("ask");
     this.notice = this.$("notice");
-    this.form.addEventListener("submit", (event) => this.onAsk(event));
+    this.form?.addEventListener("submit", (event) => this.onAsk(event));
+    this.form?.elements.anon?.addEventListener("change", () => this.renderForm());
     this.list.addEventListener("click", (event) => this.onVote(event));
     this.$("polls").addEventListener("submit", (event) => this.onPoll(event));
     for (const button of root.querySelectorAll("[data-qa-sort]")) {
@@ -66,6 +69,7 @@ class Panel {
   }
 
   say(text) {
+    if (!this.notice) return;
     this.notice.textContent = text;
     this.notice.hidden = !text;
   }
@@ -145,14 +149,33 @@ class Panel {
     const status = this.$("status");
     status.textContent = live.connected ? "" : t("qa.status.connecting");
     status.hidden = live.connected;
-    const named = Boolean(live.me?.name);
-    this.$("name-row").hidden = named;
-    this.$("ask-hint").textContent = live.premod ? t("qa.ask.hint_premod") : t("qa.ask.hint");
+    if (this.form) this.renderForm();
     this.$("counts").textContent = countsText(live.counts());
     this.renderStage();
     this.renderList();
     this.renderMine();
     this.renderPolls();
+  }
+
+  /** Whether a name is needed and when a question is seen, said plainly beside the form. */
+  renderForm() {
+    const live = this.live;
+    const named = Boolean(live.me?.name);
+    const anon = this.form.elements.anon?.checked;
+    this.$("name-row").hidden = named;
+    const name = this.form.elements.name;
+    if (name) name.required = !named && !anon;
+    this.$("name-rule").textContent = named
+      ? t("qa.ask.name_known", { name: live.me.name })
+      : t("qa.ask.name_rule");
+    const rule = live.connected
+      ? live.premod
+        ? t("qa.ask.hint_premod")
+        : t("qa.ask.hint")
+      : t("qa.rules.public_unknown");
+    this.$("public-rule").textContent = rule;
+    this.$("public-copy").textContent = rule;
+    this.root.dataset.qaPremod = String(Boolean(live.premod));
   }
 
   renderStage() {
@@ -174,7 +197,14 @@ class Panel {
     if (question.state === "answered") meta.append(" · ", element("span", "qa__tag qa__tag--done", t("qa.state.answered")));
     if (question.id === this.live.stage) meta.append(" · ", element("span", "qa__tag qa__tag--stage", t("qa.on_stage")));
     item.append(text, meta);
-    if (vote) {
+    if (vote && this.ended) {
+      // Read-only: the count stays, there is nothing to press.
+      const votes = Number(question.votes) || 0;
+      const count = element("span", "qa__vote qa__vote--closed");
+      count.append(element("span", "qa__vote-count", String(votes)));
+      count.append(element("span", "visually-hidden", ` ${tn("qa.votes", votes)}`));
+      item.prepend(count);
+    } else if (vote) {
       const voted = this.live.voted.has(question.id);
       const button = element("button", "qa__vote");
       button.type = "button";
@@ -236,7 +266,7 @@ class Panel {
     title.id = titleId;
     section.append(title);
     const answered = this.live.answers[poll.id];
-    if (poll.state === "open" && !answered) {
+    if (poll.state === "open" && !answered && !this.ended) {
       const form = element("form", "qa__poll-form");
       form.dataset.poll = poll.id;
       const fieldset = element("fieldset");

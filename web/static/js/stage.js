@@ -1,5 +1,6 @@
 // The stage screen / OBS overlay (/stage/{session}): the question on stage in large type, the
 // next questions by votes, live counts. A viewer's socket: anonymous askers stay nameless.
+// As an OBS overlay (?transparent=1) it draws nothing at all while nothing is on stage.
 
 import { t, tn } from "./i18n.js";
 import { QALive } from "./qa-live.js";
@@ -17,6 +18,9 @@ function who(question) {
 function render() {
   const current = live.stage && live.questions.get(live.stage);
   body.classList.toggle("stage--empty", !current?.text);
+  const open = [...live.polls.values()].some((p) => p.state === "open");
+  // Nothing on stage: the transparent overlay shows nothing at all (qa.css), not empty boxes.
+  body.classList.toggle("stage--idle", !current?.text && !open);
   $("text").textContent = current?.text || t("qa.stage.none");
   $("meta").textContent = current?.text
     ? `${who(current)} · ${tn("qa.votes", Number(current.votes) || 0)}`
@@ -25,6 +29,7 @@ function render() {
     .visible("votes")
     .filter((q) => q.id !== live.stage && q.state === "approved")
     .slice(0, NEXT_COUNT);
+  $("next").closest("section").hidden = next.length === 0;
   $("next").replaceChildren(
     ...next.map((q) => {
       const item = document.createElement("li");
