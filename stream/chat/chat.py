@@ -36,8 +36,10 @@ from stream.chat.protocol import (
     error_frame,
 )
 from stream.chat.roles import Grant, RoleHook
+from stream.common import times
 from stream.common.errors import NotFound
 from stream.common.limits import Limiter
+from stream.program.schedule import audience_closed
 from stream.program.sessions import SessionStore
 from stream.store import Redis
 
@@ -175,6 +177,13 @@ class ChatService:
         """Whether the programme has the session's chat on (a deleted session: off)."""
         try:
             return (await self.sessions.get(session_id)).chat
+        except NotFound:
+            return False
+
+    async def chat_ended(self, session_id: str) -> bool:
+        """Whether the session is over for the audience (its end plus the grace)."""
+        try:
+            return audience_closed(await self.sessions.get(session_id), times.now())
         except NotFound:
             return False
 
@@ -335,6 +344,8 @@ class ChatService:
             return error_frame("no_name", "choose a display name first", cid=cid)
         if not await self.chat_open(session_id):
             return error_frame("chat_off", "chat is off for this session", cid=cid)
+        if not me.moderator and await self.chat_ended(session_id):
+            return error_frame("ended", "the session has ended: the chat is read-only", cid=cid)
         wait = await self._rate_wait(participant)
         if wait:
             return error_frame(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -38,6 +38,15 @@ class Live:
 
 
 NOT_LIVE = Live()
+
+# The audience may still write (chat, questions, votes) this long after a session's end: someone
+# was still typing, the session ran late. After it, chat and Q&A are read-only; staff may tidy up.
+AUDIENCE_GRACE_AFTER_END = timedelta(minutes=15)
+
+
+def audience_closed(session: Session, now: datetime) -> bool:
+    """Is the session over for the audience's writes (its end plus the grace)?"""
+    return session.end is not None and now >= session.end + AUDIENCE_GRACE_AFTER_END
 
 
 class LiveState(Protocol):

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from stream.chat.chat import Participant
@@ -34,6 +34,7 @@ from stream.common.rates import (
     QA_VOTE_PER_ADDRESS,
     QA_VOTE_PER_IDENTITY,
 )
+from stream.program.schedule import audience_closed
 from stream.program.sessions import Session, SessionStore
 from stream.qa.keys import people_key
 from stream.qa.moderation import QAModeration
@@ -57,14 +58,10 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[str, Participant, Extension], Awaitable[dict[str, Any]]]
 
-# Questions and votes are taken this long after a session's end (someone was still typing, the
-# session ran late); after it the Q&A is read-only. Moderators may still tidy up.
-QA_GRACE_AFTER_END = timedelta(minutes=15)
-
 
 def check_open(session: Session, now: datetime) -> None:
     """Refuse audience writes once the session is over (its end plus the grace)."""
-    if session.end is not None and now >= session.end + QA_GRACE_AFTER_END:
+    if audience_closed(session, now):
         raise QAError("the session has ended: questions and votes are closed", "ended")
 
 

@@ -11,8 +11,8 @@ from playwright.async_api import Page
 
 from stream.common import times
 from stream.http.keys import REDIS
+from stream.program.schedule import AUDIENCE_GRACE_AFTER_END as QA_GRACE_AFTER_END
 from stream.program.sessions import Session, SessionStore
-from stream.qa.service import QA_GRACE_AFTER_END
 from tests.chat.client import moderator_token
 from tests.conftest import base_url
 from tests.e2e.audience import PHONE, no_horizontal_scroll, screenshot

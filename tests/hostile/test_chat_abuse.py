@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -16,9 +17,11 @@ from stream.chat.archive import ChatArchive
 from stream.chat.chat import TRANSCRIPT_PAGE
 from stream.chat.limits import ChatLimits
 from stream.chat.log import Entry
+from stream.common import times
 from stream.common.grants import Role
 from stream.config import Settings
 from stream.http.keys import CHAT, REDIS
+from stream.program.schedule import AUDIENCE_GRACE_AFTER_END
 from stream.program.sessions import Session, SessionStore
 from tests.chat.client import ChatClient, chat_service, moderator_token
 from tests.conftest import MakeServer, base_url, create_session
@@ -43,6 +46,38 @@ async def test_chat_off_is_enforced_on_the_socket(server: TestServer) -> None:
         assert await server.app[REDIS].xlen("chat:{quiet}") == 0
     finally:
         await client.close()
+
+
+async def test_chat_is_read_only_after_the_session_and_its_grace(server: TestServer) -> None:
+    """An ended session keeps its chat to read: a guest's message is refused after the end plus
+    the grace; a moderator may still write (a closing note)."""
+    now = times.now()
+    store = SessionStore(server.app[REDIS])
+    ended = now - AUDIENCE_GRACE_AFTER_END - timedelta(minutes=1)
+    await store.save(
+        Session(
+            id="over", title="Over", arranger="Arr", start=ended - timedelta(hours=1), end=ended
+        )
+    )
+    late = now - AUDIENCE_GRACE_AFTER_END / 2
+    await store.save(
+        Session(id="late", title="Late", arranger="Arr", start=late - timedelta(hours=1), end=late)
+    )
+    anna = await ChatClient.connect(server, "over", name="Anna")
+    bo = await ChatClient.connect(server, "late", name="Bo")
+    mod = await ChatClient.connect(
+        server, "over", moderator_token=await moderator_token(server, "over")
+    )
+    try:
+        reply = await anna.send("still here?")
+        assert reply["type"] == "error", reply
+        assert reply["code"] == "ended"
+        assert await server.app[REDIS].xlen("chat:{over}") == 0
+        assert (await bo.send("within the grace"))["type"] != "error"
+        assert await mod.say("Thanks for watching")
+    finally:
+        for client in (anna, bo, mod):
+            await client.close()
 
 
 async def test_a_deleted_message_never_leaves_again(server: TestServer) -> None:
