@@ -310,10 +310,13 @@ export class Chat extends EventTarget {
     name.className = "chat__name";
     name.textContent = String(event.name ?? "");
     head.append(name);
-    if (event.role === "moderator") {
+    // A badge says who is who: moderators, and people with an account (a name only they use);
+    // a guest has none.
+    const badgeKey = { moderator: "moderator", registered: "registered" }[event.role];
+    if (badgeKey) {
       const badge = document.createElement("span");
-      badge.className = "chat__badge";
-      badge.textContent = this.text("moderator");
+      badge.className = `chat__badge chat__badge--${badgeKey}`;
+      badge.textContent = this.text(badgeKey);
       head.append(" ", badge);
     }
     const millis = Number(event.ts) || Number(String(event.id).split("-")[0]);
