@@ -34,9 +34,18 @@ from stream.program.sessions import Session
 VARY = "Cookie, Accept-Language"
 
 
-def render(
+async def render(
     request: web.Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:
+    """A visitor's page; a logged-in visitor sees who they are in the header, with log out."""
+    who = await identity.current_identity(request)
+    if who is not None and "identity" not in context:
+        context = {
+            **context,
+            "identity": who,
+            "csrf_token": await identity.csrf_token(request),
+            "csrf_field": identity.CSRF_FIELD,
+        }
     response = request.app[TEMPLATES].render(request, name, context, status=status)
     response.headers["Vary"] = VARY
     response.headers["Cache-Control"] = "no-cache"
@@ -94,7 +103,7 @@ async def programme(request: web.Request) -> web.Response:
         "now": now,
         "when": when,
     }
-    return render(request, "programme.html", context)
+    return await render(request, "programme.html", context)
 
 
 def active_filters(
@@ -165,7 +174,7 @@ async def attended_session(request: web.Request) -> Session:
 
 async def watch(request: web.Request) -> web.Response:
     session = await attended_session(request)
-    response = render(request, "watch.html", await session_details(request, session))
+    response = await render(request, "watch.html", await session_details(request, session))
     remember_invite(request, response, session.id)
     return response
 
@@ -173,7 +182,7 @@ async def watch(request: web.Request) -> web.Response:
 async def embed(request: web.Request) -> web.Response:
     """The player alone, for other sites' iframes (any site may frame it)."""
     session = await attended_session(request)
-    response = render(request, "embed.html", await session_details(request, session))
+    response = await render(request, "embed.html", await session_details(request, session))
     remember_invite(request, response, session.id)
     policy = response.headers.get("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers["Content-Security-Policy"] = policy.replace(
@@ -199,7 +208,7 @@ async def studio(request: web.Request) -> web.Response:
         "csrf_field": identity.CSRF_FIELD,
         "timezone": times.TIMEZONE_NAME,
     }
-    response = render(request, "studio.html", context)
+    response = await render(request, "studio.html", context)
     identity.remember_nonce(request, response)
     # The studio handles a publish key: keep the page out of caches.
     response.headers["Cache-Control"] = "no-store"

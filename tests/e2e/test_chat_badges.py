@@ -1,5 +1,6 @@
-"""Who is who in the chat: a registered viewer's messages carry a badge, a moderator's another,
-a guest's none (a guest cannot pass for someone with an account)."""
+"""Who is who on the watch page: the header names a signed-in visitor; in the chat, a
+registered viewer's messages carry a badge, a moderator's another, a guest's none (a guest
+cannot pass for someone with an account)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ async def test_badges_for_accounts_and_moderators_not_for_guests(
         await page.fill("input[name=password]", PASSWORD)
         await page.click("form button[type=submit]")
         await page.wait_for_url(f"**/s/{SESSION}**")
+        # The header says who is signed in, on the watch page too, with a way to log out.
+        assert await page.get_attribute(".site-user", "data-identity") == "viewer"
+        assert "Ada" in (await page.text_content(".site-user__who") or "")
+        assert await page.locator(".site-user__logout button").count() == 1
         await page.fill("[data-chat-compose] input", "Hej från Ada")
         await page.press("[data-chat-compose] input", "Enter")
         ada_id = (await guest.event(lambda e: e.get("text") == "Hej från Ada"))["id"]
