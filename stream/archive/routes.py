@@ -23,6 +23,7 @@ from stream.chat.chat import compact_history
 from stream.common.errors import NotFound
 from stream.common.ids import validate_session_id
 from stream.http.keys import ARCHIVE, REDIS, ROOMS, SETTINGS, TEMPLATES
+from stream.http.urls import base_url
 from stream.program.sessions import Session
 from stream.qa.snapshot import load_questions
 from stream.rooms.presence import read_presence
@@ -72,7 +73,9 @@ async def _live(request: web.Request, session_id: str) -> bool:
     room = request.app[ROOMS].get(session_id)
     if room is not None and not room.closed:
         return True
-    return await read_presence(request.app[REDIS], session_id) is not None
+    elsewhere = await read_presence(request.app[REDIS], session_id)
+    # This node's own record may outlive its room by a refresh: only another node counts.
+    return elsewhere is not None and elsewhere.origin != base_url(request.app[SETTINGS])
 
 
 async def ended_recording(request: web.Request, session: Session) -> RecordingIndex | None:

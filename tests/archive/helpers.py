@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ from aiohttp.test_utils import TestServer
 
 from stream.archive.index import RecordingIndex, read_index
 from stream.archive.state import RecordingState, load_state
+from stream.chat.archive import ChatArchive
+from stream.chat.identity import Identity as ChatIdentity
+from stream.chat.log import Entry
 from stream.http.keys import ARCHIVE, REDIS, ROOMS
+from stream.qa.keys import question_key
+from stream.qa.protocol import Ask
+from stream.qa.questions import Questions
 from tests.conftest import base_url
 from tests.media import publish_loop, wait_for
 
@@ -61,3 +68,25 @@ def probe(path: Path) -> dict[str, Any]:
         video_packets = sum(1 for p in container.demux(video=0) if p.size > 0)
         duration = (container.duration or 0) / 1_000_000
     return {"kinds": kinds, "video_packets": video_packets, "duration": duration}
+
+
+async def add_chat(server: TestServer, session_id: str, wall_ms: int, name: str, text: str) -> None:
+    """A chat message in the session's archive, as the chat's reader stores it."""
+    entry_id = f"{wall_ms}-0".encode()
+    public = json.dumps(
+        {"id": entry_id.decode(), "type": "msg", "uid": "u-" + name, "name": name,
+         "role": "viewer", "text": text, "ts": wall_ms}
+    ).encode()  # fmt: skip
+    await ChatArchive(server.app[REDIS]).add(session_id, [Entry(entry_id, public, public)])
+
+
+async def ask_question(
+    server: TestServer, session_id: str, text: str, pos_ms: int, *, answered: bool = False
+) -> str:
+    """A question asked through the Q&A store, stamped with its stream position."""
+    redis = server.app[REDIS]
+    who = ChatIdentity(uid="u-asker", name="Anna", role="moderator")
+    asked = await Questions(redis).ask(session_id, who, Ask(text=text), f"c-{text}", pos_ms)
+    if answered:
+        await redis.hset(question_key(session_id, asked.qid), "state", "answered")
+    return asked.qid
