@@ -1,14 +1,18 @@
 """The replay in headless Chromium: a session published over WHIP (and one over RTMP) plays
 back from its recording with the right duration, seeks, and jumps to a question's chapter; the
-chat and the questions appear at their moments."""
+chat and the questions appear at their moments. And the live watch page's fallback to HLS
+when WebRTC cannot connect."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page
 
 from stream.config import Settings
+from stream.http.keys import ROOMS
 from tests.archive.helpers import (
     add_chat,
     ask_question,
@@ -21,6 +25,7 @@ from tests.conftest import MakeServer, base_url, create_session
 from tests.e2e.conftest import PageLog, text
 from tests.ingest.rtmp.avclient import PublisherProcess
 from tests.ingest.rtmp.conftest import free_port, rtmp_url
+from tests.media import publish_loop, wait_for
 
 SECONDS = 4.0
 
@@ -123,3 +128,38 @@ async def test_rtmp_recording_replays_in_chromium(
     assert abs(await _seek_and_wait(page, 2.0) - 2.0) < 0.5
     print(f"RTMP: recorded {index.duration:.2f} s, <video> {state['duration']:.2f} s")
     assert not page_log.problems(), page_log.problems()
+
+
+async def test_watch_page_falls_back_to_hls_when_webrtc_cannot_connect(
+    server: TestServer, page: Page, page_log: PageLog
+) -> None:
+    """WHEP requests fail (as behind a network that blocks WebRTC): within a few seconds the
+    player plays the live HLS instead, says so, and offers WebRTC again."""
+    base = base_url(server)
+    key = await create_session(server, "reserv")
+    publisher, _ = await publish_loop(base, "reserv", key)
+    room = server.app[ROOMS].get("reserv")
+    assert room is not None
+    try:
+        await wait_for(lambda: room.live, what="room live")
+        await page.route("**/whep/**", lambda route: route.abort())
+        started = time.monotonic()
+        await page.goto(f"{base}/s/reserv")
+        await page.wait_for_selector('#player[data-transport="hls"]', timeout=20_000)
+        switched = time.monotonic() - started
+        await page.wait_for_function(
+            "() => { const v = document.getElementById('player-video');"
+            " return v.readyState >= 2 && v.currentTime > 1; }",
+            timeout=20_000,
+        )
+        notice = await text(page, "#player-hls-notice")
+        assert "HLS" in notice
+        assert await page.is_visible("#player-hls-notice button")
+        print(f"HLS fallback after {switched:.1f} s")
+        assert switched < 15
+        assert room.viewer_count == 0  # no WebRTC viewer got through
+    finally:
+        await publisher.close()
+    assert not page_log.problems(allow=["net::ERR_FAILED", "Failed to load resource"]), (
+        page_log.problems(allow=["net::ERR_FAILED", "Failed to load resource"])
+    )
