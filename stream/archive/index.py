@@ -76,9 +76,22 @@ def read_index(directory: Path) -> RecordingIndex | None:
         return None
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` empty, readable by the service user alone (FFmpeg then writes into it
+    and keeps its mode). The data directory holds nothing others may read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+
+
+def private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
 def write_index(directory: Path, index: RecordingIndex) -> None:
     tmp = directory / (INDEX_FILE + ".tmp")
-    tmp.write_text(index.to_json(), encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(index.to_json())
     os.replace(tmp, directory / INDEX_FILE)
 
 

@@ -12,7 +12,15 @@ from typing import Any
 
 import av
 
-from stream.archive.index import RecordingIndex, Segment, read_index, segment_name, write_index
+from stream.archive.index import (
+    RecordingIndex,
+    Segment,
+    private_dir,
+    private_file,
+    read_index,
+    segment_name,
+    write_index,
+)
 from stream.archive.mux import FMP4_FLAGS, Timeline, add_streams, packet
 from stream.rooms.media import MediaFrame
 
@@ -93,7 +101,7 @@ class RecordingOutput:
         return self._index.duration if self._index is not None else 0.0
 
     def begin(self, start: SegmentStart) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         index = read_index(self.directory) or RecordingIndex(self.session_id)
         number = len(index.segments)
         while (self.directory / segment_name(number)).exists():
@@ -101,6 +109,7 @@ class RecordingOutput:
         name = segment_name(number)
         index.segments.append(Segment(file=name, started=round(start.wall, 3)))
         self._index = index
+        private_file(self.directory / name)
         self._open = _Container(str(self.directory / name), "mp4", {"movflags": FMP4_FLAGS}, start)
         write_index(self.directory, index)
         self._index_written = time.monotonic()
@@ -167,7 +176,8 @@ class HlsOutput:
     def begin(self, start: SegmentStart) -> None:
         if self._generation == 0 and self.directory.exists():
             shutil.rmtree(self.directory)  # left by an earlier room of the session
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Private like the whole data directory; the segments in it are FFmpeg's own files.
+        private_dir(self.directory)
         generation = self._generation = self._generation + 1
         options = {
             "hls_time": str(HLS_SEGMENT_SECONDS),

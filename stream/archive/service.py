@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from stream.archive.index import read_index, recordings_dir
+from stream.archive.index import private_dir, read_index, recordings_dir
 from stream.archive.outputs import HlsOutput, RecordingOutput
 from stream.archive.state import forget_state, save_state
 from stream.archive.writer import Output, RoomWriter
@@ -95,6 +95,11 @@ class Archive:
         self.redis = redis
         self.recordings = recordings_dir(data_dir)
         self.hls = hls_dir(data_dir)
+        for directory in (self.recordings, self.hls):
+            try:
+                private_dir(directory)
+            except OSError as exc:  # each recording fails alone, with its state; the relay runs
+                logger.error("archive directory %s cannot be created: %s", directory, exc)
         self.retention_days = retention_days
         self.max_bytes = max_bytes
         self.sinks: dict[str, ArchiveSink] = {}

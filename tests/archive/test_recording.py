@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 
 import av
 from aiohttp.test_utils import TestServer
@@ -44,6 +45,10 @@ async def test_whip_session_is_recorded_as_fmp4_without_codecs(server: TestServe
     assert SECONDS - 0.5 <= segment.duration <= SECONDS + 2.0
     info = probe(directory / segment.file)
     assert info["kinds"] == {"video": "h264", "audio": "opus"}
+    # Private like the rest of the data directory.
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for path in directory.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert abs(info["duration"] - segment.duration) < 0.5
     assert info["video_packets"] >= 25 * SECONDS * 0.8
     # The file decodes (decoding here, in the test, checks what was written).
