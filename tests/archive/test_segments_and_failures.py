@@ -4,9 +4,11 @@ a recording that cannot be written stops, marked failed, while the live relay go
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.config import Settings
@@ -51,7 +53,9 @@ async def test_session_with_recording_off_is_not_recorded(server: TestServer) ->
     )
 
 
-async def _recording_fails_while_viewers_watch(server: TestServer, session_id: str) -> str:
+async def _recording_fails_while_viewers_watch(
+    server: TestServer, session_id: str, caplog: pytest.LogCaptureFixture
+) -> str:
     key = await create_session(server, session_id)
     base = base_url(server)
     publisher, _ = await publish_loop(base, session_id, key)
@@ -81,25 +85,32 @@ async def _recording_fails_while_viewers_watch(server: TestServer, session_id: s
         await viewer.close()
         await publisher.close()
     await end_session(server, session_id)
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("stream.archive") and r.levelno >= logging.ERROR
+    ]
+    assert len(errors) == 1, errors  # one line says why the recording stopped
+    assert errors[0].startswith(f"[{session_id}] recording stopped: ")
     return state.reason
 
 
 async def test_size_cap_stops_recording_not_the_stream(
-    make_server: MakeServer, settings: Settings
+    make_server: MakeServer, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = await make_server(settings.with_(recording_max_bytes=40_000))
-    reason = await _recording_fails_while_viewers_watch(server, "capped")
+    reason = await _recording_fails_while_viewers_watch(server, "capped", caplog)
     assert "size cap" in reason
 
 
 async def test_unwritable_directory_stops_recording_not_the_stream(
-    make_server: MakeServer, settings: Settings
+    make_server: MakeServer, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocked: Path = settings.data_dir / "recordings" / "blocked"
     blocked.parent.mkdir(parents=True)
     blocked.write_bytes(b"")  # a file where the recording's directory would go
     server = await make_server(settings)
-    reason = await _recording_fails_while_viewers_watch(server, "blocked")
+    reason = await _recording_fails_while_viewers_watch(server, "blocked", caplog)
     assert reason
     # The live HLS is a separate output: it went on.
     assert (await recording_state(server, "blocked")).hls in ("recording", "done")
