@@ -92,6 +92,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/api/sessions/{session}", session_api.update_session, ORGANISER),
     Route("DELETE", "/api/sessions/{session}", session_api.delete_session, ORGANISER),
     Route("POST", "/api/sessions/{session}/key", session_api.rotate_key, ORGANISER),
+    Route("DELETE", "/api/sessions/{session}/recording", archive.delete_recording, ORGANISER),
     # Accounts.
     Route("GET", "/login", login.login_page, PUBLIC),
     Route("POST", "/login", login.login_submit, PUBLIC),

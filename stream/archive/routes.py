@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -16,17 +18,21 @@ from stream.archive.index import SEGMENT_PATTERN, RecordingIndex, read_index
 from stream.archive.outputs import HLS_PLAYLIST, HLS_SEGMENT_PATTERN
 from stream.archive.replay import chapters_vtt, chat_items, question_items
 from stream.archive.service import Archive
-from stream.archive.state import load_state
+from stream.archive.state import forget_state, load_state
 from stream.auth.invites import remember_invite, require_attendance
 from stream.chat.archive import ChatArchive
 from stream.chat.chat import compact_history
-from stream.common.errors import NotFound
+from stream.common.errors import Conflict, Forbidden, NotFound
+from stream.common.grants import Permission, Role
 from stream.common.ids import validate_session_id
+from stream.http import identity as guard
 from stream.http.keys import ARCHIVE, REDIS, ROOMS, SETTINGS, TEMPLATES
 from stream.http.urls import base_url
-from stream.program.sessions import Session
+from stream.program.sessions import Session, SessionStore
 from stream.qa.snapshot import load_questions
 from stream.rooms.presence import read_presence
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -246,3 +252,23 @@ async def recordings_status(request: web.Request) -> web.Response:
         "retention_days": request.app[SETTINGS].recording_retention_days or None,
     }
     return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+async def delete_recording(request: web.Request) -> web.Response:
+    """Delete a session's recording (its arranger's staff or an admin; not while it is live)."""
+    identity = await guard.require_role(request, Role.ARRANGER)
+    await guard.check_csrf(request)
+    session_id = validate_session_id(request.match_info["session"])
+    session = await SessionStore(request.app[REDIS]).get(session_id)
+    if not identity.may(Permission.MANAGE, session.id, session.arranger_id):
+        raise Forbidden("this session belongs to another arranger")
+    archive = request.app[ARCHIVE]
+    if session_id in archive.sinks:
+        raise Conflict("the session is being recorded: delete it after it has ended")
+    directory = archive.recordings / session_id
+    if not await asyncio.to_thread(directory.is_dir):
+        raise NotFound("no recording of this session")
+    await asyncio.to_thread(shutil.rmtree, directory)
+    await forget_state(request.app[REDIS], session_id)
+    logger.info("[%s] recording deleted by %s", session_id, identity.username)
+    return web.Response(status=204)

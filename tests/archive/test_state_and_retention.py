@@ -57,7 +57,7 @@ def test_recording_settings_from_env() -> None:
         Settings.from_env({"STREAM_RECORDING_MAX_BYTES": "lots"})
 
 
-async def test_staff_see_the_recordings_state(server: TestServer) -> None:
+async def test_staff_see_the_recordings_state_and_delete_it(server: TestServer) -> None:
     key = await create_session(server, "syns")
     await publish_for(server, "syns", key, 1.5)
     await end_session(server, "syns")
@@ -80,7 +80,20 @@ async def test_staff_see_the_recordings_state(server: TestServer) -> None:
             listing = await response.json()
         assert [item["session"] for item in listing["recordings"]] == ["syns"]
         assert listing["bytes"] == body["bytes"]
-        assert server.app[ARCHIVE].recordings.is_dir()
+
+        # Deleting it: a state-changing call needs the login's CSRF token.
+        url = staff.base + "/api/sessions/syns/recording"
+        async with staff.http.delete(url) as response:
+            assert response.status == 403
+        assert (server.app[ARCHIVE].recordings / "syns").is_dir()
+        async with staff.http.delete(url, headers={"X-CSRF-Token": staff.csrf}) as response:
+            assert response.status == 204
+        assert not (server.app[ARCHIVE].recordings / "syns").exists()
+        async with staff.http.get(staff.base + "/admin/api/recordings/syns") as response:
+            body = await response.json()
+        assert (body["state"], body["segments"], body["bytes"]) == (None, 0, 0)
+        async with staff.http.delete(url, headers={"X-CSRF-Token": staff.csrf}) as response:
+            assert response.status == 404
     finally:
         await staff.close()
         await visitor.close()
