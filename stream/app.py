@@ -26,6 +26,7 @@ from stream.admin import (
     staff_pages,
 )
 from stream.admin import routes as dashboard
+from stream.archive import routes as archive
 from stream.auth import register
 from stream.auth import routes as login
 from stream.auth.authenticator import auth_context
@@ -99,6 +100,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/api/sessions/{session}", session_api.update_session, ORGANISER),
     Route("DELETE", "/api/sessions/{session}", session_api.delete_session, ORGANISER),
     Route("POST", "/api/sessions/{session}/key", session_api.rotate_key, ORGANISER),
+    Route("DELETE", "/api/sessions/{session}/recording", archive.delete_recording, ORGANISER),
     # Accounts.
     Route("GET", "/login", login.login_page, PUBLIC),
     Route("POST", "/login", login.login_submit, PUBLIC),
@@ -109,6 +111,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/admin", dashboard.dashboard, STAFF, page="staff"),
     Route("GET", "/admin/", dashboard.dashboard, STAFF, page="staff"),
     Route("GET", "/admin/api/overview", dashboard.overview_json, STAFF),
+    Route("GET", "/admin/api/recordings", archive.recordings_status, STAFF),
+    Route("GET", "/admin/api/recordings/{session}", archive.recording_status, STAFF),
     Route("GET", "/admin/sessions", session_pages.session_list, ORGANISER, page="staff"),
     Route("GET", "/admin/sessions/new", session_pages.session_new, ORGANISER, page="staff"),
     Route("POST", "/admin/sessions/new", session_pages.session_create, ORGANISER, page="staff"),
@@ -190,7 +194,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     # Visitors' pages.
     Route("GET", "/", pages.programme, PUBLIC),
-    Route("GET", "/s/{session}", pages.watch, ATTENDEE, page="visitor"),
+    # An ended, recorded session's page is its replay; a live or coming one's is the watch page.
+    Route("GET", "/s/{session}", archive.watch_or_replay(pages.watch), ATTENDEE, page="visitor"),
+    Route("GET", "/s/{session}/replay.json", archive.replay_data, ATTENDEE),
+    Route("GET", "/s/{session}/chapters.vtt", archive.chapters, ATTENDEE),
+    Route("GET", "/s/{session}/recording/{file}", archive.recording_file, ATTENDEE),
+    # Live HLS for players without WebRTC and for caches (CDN, nginx) in front of this node.
+    Route("GET", "/hls/{session}/index.m3u8", archive.hls_file, ATTENDEE),
+    Route("GET", "/hls/{session}/{file}", archive.hls_file, ATTENDEE),
     Route("GET", "/embed/{session}", pages.embed, ATTENDEE, page="visitor"),
     # The studio page asks for the publish key itself; publishing is guarded at /whip.
     Route("GET", "/studio/{session}", pages.studio, ATTENDEE, page="visitor"),
@@ -282,6 +293,7 @@ def create_app(
     app.cleanup_ctx.append(auth_context)
     app.cleanup_ctx.append(peers_context)
     app.cleanup_ctx.append(whep.rooms_context)
+    app.cleanup_ctx.append(archive.archive_context)  # records and writes HLS of every room
     app.cleanup_ctx.append(rtmp_context)
     app.cleanup_ctx.append(chat.chat_context(read_presence))
     app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets

@@ -75,6 +75,11 @@ class Settings:
     handshake_timeout: float = 20.0
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
     cors_origins: tuple[str, ...] = ("*",)
+    # Days a recording is kept after it ended; 0 keeps recordings until they are deleted.
+    recording_retention_days: float = 0.0
+    # Bytes one room's recording may take (0: no cap); past it the recording stops, marked
+    # failed, and the live stream goes on.
+    recording_max_bytes: int = 0
     web_dir: Path = WEB_DIR
     log_level: str = "INFO"
 
@@ -102,6 +107,10 @@ class Settings:
             raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
         if self.redis_restart_within <= 0:
             raise ConfigError("STREAM_REDIS_RESTART_WITHIN must be positive")
+        if self.recording_retention_days < 0:
+            raise ConfigError("STREAM_RECORDING_RETENTION_DAYS must be 0 (keep) or more")
+        if self.recording_max_bytes < 0:
+            raise ConfigError("STREAM_RECORDING_MAX_BYTES must be 0 (no cap) or more")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -144,6 +153,10 @@ class Settings:
             values["trusted_proxies"] = _split(env["STREAM_TRUSTED_PROXIES"])
         if env.get("STREAM_PUBLIC_URL"):
             values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
+        if "STREAM_RECORDING_RETENTION_DAYS" in env:
+            values["recording_retention_days"] = _float(env, "STREAM_RECORDING_RETENTION_DAYS")
+        if "STREAM_RECORDING_MAX_BYTES" in env:
+            values["recording_max_bytes"] = _int(env, "STREAM_RECORDING_MAX_BYTES")
         if "STREAM_LOG_LEVEL" in env:
             values["log_level"] = env["STREAM_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -14,14 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from stream.chat.archive import MAX_ARCHIVE_ENTRIES
-from stream.chat.chat import TRANSCRIPT_PAGE
 from stream.common import times
 from stream.common.ids import validate_session_id
 from stream.http.keys import CHAT
 
 TRANSCRIPT_COLUMNS = ("id", "time", "name", "role", "text")
-MAX_TRANSCRIPT_PAGES = MAX_ARCHIVE_ENTRIES // TRANSCRIPT_PAGE + 1
 # A cell starting with one of these is a formula to a spreadsheet: it is quoted with '.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,24 +65,10 @@ def transcript_csv(events: list[bytes]) -> str:
     return out.getvalue()
 
 
-async def _whole_transcript(request: web.Request, session_id: str) -> list[bytes]:
-    """Every page of the transcript (the archive is capped, so the pages are too)."""
-    chat = request.app[CHAT]
-    events: list[bytes] = []
-    after: bytes | None = None
-    for _ in range(MAX_TRANSCRIPT_PAGES):
-        page = await chat.transcript(session_id, after)
-        events += page.events
-        if page.next is None:
-            break
-        after = page.next
-    return events
-
-
 async def transcript_download(request: web.Request) -> web.Response:
     session_id = validate_session_id(request.match_info["session"])
     what = request.match_info["what"]
-    events = await _whole_transcript(request, session_id)
+    events = await request.app[CHAT].whole_transcript(session_id)
     headers = {
         "Cache-Control": "no-store",
         "Content-Disposition": f'attachment; filename="{session_id}-{what}"',

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from stream.chat.archive import ChatArchive
+from stream.chat.archive import MAX_ARCHIVE_ENTRIES, ChatArchive
 from stream.chat.fanout import Encode, Fanout
 from stream.chat.identity import (
     MAX_NAME_LENGTH,
@@ -272,6 +272,19 @@ class ChatService:
         events = visible_events([e for e in messages if e.id not in deleted], moderator=False)
         more = len(entries) == TRANSCRIPT_PAGE
         return TranscriptPage(events, entries[-1].id if more else None)
+
+    async def whole_transcript(self, session_id: str) -> list[bytes]:
+        """Every page of the public conversation (the archive is capped, so this is too): for
+        downloads and the replay, never with deleted messages."""
+        events: list[bytes] = []
+        after: bytes | None = None
+        for _ in range(MAX_ARCHIVE_ENTRIES // TRANSCRIPT_PAGE + 1):
+            page = await self.transcript(session_id, after)
+            events += page.events
+            if page.next is None:
+                break
+            after = page.next
+        return events
 
     async def catch_up(self, session_id: str, moderator: bool, after: bytes) -> Backlog:
         entries = await self.log.after(session_id, after.decode(), CATCH_UP_COUNT)

@@ -16,6 +16,7 @@ from stream.config import Settings
 from stream.store import EmbeddedRedis, Redis, RedisSupervisor
 
 if TYPE_CHECKING:
+    from stream.archive.service import Archive
     from stream.chat.chat import ChatService
     from stream.chat.ws import ChatSockets
     from stream.http.identity import Authenticator
@@ -47,6 +48,7 @@ ROOMS: web.AppKey[RoomRegistry] = web.AppKey("rooms")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 LIVE: web.AppKey[LiveState] = web.AppKey("live")
 RTMP_SERVER: web.AppKey[RtmpServer] = web.AppKey("rtmp_server")
+ARCHIVE: web.AppKey[Archive] = web.AppKey("archive")  # recordings and live HLS
 
 # Live interaction.
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")

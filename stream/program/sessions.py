@@ -63,7 +63,7 @@ VISIBILITIES = ("public", "invite")
 # Fields the Session type owns; anything else in the hash travels in ``extra``.
 _OWN_FIELDS = (
     "id", "title", "arranger", "description", "event", "arranger_id", "speakers", "studio",
-    "start", "end", "visibility", "language", "chat", "qa",
+    "start", "end", "visibility", "language", "chat", "qa", "record",
 )  # fmt: skip
 _PRIVATE_FIELDS = ("key_hash",)
 
@@ -101,6 +101,7 @@ class Session:
     language: str = ""
     chat: bool = True
     qa: bool = True
+    record: bool = True  # recorded while live (the archive), replayed afterwards
     # Read from storage with a time that cannot be shown (written by an older version): shown
     # without a time; saving it again leaves the stored time as it was.
     schedule_unreadable: bool = False
@@ -203,6 +204,7 @@ class Session:
             "language": self.language,
             "chat": "1" if self.chat else "0",
             "qa": "1" if self.qa else "0",
+            "record": "1" if self.record else "0",
         }
         values.update(self.extra)
         if self.schedule_unreadable:
@@ -239,6 +241,7 @@ class Session:
             language=own["language"],
             chat=own["chat"] != "0",
             qa=own["qa"] != "0",
+            record=own["record"] != "0",
             schedule_unreadable=unreadable,
         )
 

@@ -105,6 +105,25 @@ class ViewerOutputs(Protocol):
 ViewerOutputsFactory = Callable[[], ViewerOutputs]
 
 
+class FrameSink(Protocol):
+    """Something besides viewers that takes every frame of a room (the recorder, HLS).
+
+    Called on the event loop, so each call must return at once (hand the frame to a thread).
+    A sink that raises is removed; the relay goes on.
+    """
+
+    def publisher_attached(self) -> None: ...
+
+    def frame(self, frame: MediaFrame) -> None: ...
+
+    def publisher_left(self) -> None: ...
+
+    def room_closed(self) -> None: ...
+
+
+RoomObserver = Callable[["Room"], None]
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One viewer: its outputs by kind, and how to disconnect it."""
@@ -153,6 +172,8 @@ class Room:
         self.live_since: float | None = None
         self.closed = False
         self.log_prefix = f"[{session_id}]"
+        self.sinks: list[FrameSink] = []
+        self.last_keyframe_at: float | None = None
 
     # -- publisher side -------------------------------------------------------------------
 
@@ -180,6 +201,7 @@ class Room:
         for subscriber in self.subscribers.values():
             for output in subscriber.outputs.values():
                 output.restart()
+        self._tell_sinks("publisher_attached")
         logger.info("%s publisher %s attached", self.log_prefix, publisher.id[:6])
 
     def detach(self, publisher: Publisher) -> None:
@@ -188,6 +210,7 @@ class Room:
         self.publisher = None
         self.live_since = None
         self.keyframes.close()
+        self._tell_sinks("publisher_left")
         logger.info("%s publisher %s left", self.log_prefix, publisher.id[:6])
         self._idle_timer = asyncio.get_running_loop().call_later(ROOM_IDLE_GRACE, self._idle)
 
@@ -212,9 +235,17 @@ class Room:
         keyframe = is_keyframe(codec, data)
         if keyframe and kind == "video":
             self.keyframes.keyframe_arrived()
+            self.last_keyframe_at = now
         if self.live_since is None:
             self.live_since = now
             logger.info("%s live (%s %s)", self.log_prefix, kind, codec)
+        if self.sinks:
+            self._feed_sinks(
+                MediaFrame(
+                    kind=kind, codec=codec, data=data, timestamp=timestamp,
+                    keyframe=keyframe, arrival=now,
+                )
+            )  # fmt: skip
         if not self.subscribers and self.publisher.answers_keyframe_requests and kind == "audio":
             return  # nobody to send to, and nothing to cache
         frame = MediaFrame(
@@ -232,6 +263,34 @@ class Room:
         self._wakeup.set()
         if self._fanout_task is None:
             self._fanout_task = asyncio.get_running_loop().create_task(self._fanout())
+
+    # -- sinks (recorder, HLS) -----------------------------------------------------------
+
+    def add_sink(self, sink: FrameSink) -> None:
+        self.sinks.append(sink)
+        if self.publisher is not None:
+            sink.publisher_attached()
+
+    def remove_sink(self, sink: FrameSink) -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+
+    def _feed_sinks(self, frame: MediaFrame) -> None:
+        """Each sink gets the publisher's frame with its own timestamp (not the room's)."""
+        for sink in list(self.sinks):
+            try:
+                sink.frame(frame)
+            except Exception:  # a sink never stops the relay
+                logger.exception("%s frame sink failed; removed", self.log_prefix)
+                self.remove_sink(sink)
+
+    def _tell_sinks(self, event: str) -> None:
+        for sink in list(self.sinks):
+            try:
+                getattr(sink, event)()
+            except Exception:
+                logger.exception("%s frame sink failed on %s; removed", self.log_prefix, event)
+                self.remove_sink(sink)
 
     def _shed(self) -> None:
         """Fan-out fell a second behind: drop the backlog, restart video at a keyframe."""
@@ -380,6 +439,8 @@ class Room:
         )
         for subscriber in subscribers:
             self.unsubscribe(subscriber.id)
+        self._tell_sinks("room_closed")
+        self.sinks.clear()
         logger.info("%s closed: %s", self.log_prefix, reason)
         if self._on_idle is not None:
             self._on_idle(self)
@@ -407,6 +468,8 @@ class RoomRegistry:
     def __init__(self, *, viewer_outputs: ViewerOutputsFactory = Forwarding) -> None:
         self._rooms: dict[str, Room] = {}
         self.viewer_outputs = viewer_outputs
+        # Called with each new room before its publisher attaches (the archive adds its sinks).
+        self.observers: list[RoomObserver] = []
 
     def get(self, session_id: str) -> Room | None:
         return self._rooms.get(session_id)
@@ -416,6 +479,11 @@ class RoomRegistry:
         if room is None or room.closed:
             room = Room(session_id, on_idle=self._forget, outputs=self.viewer_outputs())
             self._rooms[session_id] = room
+            for observe in self.observers:
+                try:
+                    observe(room)
+                except Exception:  # an observer never stops a publisher
+                    logger.exception("%s room observer failed", room.log_prefix)
         return room
 
     def _forget(self, room: Room) -> None:

@@ -1,0 +1,3 @@
+"""The RTMP-enabled app fixture, shared with the ingest tests."""
+
+from tests.ingest.rtmp.conftest import rtmp_app  # noqa: F401
