@@ -14,6 +14,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_RTMP_PORT = 1935
 DEFAULT_DATA_DIR = Path(".data")
+# Seconds without a packet from a publisher before it is closed (it need not answer consent).
+PUBLISHER_TIMEOUT = 15.0
+# Seconds between the ICE consent checks sent to a publisher (RFC 7675).
+CONSENT_INTERVAL = 5.0
 
 
 def _web_dir() -> Path:
@@ -73,6 +77,11 @@ class Settings:
     redis_restart_within: float = 30.0
     # Seconds a peer may take from offer to ICE+DTLS connected before it is reaped.
     handshake_timeout: float = 20.0
+    # Seconds without a packet (media, RTCP or STUN) from a publisher before it is closed.
+    # Publishers are not closed for unanswered ICE consent checks (FFmpeg answers none).
+    publisher_timeout: float = PUBLISHER_TIMEOUT
+    # Seconds between the ICE consent checks sent to a publisher (RFC 7675 says 5).
+    consent_interval: float = CONSENT_INTERVAL
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
     cors_origins: tuple[str, ...] = ("*",)
     web_dir: Path = WEB_DIR
@@ -100,6 +109,10 @@ class Settings:
                 raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
         if self.handshake_timeout <= 0:
             raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
+        if self.publisher_timeout <= 0:
+            raise ConfigError("STREAM_PUBLISHER_TIMEOUT must be positive")
+        if self.consent_interval <= 0:
+            raise ConfigError("STREAM_CONSENT_INTERVAL must be positive")
         if self.redis_restart_within <= 0:
             raise ConfigError("STREAM_REDIS_RESTART_WITHIN must be positive")
 
@@ -136,6 +149,10 @@ class Settings:
             values["moderator_token"] = env["STREAM_MODERATOR_TOKEN"]
         if "STREAM_HANDSHAKE_TIMEOUT" in env:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
+        if "STREAM_PUBLISHER_TIMEOUT" in env:
+            values["publisher_timeout"] = _float(env, "STREAM_PUBLISHER_TIMEOUT")
+        if "STREAM_CONSENT_INTERVAL" in env:
+            values["consent_interval"] = _float(env, "STREAM_CONSENT_INTERVAL")
         if "STREAM_REDIS_RESTART_WITHIN" in env:
             values["redis_restart_within"] = _float(env, "STREAM_REDIS_RESTART_WITHIN")
         if "STREAM_CORS_ORIGINS" in env:
