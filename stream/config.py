@@ -86,6 +86,12 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     web_dir: Path = WEB_DIR
     log_level: str = "INFO"
+    # "text" or "json" (one JSON object per line).
+    log_format: str = "text"
+    # Receives a signed POST when a session goes live or ends; None: no webhooks.
+    webhook_url: str | None = None
+    # HMAC-SHA256 key of the webhook signature header.
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -109,6 +115,16 @@ class Settings:
                 raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
         if self.handshake_timeout <= 0:
             raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"STREAM_LOG_FORMAT: {self.log_format!r} is not text or json")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError(f"STREAM_LOG_LEVEL: {self.log_level!r} is not a log level")
+        if self.webhook_url is not None and not self.webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError("STREAM_WEBHOOK_URL must be an http:// or https:// URL")
+        if self.webhook_url is not None and not self.webhook_secret:
+            raise ConfigError("STREAM_WEBHOOK_URL needs STREAM_WEBHOOK_SECRET")
         if self.publisher_timeout <= 0:
             raise ConfigError("STREAM_PUBLISHER_TIMEOUT must be positive")
         if self.consent_interval <= 0:
@@ -161,6 +177,12 @@ class Settings:
             values["trusted_proxies"] = _split(env["STREAM_TRUSTED_PROXIES"])
         if env.get("STREAM_PUBLIC_URL"):
             values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
+        if "STREAM_LOG_FORMAT" in env:
+            values["log_format"] = env["STREAM_LOG_FORMAT"].lower()
+        if env.get("STREAM_WEBHOOK_URL"):
+            values["webhook_url"] = env["STREAM_WEBHOOK_URL"]
+        if env.get("STREAM_WEBHOOK_SECRET"):
+            values["webhook_secret"] = env["STREAM_WEBHOOK_SECRET"]
         if "STREAM_LOG_LEVEL" in env:
             values["log_level"] = env["STREAM_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})
