@@ -43,6 +43,7 @@ from stream.auth.guards import (
 from stream.chat import routes as chat
 from stream.common.limits import Limiter
 from stream.config import Settings
+from stream.http import webhooks
 from stream.http.keys import (
     EMBEDDED_REDIS,
     LIMITER,
@@ -294,6 +295,7 @@ def create_app(
     app.cleanup_ctx.append(peers_context)
     app.cleanup_ctx.append(whep.rooms_context)
     app.cleanup_ctx.append(archive.archive_context)  # records and writes HLS of every room
+    app.cleanup_ctx.append(webhooks.webhooks_context)  # reads the rooms: after them
     app.cleanup_ctx.append(rtmp_context)
     app.cleanup_ctx.append(chat.chat_context(read_presence))
     app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets

@@ -14,6 +14,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_RTMP_PORT = 1935
 DEFAULT_DATA_DIR = Path(".data")
+# Seconds without a packet from a publisher before it is closed (it need not answer consent).
+PUBLISHER_TIMEOUT = 15.0
+# Seconds between the ICE consent checks sent to a publisher (RFC 7675).
+CONSENT_INTERVAL = 5.0
 
 
 def _web_dir() -> Path:
@@ -73,6 +77,11 @@ class Settings:
     redis_restart_within: float = 30.0
     # Seconds a peer may take from offer to ICE+DTLS connected before it is reaped.
     handshake_timeout: float = 20.0
+    # Seconds without a packet (media, RTCP or STUN) from a publisher before it is closed.
+    # Publishers are not closed for unanswered ICE consent checks (FFmpeg answers none).
+    publisher_timeout: float = PUBLISHER_TIMEOUT
+    # Seconds between the ICE consent checks sent to a publisher (RFC 7675 says 5).
+    consent_interval: float = CONSENT_INTERVAL
     # Browser origins allowed to call WHIP/WHEP (CORS) ; "*" for any.
     cors_origins: tuple[str, ...] = ("*",)
     # Days a recording is kept after it ended; 0 keeps recordings until they are deleted.
@@ -82,6 +91,12 @@ class Settings:
     recording_max_bytes: int = 0
     web_dir: Path = WEB_DIR
     log_level: str = "INFO"
+    # "text" or "json" (one JSON object per line).
+    log_format: str = "text"
+    # Receives a signed POST when a session goes live or ends; None: no webhooks.
+    webhook_url: str | None = None
+    # HMAC-SHA256 key of the webhook signature header.
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -105,6 +120,20 @@ class Settings:
                 raise ConfigError(f"STREAM_ICE_SERVERS: {url!r} is not a stun:/turn: URL")
         if self.handshake_timeout <= 0:
             raise ConfigError("STREAM_HANDSHAKE_TIMEOUT must be positive")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"STREAM_LOG_FORMAT: {self.log_format!r} is not text or json")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError(f"STREAM_LOG_LEVEL: {self.log_level!r} is not a log level")
+        if self.webhook_url is not None and not self.webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigError("STREAM_WEBHOOK_URL must be an http:// or https:// URL")
+        if self.webhook_url is not None and not self.webhook_secret:
+            raise ConfigError("STREAM_WEBHOOK_URL needs STREAM_WEBHOOK_SECRET")
+        if self.publisher_timeout <= 0:
+            raise ConfigError("STREAM_PUBLISHER_TIMEOUT must be positive")
+        if self.consent_interval <= 0:
+            raise ConfigError("STREAM_CONSENT_INTERVAL must be positive")
         if self.redis_restart_within <= 0:
             raise ConfigError("STREAM_REDIS_RESTART_WITHIN must be positive")
         if self.recording_retention_days < 0:
@@ -145,6 +174,10 @@ class Settings:
             values["moderator_token"] = env["STREAM_MODERATOR_TOKEN"]
         if "STREAM_HANDSHAKE_TIMEOUT" in env:
             values["handshake_timeout"] = _float(env, "STREAM_HANDSHAKE_TIMEOUT")
+        if "STREAM_PUBLISHER_TIMEOUT" in env:
+            values["publisher_timeout"] = _float(env, "STREAM_PUBLISHER_TIMEOUT")
+        if "STREAM_CONSENT_INTERVAL" in env:
+            values["consent_interval"] = _float(env, "STREAM_CONSENT_INTERVAL")
         if "STREAM_REDIS_RESTART_WITHIN" in env:
             values["redis_restart_within"] = _float(env, "STREAM_REDIS_RESTART_WITHIN")
         if "STREAM_CORS_ORIGINS" in env:
@@ -157,6 +190,12 @@ class Settings:
             values["recording_retention_days"] = _float(env, "STREAM_RECORDING_RETENTION_DAYS")
         if "STREAM_RECORDING_MAX_BYTES" in env:
             values["recording_max_bytes"] = _int(env, "STREAM_RECORDING_MAX_BYTES")
+        if "STREAM_LOG_FORMAT" in env:
+            values["log_format"] = env["STREAM_LOG_FORMAT"].lower()
+        if env.get("STREAM_WEBHOOK_URL"):
+            values["webhook_url"] = env["STREAM_WEBHOOK_URL"]
+        if env.get("STREAM_WEBHOOK_SECRET"):
+            values["webhook_secret"] = env["STREAM_WEBHOOK_SECRET"]
         if "STREAM_LOG_LEVEL" in env:
             values["log_level"] = env["STREAM_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})

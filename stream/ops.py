@@ -17,11 +17,18 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 from aiohttp.web_request import BaseRequest
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from stream.chat.keys import stream_key
 from stream.common.errors import Unauthorized
 from stream.http.keys import (
     CHAT,
@@ -34,12 +41,19 @@ from stream.http.keys import (
     SETTINGS,
 )
 from stream.program.sessions import SessionStore
+from stream.qa.keys import question_seq_key
+from stream.rooms.room import Room
+from stream.rooms.stats import SampleWindow
 from stream.store import RedisState
 
 HEALTH_REDIS_TIMEOUT = 2.0
 METRICS_REDIS_TIMEOUT = 1.0
 UNMATCHED_ROUTE = "unmatched"
 LATENCY_QUANTILES = (50, 95, 99)
+# Seconds, frame arrival to hand-off to a viewer's sender: well under a millisecond normally.
+RELAY_LATENCY_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
+# Sessions that are not public count together under this label value, never by name.
+UNLISTED = "_unlisted"
 
 
 def route_name(request: BaseRequest) -> str:
@@ -59,6 +73,48 @@ class Metrics:
             ["method", "route", "status"],
             registry=None,
         )
+        self.relay_latency = Histogram(
+            "stream_relay_latency_histogram_seconds",
+            "Frame arrival to hand-off to a viewer's sender, every room of this process.",
+            buckets=RELAY_LATENCY_BUCKETS,
+            registry=None,
+        )
+
+    def observe_rooms(self, rooms: Iterable[Room]) -> None:
+        """Feed each room's relay latency samples into the histogram from now on."""
+        for room in rooms:
+            if not isinstance(room.relay_latency, ObservedWindow):
+                room.relay_latency = ObservedWindow(room.relay_latency, self.relay_latency)
+
+
+class ObservedWindow(SampleWindow):
+    """A room's latency window that also observes every sample into a histogram."""
+
+    def __init__(self, window: SampleWindow, histogram: Histogram) -> None:
+        # No super().__init__(): every method goes to the room's own window, samples kept.
+        self.window = window
+        self.histogram = histogram
+
+    @property
+    def count(self) -> int:
+        return self.window.count
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self.window.count = value
+
+    def add(self, value: float) -> None:
+        self.window.add(value)
+        self.histogram.observe(value)
+
+    def clear(self) -> None:
+        self.window.clear()
+
+    def percentile(self, q: float) -> float | None:
+        return self.window.percentile(q)
+
+    def __len__(self) -> int:
+        return len(self.window)
 
 
 @web.middleware
@@ -163,7 +219,59 @@ async def snapshot(app: web.Application) -> list[Metric]:
             if value is not None:
                 latency.add_metric([room.session_id, str(q / 100)], value)
     families += [viewers, live, latency]
+    if redis_up:
+        with contextlib.suppress(Exception):
+            families += await _message_counts(app, public)
     return families
+
+
+async def _message_counts(app: web.Application, public: set[str]) -> list[Metric]:
+    """Chat stream entries and Q&A questions per session, counted in Redis (every node's).
+
+    Counters: Prometheus's ``rate()`` gives messages per second. Sessions that are not public
+    are summed under ``session="_unlisted"``.
+    """
+    store = SessionStore(app[REDIS])
+    session_ids = await asyncio.wait_for(store.all_ids(), METRICS_REDIS_TIMEOUT)
+    listed = public | {
+        s.id for s in await store.many([i for i in session_ids if i not in public]) if s.public
+    }
+    pipe = app[REDIS].pipeline(transaction=False)
+    for session_id in session_ids:
+        pipe.xinfo_stream(stream_key(session_id))
+        pipe.get(question_seq_key(session_id))
+    results = await asyncio.wait_for(pipe.execute(raise_on_error=False), METRICS_REDIS_TIMEOUT)
+    chat = CounterMetricFamily(
+        "stream_chat_messages",
+        "Chat events written (messages, Q&A and moderation frames), by public session.",
+        labels=["session"],
+    )
+    questions = CounterMetricFamily(
+        "stream_qa_questions", "Q&A questions asked, by public session.", labels=["session"]
+    )
+    unlisted_chat = unlisted_questions = 0
+    for index, session_id in enumerate(session_ids):
+        info, asked = results[2 * index], results[2 * index + 1]
+        added = _entries_added(info)
+        count = int(asked) if isinstance(asked, (bytes, str, int)) else 0
+        if session_id in listed:
+            chat.add_metric([session_id], added)
+            questions.add_metric([session_id], count)
+        else:
+            unlisted_chat += added
+            unlisted_questions += count
+    chat.add_metric([UNLISTED], unlisted_chat)
+    questions.add_metric([UNLISTED], unlisted_questions)
+    return [chat, questions]
+
+
+def _entries_added(info: object) -> int:
+    if not isinstance(info, dict):
+        return 0  # no stream yet (an error in the pipeline's results)
+    for key in ("entries-added", b"entries-added", "length", b"length"):
+        if key in info:
+            return int(info[key])
+    return 0
 
 
 def _check_metrics_token(request: web.Request) -> None:
@@ -181,7 +289,9 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus text; with ``STREAM_METRICS_TOKEN`` set, for its bearer only."""
     _check_metrics_token(request)
     registry = CollectorRegistry(auto_describe=False)
+    request.app[METRICS].observe_rooms(request.app[ROOMS].all())
     registry.register(request.app[METRICS].requests)
+    registry.register(request.app[METRICS].relay_latency)
     registry.register(_Snapshot(await snapshot(request.app)))
     ProcessCollector(registry=registry)
     return web.Response(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import json
 import logging
 import signal
 import socket
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -70,6 +72,47 @@ def add_serve_arguments(server: argparse.ArgumentParser) -> None:
         "--demo", action="store_true", help="create the demo event with a live test pattern"
     )
     server.add_argument("--public-url", help="URL other nodes use to reach this one")
+    server.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="log lines as text or JSON (default text)"
+    )
+    server.add_argument(
+        "--log-level", choices=LOG_LEVELS, type=str.upper, help="log level (default INFO)"
+    )
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and an
+    exception's text when there is one (a traceback stays inside the one line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return json.dumps(event, ensure_ascii=False)
+
+
+def configure_logging(log_format: str, level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("aiortc").setLevel(logging.WARNING)
+    logging.getLogger("aioice").setLevel(logging.WARNING)
 
 
 def serve(
@@ -88,15 +131,13 @@ def serve(
             trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
             demo=args.demo or None,
             public_url=args.public_url,
+            log_format=getattr(args, "log_format", None),
+            log_level=getattr(args, "log_level", None),
         )
     except ConfigError as exc:
         print(f"stream: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTING
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("aiortc").setLevel(logging.WARNING)
-    logging.getLogger("aioice").setLevel(logging.WARNING)
+    configure_logging(settings.log_format, settings.log_level)
     try:
         check_data_dir(settings)
         if settings.redis_url:

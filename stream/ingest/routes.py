@@ -73,6 +73,8 @@ async def whip_post(request: web.Request) -> web.Response:
             kinds,
             ice_servers=settings.ice_servers,
             handshake_timeout=settings.handshake_timeout,
+            media_timeout=settings.publisher_timeout,
+            consent_interval=settings.consent_interval,
         )
     except BaseException:
         slot.release()

@@ -7,9 +7,11 @@ import logging
 
 from aiortc import RTCPeerConnection, RTCRtpCodecCapability, RTCRtpSender
 
+from stream.config import CONSENT_INTERVAL
 from stream.ingest.tap import ReceiverTap
 from stream.rooms.media import AUDIO_CODECS, VIDEO_CODECS
 from stream.rooms.room import Room
+from stream.rtc.freshness import PUBLISHER_MEDIA_TIMEOUT, MediaFreshness
 from stream.rtc.ice import rtc_configuration
 from stream.rtc.peer import Peer
 
@@ -40,6 +42,7 @@ class WhipPublisher:
         self.room = room
         self.taps: dict[str, ReceiverTap] = {}
         self._pli_tasks: set[asyncio.Task[None]] = set()
+        self.freshness: MediaFreshness | None = None
 
     def add_receivers(self, kinds: list[str]) -> None:
         """One tapped, receive-only transceiver per offered kind, before the offer is applied."""
@@ -71,8 +74,14 @@ async def accept_publisher(
     *,
     ice_servers: tuple[str, ...],
     handshake_timeout: float,
+    media_timeout: float = PUBLISHER_MEDIA_TIMEOUT,
+    consent_interval: float = CONSENT_INTERVAL,
 ) -> tuple[Peer, str]:
-    """Create the publisher's peer, attach it to the room (409 if taken) and answer its offer."""
+    """Create the publisher's peer, attach it to the room (409 if taken) and answer its offer.
+
+    The publisher is kept while its packets arrive, answered consent checks or not (FFmpeg's
+    WHIP output answers none), and closed after ``media_timeout`` seconds of silence.
+    """
     pc = RTCPeerConnection(rtc_configuration(ice_servers))
     peer = Peer(pc, role="whip", session_id=room.session_id, handshake_timeout=handshake_timeout)
     publisher = WhipPublisher(peer, room)
@@ -87,4 +96,7 @@ async def accept_publisher(
 
     peer.on_close(detach)
     answer = await peer.answer(offer_sdp, lambda: publisher.add_receivers(kinds))
+    # Before the answer leaves: ICE cannot complete until the publisher has it.
+    publisher.freshness = MediaFreshness(peer, timeout=media_timeout, interval=consent_interval)
+    publisher.freshness.install()
     return peer, answer

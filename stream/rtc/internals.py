@@ -10,7 +10,11 @@ aiortc has no encoded-frame API. The relay reaches into single objects:
   transceiver, the SRTP session and ICE socket it sends on, and the counters its RTCP sender
   reports use;
 - the H.264 and VP8 packetizers of aiortc's encoders, used without their encoders;
-- the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there).
+- the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there);
+- a publisher's ICE consent checks (RFC 7675): aioice closes a connection whose checks go
+  unanswered for ~30 s, and FFmpeg's WHIP output never answers them. A publisher's checks are
+  replaced by the server's own loop (``stream.rtc.freshness``), which keeps the publisher while
+  its packets arrive.
 
 Two things are process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`),
 and containing failures of a peer connection's background connect task
@@ -36,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aioice.ice
+import aioice.stun
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
@@ -68,6 +73,9 @@ ICE_CONNECTION = "_connection"
 ICE_NOMINATED = "_nominated"
 ICE_PROTOCOLS = "_protocols"
 ICE_HOST_ADDRESSES = "get_host_addresses"
+ICE_QUERY_CONSENT = "query_consent"
+ICE_CONSENT_TASK = "_query_consent_task"
+ICE_BUILD_REQUEST = "build_request"
 PC_CONNECT = "_RTCPeerConnection__connect"
 H264_SPLIT_BITSTREAM = "_split_bitstream"
 ENCODER_PACKETIZE = "_packetize"
@@ -265,17 +273,105 @@ def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
 # -- ICE --------------------------------------------------------------------------------------
 
 
-def _ice_protocols(pc: RTCPeerConnection) -> list[asyncio.DatagramProtocol]:
-    """The aioice protocols of every ICE socket of ``pc`` (after ``setLocalDescription``)."""
-    found: list[asyncio.DatagramProtocol] = []
+def _ice_connections(pc: RTCPeerConnection) -> list[Any]:
+    """The aioice connection of every ICE transport of ``pc`` (one when bundled)."""
+    found: list[Any] = []
     seen: set[int] = set()
     for transceiver in pc.getTransceivers():
         connection = private(transceiver.receiver.transport.transport, ICE_CONNECTION)
         if id(connection) in seen:
             continue
         seen.add(id(connection))
+        found.append(connection)
+    return found
+
+
+def _ice_protocols(pc: RTCPeerConnection) -> list[asyncio.DatagramProtocol]:
+    """The aioice protocols of every ICE socket of ``pc`` (after ``setLocalDescription``)."""
+    found: list[asyncio.DatagramProtocol] = []
+    for connection in _ice_connections(pc):
         found += private(connection, ICE_PROTOCOLS)
     return found
+
+
+def nominated_address(pc: RTCPeerConnection) -> tuple[str, int] | None:
+    """The remote address of the nominated RTP pair of ``pc``'s first ICE transport."""
+    connections = _ice_connections(pc)
+    if not connections:
+        return None
+    nominated: dict[int, Any] = private(connections[0], ICE_NOMINATED)
+    pair = nominated.get(RTP_COMPONENT)
+    if pair is None:
+        return None
+    address: tuple[str, int] = tuple(pair.remote_addr)
+    return address
+
+
+ConsentCheck = Callable[[], Awaitable[bool]]
+ConsentLoop = Callable[[ConsentCheck], Awaitable[None]]
+
+
+def replace_consent_checks(pc: RTCPeerConnection, run: ConsentLoop) -> int:
+    """Replace aioice's RFC 7675 consent loop of each ICE connection of ``pc`` with
+    ``run(check)``; returns how many connections changed.
+
+    aioice starts ``Connection.query_consent()`` once ICE completes and closes the connection
+    after six unanswered checks. ``run`` gets ``check``, which sends one consent request on
+    each nominated pair (no retransmission) and says whether every one was answered; ``run``
+    decides what an unanswered check means. Call it after ``setLocalDescription`` and before
+    ICE completes (the answer is not sent yet); only this peer connection changes.
+    """
+    connections = _ice_connections(pc)
+    for connection in connections:
+        _private_callable(connection, ICE_QUERY_CONSENT)
+        build_request = _private_callable(connection, ICE_BUILD_REQUEST)
+        nominated: dict[int, Any] = private(connection, ICE_NOMINATED)
+        if private(connection, ICE_CONSENT_TASK) is not None:
+            raise RuntimeError("consent checks already started: replace them before ICE ends")
+
+        async def check(
+            connection: Any = connection,
+            build_request: Callable[..., Any] = build_request,
+            nominated: dict[int, Any] = nominated,
+        ) -> bool:
+            answered = True
+            password = connection.remote_password
+            for pair in list(nominated.values()):
+                request = build_request(pair, nominate=False)
+                try:
+                    await pair.protocol.request(
+                        request,
+                        pair.remote_addr,
+                        integrity_key=password.encode("utf8"),
+                        retransmissions=0,
+                    )
+                except aioice.stun.TransactionError:
+                    answered = False
+            return answered
+
+        async def query_consent(check: ConsentCheck = check) -> None:
+            await run(check)
+
+        setattr(connection, ICE_QUERY_CONSENT, query_consent)
+    return len(connections)
+
+
+def drop_consent_requests(pc: RTCPeerConnection) -> int:
+    """Leave every STUN binding request that reaches ``pc``'s ICE sockets unanswered once its
+    ICE has completed, as FFmpeg's WHIP output does (tests build such a publisher with it)."""
+    connections = _ice_connections(pc)
+
+    def wrap(original: DatagramHandler) -> DatagramHandler:
+        def handler(data: bytes, addr: tuple[Any, ...]) -> None:
+            # A STUN binding request: type 0x0001, magic cookie 0x2112A442 at offset 4.
+            is_request = data[:2] == b"\x00\x01" and data[4:8] == b"\x21\x12\xa4\x42"
+            if is_request and any(private(c, ICE_NOMINATED) for c in connections):
+                return
+            original(data, addr)
+
+        return handler
+
+    return wrap_ice_datagrams(pc, wrap)
 
 
 def wrap_ice_datagrams(

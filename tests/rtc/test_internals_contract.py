@@ -112,7 +112,7 @@ def relied_on() -> set[str]:
     for constant, value in vars(internals).items():
         if not constant.isupper():
             continue
-        if isinstance(value, str) and (value.startswith("_") or value == "get_host_addresses"):
+        if isinstance(value, str) and (value.startswith("_") or constant.startswith("ICE_")):
             names.add(value)
         elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
             names.update(v for v in value if v.startswith("_"))
@@ -143,6 +143,9 @@ async def test_every_private_attribute_exists_on_real_objects(pair: Pair) -> Non
         internals.ICE_NOMINATED: [connection],
         internals.ICE_PROTOCOLS: [connection],
         internals.ICE_HOST_ADDRESSES: [aioice.ice],
+        internals.ICE_QUERY_CONSENT: [connection],
+        internals.ICE_CONSENT_TASK: [connection],
+        internals.ICE_BUILD_REQUEST: [connection],
         internals.PC_CONNECT: [RTCPeerConnection],
         internals.H264_SPLIT_BITSTREAM: [H264Encoder],
         internals.ENCODER_PACKETIZE: [H264Encoder, Vp8Encoder],
@@ -211,6 +214,43 @@ async def test_accessors_work_on_real_objects(pair: Pair) -> None:
     assert payloads
     assert all(len(p) <= 1300 for p in payloads)
     assert internals.vp8_payloads(b"\x10" * 3000, 5)
+
+
+async def test_consent_checks_are_replaced_and_can_go_unanswered() -> None:
+    """A publisher's consent loop is the server's own; a peer can leave checks unanswered."""
+    results: list[bool] = []
+
+    async def run(check: internals.ConsentCheck) -> None:
+        while True:
+            results.append(await check())
+            await asyncio.sleep(POLL)
+
+    with internals.offer_host_addresses(LOOPBACK):
+        offerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        answerer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        try:
+            offerer.addTransceiver(EncodedLoopTrack(encoded_loop()), direction="sendonly")
+            await offerer.setLocalDescription(await offerer.createOffer())
+            assert offerer.localDescription is not None
+            await answerer.setRemoteDescription(offerer.localDescription)
+            await answerer.setLocalDescription(await answerer.createAnswer())
+            assert answerer.localDescription is not None
+            assert internals.nominated_address(answerer) is None
+            assert internals.replace_consent_checks(answerer, run) == 1
+            await offerer.setRemoteDescription(answerer.localDescription)
+            await wait_until(lambda: True in results, CONNECT_TIMEOUT, "an answered check")
+            address = internals.nominated_address(answerer)
+            assert address is not None
+            assert address[0] == "127.0.0.1"
+            assert internals.drop_consent_requests(offerer) >= 1
+            answered = len(results)
+            await wait_until(lambda: False in results[answered:], CONNECT_TIMEOUT, "unanswered")
+            assert answerer.connectionState == "connected"
+            with pytest.raises(RuntimeError, match="already started"):
+                internals.replace_consent_checks(answerer, run)
+        finally:
+            await offerer.close()
+            await answerer.close()
 
 
 async def test_host_addresses_are_replaced_then_restored() -> None:
