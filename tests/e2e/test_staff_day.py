@@ -42,14 +42,17 @@ class Day:
     server: TestServer
     base: str
     start: datetime  # of "skogens-dag", in the studio now
+    end: datetime  # of "skogens-dag"
     next_start: datetime  # of "energi", next in the same studio
 
 
-def slot_today(now: datetime) -> datetime:
-    """A start a few minutes ago that keeps a half-hour slot within today (local time)."""
+def slot_today(now: datetime) -> tuple[datetime, datetime]:
+    """A slot on now, within today (local time): from a few minutes ago for half an hour, or
+    until the day ends when that is sooner (the dashboard shows today's sessions)."""
     local = times.local(now).replace(second=0, microsecond=0)
     start = max(local - timedelta(minutes=5), local.replace(hour=0, minute=0))
-    return min(start, local.replace(hour=23, minute=0))
+    end = min(start + timedelta(minutes=30), local.replace(hour=23, minute=59, second=59))
+    return start, end
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +67,7 @@ async def day(server: TestServer) -> Day:
     await make_arranger(server, "skog", "Skogstekniska klustret")
     await make_arranger(server, "noden", "Kunskapsnoden")
     await StudioStore(redis).save(Studio("studio-1", "Studio 1", "Campus Umeå"))
-    start = slot_today(times.now())
+    start, end = slot_today(times.now())
     next_start = start + timedelta(hours=1)
     sessions = SessionStore(redis)
     await sessions.save(
@@ -74,7 +77,7 @@ async def day(server: TestServer) -> Day:
             arranger_id="skog",
             studio="studio-1",
             start=start,
-            end=start + timedelta(minutes=30),
+            end=end,
         )
     )
     await sessions.save(
@@ -94,11 +97,11 @@ async def day(server: TestServer) -> Day:
             arranger_id="skog",
             visibility="invite",
             start=start,
-            end=start + timedelta(minutes=30),
+            end=end,
         )
     )
     await make_user(server, "anna", Role.ARRANGER, arranger="skog")
-    return Day(server, base_url(server), start, next_start)
+    return Day(server, base_url(server), start, end, next_start)
 
 
 async def log_in(page: Page, base: str, username: str = "anna", next_path: str = "") -> None:
@@ -277,7 +280,8 @@ async def test_the_studio_shows_its_audience_and_the_changeover(staff: Page, day
     viewer = await QAClient.join(day.server, "skogens-dag", name="Ada")
     try:
         await mod.qa_mod("premod", on=False)
-        await viewer.ask(QUESTION)
+        asked = await viewer.ask(QUESTION)
+        assert asked["type"] == "qa.ack", asked
     finally:
         await viewer.close()
         await mod.close()
@@ -299,7 +303,7 @@ async def test_the_studio_shows_its_audience_and_the_changeover(staff: Page, day
     # The next slot's arranger sees when the studio is free.
     await staff.goto(f"{day.base}/studio/energi")
     free = staff.locator('[data-changeover="free"]')
-    await expect(free).to_contain_text(times.format_clock(day.start + timedelta(minutes=30)))
+    await expect(free).to_contain_text(times.format_clock(day.end))
     await expect(free).to_contain_text("Skogens dag")
 
     # Live: the viewer count comes over the session's socket.
