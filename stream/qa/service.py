@@ -50,6 +50,7 @@ from stream.qa.protocol import (
 )
 from stream.qa.questions import Asked, Questions
 from stream.qa.snapshot import snapshot
+from stream.qa.tally import VOTE_TICK_MS, Tally
 from stream.qa.votes import Votes
 from stream.rooms.presence import presence_key
 from stream.store import Redis
@@ -88,13 +89,25 @@ def _by(participant: Participant) -> dict[str, str]:
     return {"name": participant.identity.name or participant.label, "label": participant.label}
 
 
+def _published_by_the_vote(session_id: str, qid: str) -> None:
+    """The per-vote path: the vote script appended the new count itself."""
+
+
 class QAService:
-    def __init__(self, redis: Redis, limiter: Limiter) -> None:
+    """``vote_tick_ms``: new vote counts are published once per tick per session (0: each
+    vote publishes its own, the per-vote path)."""
+
+    def __init__(self, redis: Redis, limiter: Limiter, vote_tick_ms: float = VOTE_TICK_MS) -> None:
         self.redis = redis
         self.limiter = limiter
         self.log = ChatLog(redis)
         self.questions = Questions(redis)
-        self.votes = Votes(redis)
+        self.tally = Tally(redis, vote_tick_ms) if vote_tick_ms else None
+        self.votes = Votes(redis, publish=self.tally is None)
+        # Where a counted vote's new count goes, chosen once.
+        self._counted: Callable[[str, str], None] = (
+            self.tally.changed if self.tally is not None else _published_by_the_vote
+        )
         self.moderation = QAModeration(redis, self.questions)
         self.polls = Polls(redis)
         self.handlers: dict[str, Handler] = {
@@ -192,6 +205,8 @@ class QAService:
         await self._limit(session_id, me, "votes", QA_VOTE_PER_IDENTITY, QA_VOTE_PER_ADDRESS)
         address = "" if me.moderator else me.address_tag
         voted = await self.votes.vote(session_id, vote.qid, me.uid, up=vote.up, address=address)
+        if voted.changed:
+            self._counted(session_id, vote.qid)
         return {
             "type": "qa.ack",
             "q": vote.qid,
