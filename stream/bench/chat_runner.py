@@ -9,6 +9,7 @@ import math
 import secrets
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,11 @@ from stream.bench.chat_clients import (
     sender_replies,
 )
 from stream.bench.chat_config import (
+    BASELINE,
     DRAIN_IDLE_SECONDS,
     DRAIN_MAX_SECONDS,
     GENERATOR_SATURATED,
+    MEMORY_SETTLE_SECONDS,
     MESSAGE_BYTES,
     PUBLISH_PIPELINE,
     PUBLISH_SECONDS,
@@ -37,7 +40,7 @@ from stream.bench.chat_config import (
 )
 from stream.bench.chat_probes import ProbeProcess
 from stream.bench.chat_report import Phase
-from stream.bench.chat_servers import latency_diff, server_stats, servers
+from stream.bench.chat_servers import latency_diff, rss_bytes, server_stats, servers
 from stream.bench.relay_server import ServerProcess, cpu_seconds
 from stream.chat.stats import percentile_from_counts
 from stream.program.sessions import Session, SessionStore
@@ -56,8 +59,11 @@ async def run_chat(args: argparse.Namespace) -> dict[str, Any]:
             phases = []
             for clients in args.clients:
                 for processes in args.processes:
-                    phase = await run_phase(args, root, redis_server, processes, clients)
-                    phases.append(phase)
+                    for strategy in args.strategies:
+                        phase = await run_phase(
+                            args, root, redis_server, processes, clients, strategy
+                        )
+                        phases.append(phase)
         finally:
             await asyncio.to_thread(redis_server.stop)
     return {"publish": publish, "phases": phases}
@@ -108,15 +114,24 @@ async def run_phase(
     redis_server: EmbeddedRedis,
     processes: int,
     clients: int,
+    strategy: str,
 ) -> Phase:
-    phase = Phase(processes, clients, args.rate, args.seconds)
+    tick_ms = 0.0 if strategy == BASELINE else args.tick_ms
+    phase = Phase(processes, clients, args.rate, args.seconds, strategy, tick_ms)
     connector = aiohttp.TCPConnector(limit=0)
+    # The strategy is the servers' setting: the fan-out picks its delivery once at start.
+    extra = {"STREAM_CHAT_FANOUT_TICK_MS": f"{tick_ms:g}"}
     async with (
         aiohttp.ClientSession(connector=connector) as http,
-        servers(root, redis_server.url, processes, clients, http) as running,
+        servers(root, redis_server.url, processes, clients, http, extra) as running,
     ):
         urls = [server.base_url for server in running]
+        rss_before = sum(rss_bytes(server) for server in running)
         receivers = await connect_receivers(http, urls, clients)
+        await asyncio.sleep(MEMORY_SETTLE_SECONDS)
+        phase.rss_per_client_bytes = (
+            sum(rss_bytes(server) for server in running) - rss_before
+        ) / clients
         tasks = [asyncio.create_task(receive(r)) for r in receivers]
         # Probes join last, so every fan-out writes to them after all the receivers: the
         # latency they see is the slowest a receiver of the same server sees.
@@ -203,6 +218,7 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
         phase.server_cpu_us_per_delivery = 1e6 * server_cpu / server_deliveries
         phase.deliveries_per_core_s = server_deliveries / server_cpu if server_cpu else 0.0
     phase.probe_p50_ms = _percentile(latencies, 50)
+    phase.probe_p95_ms = _percentile(latencies, 95)
     phase.probe_p99_ms = _percentile(latencies, 99)
     counts = latency_diff(stats_before, stats_after)
     bounds = stats_after[0]["latency_bounds_ms"]
@@ -227,6 +243,7 @@ async def _count_losses(phase: Phase, receivers: list[Receiver], counter: Sendin
         await asyncio.sleep(0.1)
     phase.received_total = sum(r.received for r in receivers)
     phase.short_clients = sum(1 for r in receivers if r.received < counter.sent)
+    _check_numbers(phase, receivers, counter.sent)
     phase.acked = counter.acked
     phase.send_errors = counter.errors
     phase.delivered_share = phase.received_total / phase.expected if phase.expected else 0.0
@@ -237,3 +254,16 @@ async def _count_losses(phase: Phase, receivers: list[Receiver], counter: Sendin
             f"{phase.expected - phase.received_total} deliveries missing "
             f"({phase.short_clients} clients short)"
         )
+
+
+def _check_numbers(phase: Phase, receivers: list[Receiver], sent: int) -> None:
+    """Per message: every receiver got it exactly once (sent x receivers = received)."""
+    per_message = Counter[int]()
+    repeats = 0
+    for receiver in receivers:
+        unique = set(receiver.numbers)
+        repeats += len(receiver.numbers) - len(unique)
+        per_message.update(unique)
+    phase.messages_missing = sum(1 for n in range(sent) if per_message[n] != len(receivers))
+    phase.repeated = repeats
+    phase.all_delivered = phase.messages_missing == 0 and repeats == 0
