@@ -1,27 +1,35 @@
 """Q&A upvotes: concurrent voters on two servers sharing Redis; votes/s, latency, exact counts.
 
 ``stream bench qa [--voters 1000] [--questions 50] [--votes 5] [--processes 2] [--probes 20]
-[--json]`` starts an embedded Redis, seeds ``--questions`` approved questions and starts
-``--processes`` ``stream serve`` subprocesses sharing it. ``--voters`` WebSocket clients (each
+[--strategies per-vote,coalesced] [--tick-ms 5]`` runs once per strategy (the first is the
+baseline: ``per-vote``, every vote's script appends its new count; ``coalesced``: the counts
+of a session are published once per tick, ``STREAM_QA_VOTE_TICK_MS``). Each run starts an
+embedded Redis, seeds ``--questions`` approved questions and starts ``--processes``
+``stream serve`` subprocesses sharing it. ``--voters`` WebSocket clients (each
 its own person), spread evenly over the servers, all vote at once: each upvotes ``--votes``
 distinct questions one after another (waiting for each reply), then repeats its first vote
 (which must count nothing). Every socket receives every count change through the fan-out.
 
 Measured:
 - votes/s: vote requests answered per second, first send to last reply (duplicates included);
-- vote → visible-to-all latency: from sending a vote to the moment the count it produced has
-  reached every probe socket (``--probes``, joined last on each server, so the fan-out writes
-  to them after every voter), p50/p99; and on the servers, the log entry's time → written to
-  the last socket of that node (``/api/chat/stats``);
+- vote → visible-to-all latency: from the voter's ack (and from sending the vote) to the moment
+  every probe socket (``--probes``, joined last on each server, so the fan-out writes to them
+  after every voter) shows the count the vote produced or a later one, p50/p95/p99; and on the
+  servers, the log entry's time → written to the last socket of that node
+  (``/api/chat/stats``);
 - exactness: each question's final count in Redis equals its voter set's size and the number
   of distinct voters whose vote was accepted, and every probe's last seen count equals it;
 - server, Redis and generator CPU (a generator near 100 % of a core makes latency VOID).
+
+The last line is one JSON object: the core count, each run, and the ratios of each strategy's
+figures to the baseline's. The run fails unless every count is exact.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import os
@@ -39,12 +47,13 @@ import aiohttp
 from stream.bench.chat_servers import latency_diff, raise_open_files, server_stats, servers
 from stream.bench.relay_server import ServerProcess, cpu_seconds
 from stream.chat.identity import Identity
+from stream.chat.keys import stream_key
 from stream.chat.stats import percentile_from_counts
 from stream.program.sessions import Session, SessionStore
 from stream.qa.keys import question_key, settings_key, voters_key
 from stream.qa.protocol import Ask
 from stream.qa.questions import Questions
-from stream.store import EmbeddedRedis, connect, wait_ready
+from stream.store import EmbeddedRedis, Redis, connect, wait_ready
 
 SESSION_ID = "bench-qa"
 DEFAULT_VOTERS = 1000
@@ -67,6 +76,22 @@ FD_MARGIN = 256
 # The fan-out drops a socket this far behind; the generator reads ~1 000 sockets at once.
 BENCH_MAX_BEHIND_BYTES = 64 * 1024 * 1024
 GENERATOR_SATURATED = 90.0
+VOTES_PREFIX = b'{"type":"qa","action":"votes"'
+STREAM_PAGE = 1000
+MAX_STREAM_PAGES = 100
+BASELINE = "per-vote"
+COALESCED = "coalesced"
+STRATEGIES = (BASELINE, COALESCED)
+DEFAULT_TICK_MS = 5.0
+# Figures compared with the baseline's (ratio = this strategy's / the baseline's).
+RATIO_FIGURES = (
+    "votes_per_s",
+    "visible_p50_ms",
+    "visible_p95_ms",
+    "visible_p99_ms",
+    "server_cpu_percent",
+    "entries_per_vote",
+)
 
 
 @dataclass
@@ -74,6 +99,8 @@ class Voter:
     ws: aiohttp.ClientWebSocketResponse
     plan: list[str]
     replies: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    # (question, count it produced) → when the vote's ack arrived.
+    acked: dict[tuple[str, int], float] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
     errors: int = 0
     # Vote sent → its reply, per accepted request.
@@ -83,9 +110,24 @@ class Voter:
 @dataclass
 class Probe:
     ws: aiohttp.ClientWebSocketResponse
-    # (question, count) → when this probe first saw it.
-    seen: dict[tuple[str, int], float] = field(default_factory=dict)
+    # Per question, the rising counts this probe saw and when it first saw each (a published
+    # count may skip values: votes coalesced into one publication).
+    counts: dict[str, list[int]] = field(default_factory=dict)
+    times: dict[str, list[float]] = field(default_factory=dict)
     last: dict[str, int] = field(default_factory=dict)
+
+    def saw(self, qid: str, votes: int, now: float) -> None:
+        self.last[qid] = votes
+        counts = self.counts.setdefault(qid, [])
+        if not counts or votes > counts[-1]:
+            counts.append(votes)
+            self.times.setdefault(qid, []).append(now)
+
+    def first_at_least(self, qid: str, votes: int) -> float | None:
+        """When this probe first showed ``votes`` or more for ``qid``."""
+        counts = self.counts.get(qid, [])
+        index = bisect.bisect_left(counts, votes)
+        return self.times[qid][index] if index < len(counts) else None
 
 
 @dataclass
@@ -94,6 +136,8 @@ class Result:
     voters: int
     questions: int
     votes_per_voter: int
+    strategy: str = ""
+    tick_ms: float = 0.0
     requests: int = 0
     accepted_changes: int = 0
     duplicates_ignored: int = 0
@@ -102,9 +146,16 @@ class Result:
     votes_per_s: float = 0.0
     reply_p50_ms: float | None = None
     reply_p99_ms: float | None = None
+    # From the voter's ack to every probe showing the count.
     visible_p50_ms: float | None = None
+    visible_p95_ms: float | None = None
     visible_p99_ms: float | None = None
     visible_max_ms: float | None = None
+    # From sending the vote (includes the vote's own round trip and queueing).
+    sent_visible_p50_ms: float | None = None
+    sent_visible_p99_ms: float | None = None
+    # Stream entries written per counted vote (1 on the per-vote path).
+    entries_per_vote: float | None = None
     server_p50_ms: float | None = None
     server_p99_ms: float | None = None
     server_cpu_percent: float = 0.0
@@ -127,7 +178,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--probes", type=int, default=DEFAULT_PROBES, help="sockets timing every count (20)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument(
+        "--strategies",
+        type=_strategies,
+        default=STRATEGIES,
+        help=f"vote publishing to run, the first is the baseline ({','.join(STRATEGIES)})",
+    )
+    parser.add_argument(
+        "--tick-ms",
+        type=float,
+        default=DEFAULT_TICK_MS,
+        help=f"the coalesced strategy's tick (default {DEFAULT_TICK_MS:g})",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="(always on) one JSON object is the last line"
+    )
+
+
+def _strategies(text: str) -> tuple[str, ...]:
+    values = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not values or any(value not in STRATEGIES for value in values):
+        raise argparse.ArgumentTypeError(f"strategies are {', '.join(STRATEGIES)}")
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,9 +213,11 @@ def run(args: argparse.Namespace) -> int:
         print("stream bench qa: --probes must be at least 1")
         return 2
     raise_open_files(args.voters + args.probes + FD_MARGIN)
-    result = asyncio.run(_run(args))
-    _print(result, args)
-    return 0 if result.exact else 1
+    results = [asyncio.run(_run(args, strategy)) for strategy in args.strategies]
+    for result in results:
+        _print(result, args)
+    _print_summary(results)
+    return 0 if all(result.exact for result in results) else 1
 
 
 async def _seed(url: str, count: int) -> list[str]:
@@ -237,9 +311,7 @@ async def _probe_reader(probe: Probe) -> None:
         now = time.perf_counter()
         for event in _events(json.loads(message.data)):
             if event.get("type") == "qa" and event.get("action") == "votes":
-                key = (str(event["q"]), int(event["votes"]))
-                probe.seen.setdefault(key, now)
-                probe.last[key[0]] = key[1]
+                probe.saw(str(event["q"]), int(event["votes"]), now)
 
 
 async def _vote(voter: Voter, qid: str, sent: dict[tuple[str, int], float], n: int) -> None:
@@ -256,6 +328,7 @@ async def _vote(voter: Voter, qid: str, sent: dict[tuple[str, int], float], n: i
     voter.reply_ms.append((time.perf_counter() - started) * 1000)
     if reply.get("changed"):
         sent[(qid, int(reply["votes"]))] = started
+        voter.acked[(qid, int(reply["votes"]))] = time.perf_counter()
 
 
 async def _voting(voter: Voter, sent: dict[tuple[str, int], float]) -> None:
@@ -268,9 +341,10 @@ async def _voting(voter: Voter, sent: dict[tuple[str, int], float]) -> None:
 
 @contextlib.asynccontextmanager
 async def _running(
-    args: argparse.Namespace, root: Path, url: str, http: aiohttp.ClientSession
+    args: argparse.Namespace, root: Path, url: str, http: aiohttp.ClientSession, tick_ms: float
 ) -> AsyncIterator[list[ServerProcess]]:
     extra = {
+        "STREAM_QA_VOTE_TICK_MS": f"{tick_ms:g}",
         "STREAM_CHAT_MAX_BEHIND_BYTES": str(BENCH_MAX_BEHIND_BYTES),
         "STREAM_TRUSTED_PROXIES": "127.0.0.1",  # X-Forwarded-For: one address per voter
     }
@@ -279,8 +353,9 @@ async def _running(
             yield running
 
 
-async def _run(args: argparse.Namespace) -> Result:
-    result = Result(args.processes, args.voters, args.questions, args.votes)
+async def _run(args: argparse.Namespace, strategy: str) -> Result:
+    tick_ms = 0.0 if strategy == BASELINE else args.tick_ms
+    result = Result(args.processes, args.voters, args.questions, args.votes, strategy, tick_ms)
     with tempfile.TemporaryDirectory(prefix="stream-bench-qa-") as tmp:
         root = Path(tmp)
         redis_server = EmbeddedRedis(root / "redis")
@@ -290,7 +365,7 @@ async def _run(args: argparse.Namespace) -> Result:
             connector = aiohttp.TCPConnector(limit=0)
             async with (
                 aiohttp.ClientSession(connector=connector) as http,
-                _running(args, root, redis_server.url, http) as running,
+                _running(args, root, redis_server.url, http, tick_ms) as running,
             ):
                 await _measure(args, result, qids, running, redis_server, http)
         finally:
@@ -336,7 +411,7 @@ async def _measure(
         result.server_p50_ms = percentile_from_counts(counts, bounds, 50)
         result.server_p99_ms = percentile_from_counts(counts, bounds, 99)
         await _check(result, voters, probes, qids, redis_server.url)
-        _latency(result, probes, sent)
+        _latency(result, probes, sent, voters)
         replies = sorted(ms for v in voters for ms in v.reply_ms)
         if replies:
             result.reply_p50_ms = replies[len(replies) // 2]
@@ -359,10 +434,17 @@ def _own_cpu() -> float:
 
 
 async def _settle(probes: list[Probe], sent: dict[tuple[str, int], float]) -> None:
-    """Wait (bounded) until every probe has seen every accepted count change."""
+    """Wait (bounded) until every probe shows every question's highest accepted count."""
+    highest: dict[str, int] = {}
+    for qid, votes in sent:
+        highest[qid] = max(votes, highest.get(qid, 0))
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while time.monotonic() < deadline:
-        if all(len(p.seen.keys() & sent.keys()) == len(sent) for p in probes):
+        if all(
+            p.first_at_least(qid, votes) is not None
+            for p in probes
+            for qid, votes in highest.items()
+        ):
             return
         await asyncio.sleep(0.05)
 
@@ -384,6 +466,7 @@ async def _check(
                 pipe.hget(question_key(SESSION_ID, qid), "votes")
                 pipe.scard(voters_key(SESSION_ID, qid))
             rows = await pipe.execute()
+        published = await _count_entries(redis, VOTES_PREFIX)
     finally:
         await redis.aclose()
     for index, qid in enumerate(qids):
@@ -401,19 +484,53 @@ async def _check(
         1 for v in voters if v.errors
     )
     result.mismatches = result.mismatches[:10]
+    if result.accepted_changes:
+        result.entries_per_vote = published / result.accepted_changes
 
 
-def _latency(result: Result, probes: list[Probe], sent: dict[tuple[str, int], float]) -> None:
-    visible: list[float] = []
-    for key, started in sent.items():
-        arrivals = [p.seen.get(key) for p in probes]
-        if all(a is not None for a in arrivals):
-            visible.append((max(a for a in arrivals if a is not None) - started) * 1000)
-    if visible:
-        ordered = sorted(visible)
-        result.visible_p50_ms = ordered[len(ordered) // 2]
-        result.visible_p99_ms = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+async def _count_entries(redis: Redis, prefix: bytes) -> int:
+    """Entries of the session's stream whose public payload starts with ``prefix``."""
+    count, start = 0, "-"
+    for _ in range(MAX_STREAM_PAGES):
+        rows: Any = await redis.xrange(stream_key(SESSION_ID), min=start, count=STREAM_PAGE)
+        count += sum(1 for _, fields in rows if fields.get(b"d", b"").startswith(prefix))
+        if len(rows) < STREAM_PAGE:
+            break
+        start = "(" + rows[-1][0].decode()
+    return count
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def _latency(
+    result: Result,
+    probes: list[Probe],
+    sent: dict[tuple[str, int], float],
+    voters: list[Voter],
+) -> None:
+    """Vote → every probe showing its count (or a later one), from the ack and from sending."""
+    acked = {key: when for voter in voters for key, when in voter.acked.items()}
+    from_ack: list[float] = []
+    from_send: list[float] = []
+    for (qid, votes), started in sent.items():
+        arrivals = [p.first_at_least(qid, votes) for p in probes]
+        if any(a is None for a in arrivals):
+            continue
+        visible = max(a for a in arrivals if a is not None)
+        from_send.append((visible - started) * 1000)
+        # A count can reach the probes before its own ack reaches the voter: 0 then.
+        from_ack.append(max(0.0, visible - acked[(qid, votes)]) * 1000)
+    if from_ack:
+        ordered = sorted(from_ack)
+        result.visible_p50_ms = _quantile(ordered, 50)
+        result.visible_p95_ms = _quantile(ordered, 95)
+        result.visible_p99_ms = _quantile(ordered, 99)
         result.visible_max_ms = ordered[-1]
+        ordered = sorted(from_send)
+        result.sent_visible_p50_ms = _quantile(ordered, 50)
+        result.sent_visible_p99_ms = _quantile(ordered, 99)
     if result.generator_cpu_percent >= GENERATOR_SATURATED:
         result.void = "the load generator saturated a core: latency includes its queueing"
 
@@ -423,6 +540,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _print(result: Result, args: argparse.Namespace) -> None:
+    print(f"-- {result.strategy} (tick {result.tick_ms:g} ms)")
     print(
         f"{result.voters} voters x {result.votes_per_voter} questions (+1 repeat) over "
         f"{result.questions} questions, {result.processes} server processes, "
@@ -435,10 +553,13 @@ def _print(result: Result, args: argparse.Namespace) -> None:
         f"p50 {_fmt(result.reply_p50_ms)} ms, p99 {_fmt(result.reply_p99_ms)} ms"
     )
     print(
-        f"vote -> visible to all {args.probes} probes: p50 "
-        f"{_fmt(result.visible_p50_ms)} ms, p99 {_fmt(result.visible_p99_ms)} ms, max "
-        f"{_fmt(result.visible_max_ms)} ms; server stored -> written p50/p99 "
-        f"{_fmt(result.server_p50_ms)}/{_fmt(result.server_p99_ms)} ms"
+        f"ack -> visible to all {args.probes} probes: p50 {_fmt(result.visible_p50_ms)} ms, "
+        f"p95 {_fmt(result.visible_p95_ms)} ms, p99 {_fmt(result.visible_p99_ms)} ms, max "
+        f"{_fmt(result.visible_max_ms)} ms (from sending: p50 "
+        f"{_fmt(result.sent_visible_p50_ms)}, p99 {_fmt(result.sent_visible_p99_ms)} ms); "
+        f"server stored -> written p50/p99 "
+        f"{_fmt(result.server_p50_ms)}/{_fmt(result.server_p99_ms)} ms; stream entries per "
+        f"counted vote {_fmt(result.entries_per_vote)}"
     )
     print(
         f"CPU: servers {result.server_cpu_percent:.0f} %, redis {result.redis_cpu_percent:.0f} %"
@@ -449,5 +570,40 @@ def _print(result: Result, args: argparse.Namespace) -> None:
         + ("EXACT" if result.exact else "MISMATCH " + "; ".join(result.mismatches))
         + (f"  VOID: {result.void}" if result.void else "")
     )
-    if args.json:
-        print(json.dumps(asdict(result)))
+
+
+def _ratio(new: float | None, old: float | None) -> float | None:
+    if new is None or old is None or old == 0:
+        return None
+    return new / old
+
+
+def _print_summary(results: list[Result]) -> None:
+    """The ratios to the first (baseline) run, then the one JSON line."""
+    baseline = results[0]
+    ratios: list[dict[str, Any]] = [
+        {
+            "strategy": result.strategy,
+            "baseline": baseline.strategy,
+            **{
+                name: _ratio(getattr(result, name), getattr(baseline, name))
+                for name in RATIO_FIGURES
+            },
+        }
+        for result in results[1:]
+    ]
+    for row in ratios:
+        print(
+            f"{row['strategy']} / {row['baseline']}: ack -> visible p99 "
+            f"x{_fmt(row['visible_p99_ms'])}, votes/s x{_fmt(row['votes_per_s'])}, server CPU "
+            f"x{_fmt(row['server_cpu_percent'])}, stream entries per vote "
+            f"x{_fmt(row['entries_per_vote'])}"
+        )
+    body = {
+        "bench": "qa",
+        "cpu_count": os.cpu_count(),
+        "exact": all(result.exact for result in results),
+        "runs": [asdict(result) for result in results],
+        "ratios_to_baseline": ratios,
+    }
+    print(json.dumps(body))
