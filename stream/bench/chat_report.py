@@ -46,6 +46,10 @@ class Phase:
     server_p50_ms: float | None = None
     server_p99_ms: float | None = None
     dropped_slow: int = 0
+    # Time the servers' event loops were runnable but waiting for a CPU (other processes),
+    # as % of the window, and the machine's 1-minute load average at the window's end.
+    server_wait_percent: float | None = None
+    load_average: float = 0.0
     # Servers' resident memory after connecting the receivers, minus before, per receiver.
     rss_per_client_bytes: float = 0.0
     void: str = ""
@@ -108,7 +112,8 @@ def print_report(result: dict[str, Any], args: argparse.Namespace) -> None:
     header = (
         f"{'strategy':>11} {'procs':>5} {'clients':>7} {'deliv/s':>9} {'share':>6} "
         f"{'srv CPU%':>8} {'us/deliv':>8} {'deliv/core-s':>12} {'probe p50/p95/p99 ms':>22} "
-        f"{'server p50/p99':>14} {'kB/client':>9} {'redis%':>6} {'gen%':>5}"
+        f"{'server p50/p99':>14} {'kB/client':>9} {'redis%':>6} {'gen%':>5} {'wait%':>5} "
+        f"{'load':>4}"
     )
     print(header)
     for phase in phases:
@@ -122,7 +127,8 @@ def print_report(result: dict[str, Any], args: argparse.Namespace) -> None:
             f"{phase.deliveries_per_core_s:>12,.0f} {probe:>22} "
             f"{_fmt(phase.server_p50_ms):>6}/{_fmt(phase.server_p99_ms):<7} "
             f"{phase.rss_per_client_bytes / 1000:>9.1f} "
-            f"{phase.redis_cpu_percent:>6.1f} {phase.generator_cpu_percent:>5.0f}"
+            f"{phase.redis_cpu_percent:>6.1f} {phase.generator_cpu_percent:>5.0f} "
+            f"{_fmt(phase.server_wait_percent, 0):>5} {phase.load_average:>4.1f}"
             + (f"  VOID: {phase.void}" if phase.void else "")
         )
     compared = ratios(phases)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import secrets
 import tempfile
 import time
@@ -41,7 +42,7 @@ from stream.bench.chat_config import (
 from stream.bench.chat_probes import ProbeProcess
 from stream.bench.chat_report import Phase
 from stream.bench.chat_servers import latency_diff, rss_bytes, server_stats, servers
-from stream.bench.relay_server import ServerProcess, cpu_seconds
+from stream.bench.relay_server import ServerProcess, cpu_seconds, runqueue_wait_seconds
 from stream.chat.stats import percentile_from_counts
 from stream.program.sessions import Session, SessionStore
 from stream.store import EmbeddedRedis, connect, wait_ready
@@ -193,6 +194,7 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     server_cpu = sum(server.cpu_seconds() for server in running)
     redis_cpu = cpu_seconds(redis_pid) if redis_pid else 0.0
     own_cpu = cpu_seconds()
+    waited = _waits(running)
     received = sum(r.received for r in receivers)
     sent = counter.sent
     window.probes.begin_timing()
@@ -203,6 +205,10 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     server_cpu = sum(server.cpu_seconds() for server in running) - server_cpu
     redis_cpu = (cpu_seconds(redis_pid) if redis_pid else 0.0) - redis_cpu
     own_cpu = cpu_seconds() - own_cpu
+    waited_after = _waits(running)
+    if waited is not None and waited_after is not None:
+        phase.server_wait_percent = 100 * (waited_after - waited) / elapsed
+    phase.load_average = os.getloadavg()[0]
     # Messages in flight at either edge of the window balance out (latency << window).
     phase.deliveries = sum(r.received for r in receivers) - received
     latencies = await window.probes.latencies()
@@ -225,6 +231,11 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     phase.server_p50_ms = percentile_from_counts(counts, bounds, 50)
     phase.server_p99_ms = percentile_from_counts(counts, bounds, 99)
     phase.dropped_slow = sum(s["dropped_slow"] for s in stats_after)
+
+
+def _waits(running: list[ServerProcess]) -> float | None:
+    waits = [runqueue_wait_seconds(server.pid) for server in running]
+    return None if any(w is None for w in waits) else sum(w for w in waits if w is not None)
 
 
 async def _count_losses(phase: Phase, receivers: list[Receiver], counter: Sending) -> None:

@@ -45,7 +45,7 @@ from typing import Any
 import aiohttp
 
 from stream.bench.chat_servers import latency_diff, raise_open_files, server_stats, servers
-from stream.bench.relay_server import ServerProcess, cpu_seconds
+from stream.bench.relay_server import ServerProcess, cpu_seconds, runqueue_wait_seconds
 from stream.chat.identity import Identity
 from stream.chat.keys import stream_key
 from stream.chat.stats import percentile_from_counts
@@ -161,6 +161,10 @@ class Result:
     server_cpu_percent: float = 0.0
     redis_cpu_percent: float = 0.0
     generator_cpu_percent: float = 0.0
+    # Time the servers' event loops were runnable but waiting for a CPU (other processes), as
+    # % of the run, and the machine's 1-minute load average at its end.
+    server_wait_percent: float | None = None
+    load_average: float = 0.0
     exact: bool = False
     mismatches: list[str] = field(default_factory=list)
     void: str = ""
@@ -394,6 +398,7 @@ async def _measure(
         server_cpu = sum(server.cpu_seconds() for server in running)
         redis_cpu = cpu_seconds(redis_server.pid) if redis_server.pid else 0.0
         own_cpu = _own_cpu()
+        waited = _waits(running)
         started = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(_voting(v, sent) for v in voters)), VOTING_TIMEOUT)
         result.seconds = time.perf_counter() - started
@@ -405,6 +410,10 @@ async def _measure(
         if redis_server.pid:
             result.redis_cpu_percent = 100 * (cpu_seconds(redis_server.pid) - redis_cpu) / elapsed
         result.generator_cpu_percent = 100 * (_own_cpu() - own_cpu) / elapsed
+        waited_after = _waits(running)
+        if waited is not None and waited_after is not None:
+            result.server_wait_percent = 100 * (waited_after - waited) / elapsed
+        result.load_average = os.getloadavg()[0]
         stats_after = [await server_stats(http, server) for server in running]
         counts = latency_diff(stats_before, stats_after)
         bounds = stats_after[0]["latency_bounds_ms"]
@@ -426,6 +435,11 @@ async def _measure(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _waits(running: list[ServerProcess]) -> float | None:
+    waits = [runqueue_wait_seconds(server.pid) for server in running]
+    return None if any(w is None for w in waits) else sum(w for w in waits if w is not None)
 
 
 def _own_cpu() -> float:
@@ -563,7 +577,9 @@ def _print(result: Result, args: argparse.Namespace) -> None:
     )
     print(
         f"CPU: servers {result.server_cpu_percent:.0f} %, redis {result.redis_cpu_percent:.0f} %"
-        f", generator {result.generator_cpu_percent:.0f} % of a core"
+        f", generator {result.generator_cpu_percent:.0f} % of a core; servers waiting for a "
+        f"CPU {_fmt(result.server_wait_percent)} % of the time, load average "
+        f"{result.load_average:.1f}"
     )
     print(
         "final counts == distinct voters: "
