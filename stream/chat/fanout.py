@@ -16,9 +16,11 @@ through the process's own wake stream (``chat:wake:<node>``, short-lived).
 Delivery is adaptive: an entry read while the session is quiet (nothing written to its sockets
 for a tick) is written at once; entries read within a tick of the last write wait for the end
 of that tick and go out together, so under load each socket gets at most one frame per session
-per ``tick`` (``FANOUT_TICK_MS``). A tick of 0 writes every read at once (the previous path,
-kept for the benchmark's baseline). The reader's Redis cursor runs ahead of what was written;
-joining compares with what was written.
+per tick: ``FANOUT_TICK_MS``, or ``ROUND_SPACING`` times as long as the last write to all of
+its sockets took when that is longer (writing takes at most about a third of the loop however
+many sockets there are), at most ``MAX_ADAPTIVE_TICK_MS``. A tick of 0 writes every read at
+once (the previous path, kept for the benchmark's baseline). The reader's Redis cursor runs
+ahead of what was written; joining compares with what was written.
 
 Joining without gaps or repeats: a socket holds the session's :class:`Channel` open, sends its
 history or replay up to id H, then :meth:`Channel.attach` with H. If the reader is already past
@@ -61,6 +63,9 @@ WAKE_TTL_SECONDS = 60
 # How long closing waits for the reader to finish its last read.
 CLOSE_TIMEOUT = 2.0
 MAX_FANOUT_TICK_MS = 1000.0
+# Under load the tick stretches to this many times the last round of writes (bounded).
+ROUND_SPACING = 2.0
+MAX_ADAPTIVE_TICK_MS = 50.0
 
 EntryId = tuple[int, int]
 
@@ -111,6 +116,8 @@ class SessionReader:
         self.pending: list[Entry] = []
         self.flush_at: asyncio.TimerHandle | None = None
         self.last_write = 0.0
+        # The wait between writes under load (the tick, stretched by slow rounds).
+        self.spacing = 0.0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def start_at(self, last_id: bytes) -> None:
@@ -230,6 +237,7 @@ class Fanout:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._tick = tick_ms / 1000
+        self._max_spacing = max(self._tick, MAX_ADAPTIVE_TICK_MS / 1000)
         # The delivery strategy, chosen once: at once (tick 0), or adaptive per tick.
         self._take: Callable[[SessionReader, list[Entry]], None] = (
             self._write_now if tick_ms == 0 else self._write_adaptive
@@ -349,14 +357,14 @@ class Fanout:
         the end of the tick and write everything read by then together."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if reader.flush_at is None and now - reader.last_write >= self._tick:
+        if reader.flush_at is None and now - reader.last_write >= reader.spacing:
             reader.last_write = now
-            reader.deliver(entries, self.encode, self.stats)
+            self._write_round(reader, entries)
             return
         reader.pending += entries
         if reader.flush_at is None:
             reader.flush_at = loop.call_at(
-                max(reader.last_write + self._tick, now), self._flush, reader
+                max(reader.last_write + reader.spacing, now), self._flush, reader
             )
 
     def _flush(self, reader: SessionReader) -> None:
@@ -364,7 +372,14 @@ class Fanout:
         entries, reader.pending = reader.pending, []
         reader.last_write = asyncio.get_running_loop().time()
         if entries and not self._closed:
-            reader.deliver(entries, self.encode, self.stats)
+            self._write_round(reader, entries)
+
+    def _write_round(self, reader: SessionReader, entries: list[Entry]) -> None:
+        """Write to every socket; the next spacing from how long that took."""
+        started = time.perf_counter()
+        reader.deliver(entries, self.encode, self.stats)
+        took = time.perf_counter() - started
+        reader.spacing = min(max(self._tick, ROUND_SPACING * took), self._max_spacing)
 
     async def _archive(self, reader: SessionReader, entries: list[Entry]) -> None:
         """Keep what was read in the session archive (after delivery: it never delays it)."""

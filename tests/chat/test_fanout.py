@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from stream.chat.fanout import Fanout
 from stream.chat.log import ChatLog, Draft
@@ -38,11 +39,21 @@ async def _until(check: object, what: str) -> None:
             await asyncio.sleep(0.005)
 
 
-async def _fanout_with(redis_url: str, tick_ms: float, count: int, gap: float) -> list[Collector]:
+class SlowCollector(Collector):
+    """A socket whose write takes 10 ms (as a round of writes to many sockets does)."""
+
+    def deliver(self, frame: bytes) -> None:
+        time.sleep(0.01)
+        super().deliver(frame)
+
+
+async def _fanout_with(
+    redis_url: str, tick_ms: float, count: int, gap: float, kind: type[Collector] = Collector
+) -> list[Collector]:
     redis = connect(redis_url)
     log = ChatLog(redis)
     fanout = Fanout(log, lambda payload: payload, tick_ms=tick_ms)
-    sockets = [Collector() for _ in range(3)]
+    sockets = [kind() for _ in range(3)]
     session = f"fan-{tick_ms:g}-{count}-{gap:g}"
     try:
         async with fanout.channel(session) as channel:
@@ -79,6 +90,14 @@ async def test_busy_session_gets_one_frame_per_tick(redis_url: str) -> None:
         assert min(intervals) >= 0.045
     first = sockets[0].frames
     assert all(s.frames == first for s in sockets)  # the same bytes for every socket
+
+
+async def test_slow_rounds_stretch_the_tick(redis_url: str) -> None:
+    sockets = await _fanout_with(redis_url, tick_ms=1, count=40, gap=0.002, kind=SlowCollector)
+    # A round takes ~30 ms: under load the next one waits ROUND_SPACING times that.
+    intervals = [b - a for a, b in zip(sockets[0].times, sockets[0].times[1:], strict=False)]
+    assert len(sockets[0].frames) < 40 / 2
+    assert max(intervals) >= 0.05
 
 
 async def test_tick_zero_writes_every_read_at_once(redis_url: str) -> None:
