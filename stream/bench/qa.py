@@ -1,14 +1,16 @@
 """Q&A upvotes: concurrent voters on two servers sharing Redis; votes/s, latency, exact counts.
 
 ``stream bench qa [--voters 1000] [--questions 50] [--votes 5] [--processes 2] [--probes 20]
-[--strategies per-vote,coalesced] [--tick-ms 5]`` runs once per strategy (the first is the
-baseline: ``per-vote``, every vote's script appends its new count; ``coalesced``: the counts
+[--rate 0] [--strategies per-vote,coalesced] [--tick-ms 5]`` runs once per strategy (the first
+is the baseline: ``per-vote``, every vote's script appends its new count; ``coalesced``: the counts
 of a session are published once per tick, ``STREAM_QA_VOTE_TICK_MS``). Each run starts an
 embedded Redis, seeds ``--questions`` approved questions and starts ``--processes``
 ``stream serve`` subprocesses sharing it. ``--voters`` WebSocket clients (each
 its own person), spread evenly over the servers, all vote at once: each upvotes ``--votes``
 distinct questions one after another (waiting for each reply), then repeats its first vote
-(which must count nothing). Every socket receives every count change through the fan-out.
+(which must count nothing); ``--rate`` spreads the votes evenly at that many per second
+instead (latency at a load the servers sustain, not the queue of a burst). Every socket
+receives every count change through the fan-out.
 
 Measured:
 - votes/s: vote requests answered per second, first send to last reply (duplicates included);
@@ -103,8 +105,18 @@ class Voter:
     acked: dict[tuple[str, int], float] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
     errors: int = 0
+    index: int = 0
     # Vote sent → its reply, per accepted request.
     reply_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Votes spread evenly at ``rate`` per second over all voters (round-robin)."""
+
+    rate: float
+    voters: int
+    started: float
 
 
 @dataclass
@@ -183,6 +195,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--probes", type=int, default=DEFAULT_PROBES, help="sockets timing every count (20)"
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="votes per second over all voters, evenly spread (default 0: all at once)",
+    )
+    parser.add_argument(
         "--strategies",
         type=_strategies,
         default=STRATEGIES,
@@ -213,6 +231,9 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.votes <= args.questions or not 1 <= args.processes <= MAX_PROCESSES:
         print("stream bench qa: --votes must be 1..--questions, --processes 1..8")
         return 2
+    if args.rate < 0:
+        print("stream bench qa: --rate must be 0 (all at once) or positive")
+        return 2
     if args.probes < 1:
         print("stream bench qa: --probes must be at least 1")
         return 2
@@ -220,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
     results = [asyncio.run(_run(args, strategy)) for strategy in args.strategies]
     for result in results:
         _print(result, args)
-    _print_summary(results)
+    _print_summary(results, args)
     return 0 if all(result.exact for result in results) else 1
 
 
@@ -335,8 +356,14 @@ async def _vote(voter: Voter, qid: str, sent: dict[tuple[str, int], float], n: i
         voter.acked[(qid, int(reply["votes"]))] = time.perf_counter()
 
 
-async def _voting(voter: Voter, sent: dict[tuple[str, int], float]) -> None:
+async def _voting(
+    voter: Voter, sent: dict[tuple[str, int], float], pace: Pace | None = None
+) -> None:
     for n, qid in enumerate([*voter.plan, voter.plan[0]]):
+        if pace is not None:  # this voter's n-th vote at its place in the paced sequence
+            delay = pace.started + (n * pace.voters + voter.index) / pace.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
         try:
             await _vote(voter, qid, sent, n)
         except (TimeoutError, aiohttp.ClientError, ConnectionError):
@@ -388,7 +415,7 @@ async def _measure(
     urls = [server.base_url for server in running]
     chooser = random.Random(SEED)  # noqa: S311 - a benchmark's plan, not a secret
     sockets = await _connect_all(http, urls, args.voters)
-    voters = [Voter(ws, chooser.sample(qids, args.votes)) for ws in sockets]
+    voters = [Voter(ws, chooser.sample(qids, args.votes), index=i) for i, ws in enumerate(sockets)]
     probes = [Probe(ws) for ws in await _connect_all(http, urls, args.probes, args.voters)]
     tasks = [asyncio.create_task(_voter_reader(v)) for v in voters]
     tasks += [asyncio.create_task(_probe_reader(p)) for p in probes]
@@ -400,7 +427,9 @@ async def _measure(
         own_cpu = _own_cpu()
         waited = _waits(running)
         started = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(_voting(v, sent) for v in voters)), VOTING_TIMEOUT)
+        pace = Pace(args.rate, len(voters), started) if args.rate else None
+        voting = asyncio.gather(*(_voting(v, sent, pace) for v in voters))
+        await asyncio.wait_for(voting, VOTING_TIMEOUT)
         result.seconds = time.perf_counter() - started
         await _settle(probes, sent)
         elapsed = time.perf_counter() - started
@@ -554,7 +583,8 @@ def _fmt(value: float | None) -> str:
 
 
 def _print(result: Result, args: argparse.Namespace) -> None:
-    print(f"-- {result.strategy} (tick {result.tick_ms:g} ms)")
+    pace = f"{args.rate:g} votes/s offered" if args.rate else "all at once"
+    print(f"-- {result.strategy} (tick {result.tick_ms:g} ms), {pace}")
     print(
         f"{result.voters} voters x {result.votes_per_voter} questions (+1 repeat) over "
         f"{result.questions} questions, {result.processes} server processes, "
@@ -594,7 +624,7 @@ def _ratio(new: float | None, old: float | None) -> float | None:
     return new / old
 
 
-def _print_summary(results: list[Result]) -> None:
+def _print_summary(results: list[Result], args: argparse.Namespace) -> None:
     """The ratios to the first (baseline) run, then the one JSON line."""
     baseline = results[0]
     ratios: list[dict[str, Any]] = [
@@ -618,6 +648,7 @@ def _print_summary(results: list[Result]) -> None:
     body = {
         "bench": "qa",
         "cpu_count": os.cpu_count(),
+        "offered_votes_per_s": args.rate or None,
         "exact": all(result.exact for result in results),
         "runs": [asdict(result) for result in results],
         "ratios_to_baseline": ratios,

@@ -89,6 +89,11 @@ def _by(participant: Participant) -> dict[str, str]:
     return {"name": participant.identity.name or participant.label, "label": participant.label}
 
 
+def _always(session_id: str) -> bool:
+    """The per-vote path: every vote publishes its own count."""
+    return True
+
+
 def _published_by_the_vote(session_id: str, qid: str) -> None:
     """The per-vote path: the vote script appended the new count itself."""
 
@@ -104,7 +109,11 @@ class QAService:
         self.questions = Questions(redis)
         self.tally = Tally(redis, vote_tick_ms) if vote_tick_ms else None
         self.votes = Votes(redis, publish=self.tally is None)
-        # Where a counted vote's new count goes, chosen once.
+        # Whether a vote publishes its own count, and where a counted vote's new count goes
+        # otherwise: chosen once.
+        self._inline: Callable[[str], bool] = (
+            self.tally.inline if self.tally is not None else _always
+        )
         self._counted: Callable[[str, str], None] = (
             self.tally.changed if self.tally is not None else _published_by_the_vote
         )
@@ -204,8 +213,11 @@ class QAService:
             check_open(session, times.now())
         await self._limit(session_id, me, "votes", QA_VOTE_PER_IDENTITY, QA_VOTE_PER_ADDRESS)
         address = "" if me.moderator else me.address_tag
-        voted = await self.votes.vote(session_id, vote.qid, me.uid, up=vote.up, address=address)
-        if voted.changed:
+        inline = self._inline(session_id)
+        voted = await self.votes.vote(
+            session_id, vote.qid, me.uid, up=vote.up, address=address, publish=inline
+        )
+        if voted.changed and not inline:
             self._counted(session_id, vote.qid)
         return {
             "type": "qa.ack",

@@ -79,10 +79,18 @@ class Votes:
         self._vote = redis.register_script(_VOTE)
 
     async def vote(
-        self, session_id: str, qid: str, uid: str, *, up: bool = True, address: str = ""
+        self,
+        session_id: str,
+        qid: str,
+        uid: str,
+        *,
+        up: bool = True,
+        address: str = "",
+        publish: bool | None = None,
     ) -> Voted:
         """``uid`` upvotes (or withdraws) once; ``address``: the voter's address tag ('' for
-        none: moderators and tools are not held to the per-address ceiling)."""
+        none: moderators and tools are not held to the per-address ceiling); ``publish``: this
+        vote appends its new count itself (None: as set for these votes)."""
         keys = [
             voters_key(session_id, qid),
             question_key(session_id, qid),
@@ -92,7 +100,7 @@ class Votes:
         ]
         args: list[str | int] = [
             uid, 1 if up else -1, STREAM_MAXLEN, qid, address, MAX_VOTES_PER_ADDRESS_PER_QUESTION,
-            1 if self.publish else 0,
+            1 if (self.publish if publish is None else publish) else 0,
         ]  # fmt: skip
         result = await self._vote(keys=keys, args=args)
         status = int(result[0])

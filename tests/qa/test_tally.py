@@ -84,3 +84,24 @@ async def test_vote_in_a_quiet_session_is_published_at_once(redis_url: str) -> N
     finally:
         await tally.close()
         await redis.aclose()
+
+
+async def test_quiet_vote_publishes_its_own_count_busy_ones_wait(redis_url: str) -> None:
+    redis = connect(redis_url)
+    tally = Tally(redis, tick_ms=200)
+    votes = Votes(redis, publish=False)
+    try:
+        qid, other = await _seed(redis, 2)
+        assert tally.inline(SESSION)  # quiet: the vote script appends the count itself
+        first = await votes.vote(SESSION, qid, "ada", publish=True)
+        assert first.entry_id is not None
+        assert not tally.inline(SESSION)  # within the tick: the tally publishes it
+        second = await votes.vote(SESSION, other, "bo", publish=False)
+        assert second.entry_id is None
+        tally.changed(SESSION, other)
+        assert [e["q"] for e in await _published(redis)] == [qid]
+        await _settled(tally)
+        assert [(e["q"], e["votes"]) for e in await _published(redis)] == [(qid, 1), (other, 1)]
+    finally:
+        await tally.close()
+        await redis.aclose()
