@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import contextlib
 import json
 import os
@@ -40,13 +39,14 @@ import resource
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from stream.bench.chat_servers import latency_diff, raise_open_files, server_stats, servers
+from stream.bench.qa_clients import Pace, Probe, Voter, latency
+from stream.bench.qa_report import Result, print_result, print_summary
 from stream.bench.relay_server import ServerProcess, cpu_seconds, runqueue_wait_seconds
 from stream.chat.identity import Identity
 from stream.chat.keys import stream_key
@@ -85,101 +85,6 @@ BASELINE = "per-vote"
 COALESCED = "coalesced"
 STRATEGIES = (BASELINE, COALESCED)
 DEFAULT_TICK_MS = 5.0
-# Figures compared with the baseline's (ratio = this strategy's / the baseline's).
-RATIO_FIGURES = (
-    "votes_per_s",
-    "visible_p50_ms",
-    "visible_p95_ms",
-    "visible_p99_ms",
-    "server_cpu_percent",
-    "entries_per_vote",
-)
-
-
-@dataclass
-class Voter:
-    ws: aiohttp.ClientWebSocketResponse
-    plan: list[str]
-    replies: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
-    # (question, count it produced) → when the vote's ack arrived.
-    acked: dict[tuple[str, int], float] = field(default_factory=dict)
-    accepted: set[str] = field(default_factory=set)
-    errors: int = 0
-    index: int = 0
-    # Vote sent → its reply, per accepted request.
-    reply_ms: list[float] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Pace:
-    """Votes spread evenly at ``rate`` per second over all voters (round-robin)."""
-
-    rate: float
-    voters: int
-    started: float
-
-
-@dataclass
-class Probe:
-    ws: aiohttp.ClientWebSocketResponse
-    # Per question, the rising counts this probe saw and when it first saw each (a published
-    # count may skip values: votes coalesced into one publication).
-    counts: dict[str, list[int]] = field(default_factory=dict)
-    times: dict[str, list[float]] = field(default_factory=dict)
-    last: dict[str, int] = field(default_factory=dict)
-
-    def saw(self, qid: str, votes: int, now: float) -> None:
-        self.last[qid] = votes
-        counts = self.counts.setdefault(qid, [])
-        if not counts or votes > counts[-1]:
-            counts.append(votes)
-            self.times.setdefault(qid, []).append(now)
-
-    def first_at_least(self, qid: str, votes: int) -> float | None:
-        """When this probe first showed ``votes`` or more for ``qid``."""
-        counts = self.counts.get(qid, [])
-        index = bisect.bisect_left(counts, votes)
-        return self.times[qid][index] if index < len(counts) else None
-
-
-@dataclass
-class Result:
-    processes: int
-    voters: int
-    questions: int
-    votes_per_voter: int
-    strategy: str = ""
-    tick_ms: float = 0.0
-    requests: int = 0
-    accepted_changes: int = 0
-    duplicates_ignored: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    votes_per_s: float = 0.0
-    reply_p50_ms: float | None = None
-    reply_p99_ms: float | None = None
-    # From the voter's ack to every probe showing the count.
-    visible_p50_ms: float | None = None
-    visible_p95_ms: float | None = None
-    visible_p99_ms: float | None = None
-    visible_max_ms: float | None = None
-    # From sending the vote (includes the vote's own round trip and queueing).
-    sent_visible_p50_ms: float | None = None
-    sent_visible_p99_ms: float | None = None
-    # Stream entries written per counted vote (1 on the per-vote path).
-    entries_per_vote: float | None = None
-    server_p50_ms: float | None = None
-    server_p99_ms: float | None = None
-    server_cpu_percent: float = 0.0
-    redis_cpu_percent: float = 0.0
-    generator_cpu_percent: float = 0.0
-    # Time the servers' event loops were runnable but waiting for a CPU (other processes), as
-    # % of the run, and the machine's 1-minute load average at its end.
-    server_wait_percent: float | None = None
-    load_average: float = 0.0
-    exact: bool = False
-    mismatches: list[str] = field(default_factory=list)
-    void: str = ""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -240,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
     raise_open_files(args.voters + args.probes + FD_MARGIN)
     results = [asyncio.run(_run(args, strategy)) for strategy in args.strategies]
     for result in results:
-        _print(result, args)
-    _print_summary(results, args)
+        print_result(result, args)
+    print_summary(results, args)
     return 0 if all(result.exact for result in results) else 1
 
 
@@ -449,7 +354,8 @@ async def _measure(
         result.server_p50_ms = percentile_from_counts(counts, bounds, 50)
         result.server_p99_ms = percentile_from_counts(counts, bounds, 99)
         await _check(result, voters, probes, qids, redis_server.url)
-        _latency(result, probes, sent, voters)
+        latency(result, probes, sent, voters)
+        _void(result)
         replies = sorted(ms for v in voters for ms in v.reply_ms)
         if replies:
             result.reply_p50_ms = replies[len(replies) // 2]
@@ -546,115 +452,6 @@ async def _count_entries(redis: Redis, prefix: bytes) -> int:
     return count
 
 
-def _quantile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-
-def _latency(
-    result: Result,
-    probes: list[Probe],
-    sent: dict[tuple[str, int], float],
-    voters: list[Voter],
-) -> None:
-    """Vote → every probe showing its count (or a later one), from the ack and from sending."""
-    acked = {key: when for voter in voters for key, when in voter.acked.items()}
-    from_ack: list[float] = []
-    from_send: list[float] = []
-    for (qid, votes), started in sent.items():
-        arrivals = [p.first_at_least(qid, votes) for p in probes]
-        if any(a is None for a in arrivals):
-            continue
-        visible = max(a for a in arrivals if a is not None)
-        from_send.append((visible - started) * 1000)
-        # A count can reach the probes before its own ack reaches the voter: 0 then.
-        from_ack.append(max(0.0, visible - acked[(qid, votes)]) * 1000)
-    if from_ack:
-        ordered = sorted(from_ack)
-        result.visible_p50_ms = _quantile(ordered, 50)
-        result.visible_p95_ms = _quantile(ordered, 95)
-        result.visible_p99_ms = _quantile(ordered, 99)
-        result.visible_max_ms = ordered[-1]
-        ordered = sorted(from_send)
-        result.sent_visible_p50_ms = _quantile(ordered, 50)
-        result.sent_visible_p99_ms = _quantile(ordered, 99)
+def _void(result: Result) -> None:
     if result.generator_cpu_percent >= GENERATOR_SATURATED:
         result.void = "the load generator saturated a core: latency includes its queueing"
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _print(result: Result, args: argparse.Namespace) -> None:
-    pace = f"{args.rate:g} votes/s offered" if args.rate else "all at once"
-    print(f"-- {result.strategy} (tick {result.tick_ms:g} ms), {pace}")
-    print(
-        f"{result.voters} voters x {result.votes_per_voter} questions (+1 repeat) over "
-        f"{result.questions} questions, {result.processes} server processes, "
-        f"{os.cpu_count()} cores"
-    )
-    print(
-        f"votes: {result.requests} requests in {result.seconds:.2f} s = "
-        f"{result.votes_per_s:,.0f}/s; {result.accepted_changes} counted, "
-        f"{result.duplicates_ignored} repeats ignored, {result.errors} errors; vote -> reply "
-        f"p50 {_fmt(result.reply_p50_ms)} ms, p99 {_fmt(result.reply_p99_ms)} ms"
-    )
-    print(
-        f"ack -> visible to all {args.probes} probes: p50 {_fmt(result.visible_p50_ms)} ms, "
-        f"p95 {_fmt(result.visible_p95_ms)} ms, p99 {_fmt(result.visible_p99_ms)} ms, max "
-        f"{_fmt(result.visible_max_ms)} ms (from sending: p50 "
-        f"{_fmt(result.sent_visible_p50_ms)}, p99 {_fmt(result.sent_visible_p99_ms)} ms); "
-        f"server stored -> written p50/p99 "
-        f"{_fmt(result.server_p50_ms)}/{_fmt(result.server_p99_ms)} ms; stream entries per "
-        f"counted vote {_fmt(result.entries_per_vote)}"
-    )
-    print(
-        f"CPU: servers {result.server_cpu_percent:.0f} %, redis {result.redis_cpu_percent:.0f} %"
-        f", generator {result.generator_cpu_percent:.0f} % of a core; servers waiting for a "
-        f"CPU {_fmt(result.server_wait_percent)} % of the time, load average "
-        f"{result.load_average:.1f}"
-    )
-    print(
-        "final counts == distinct voters: "
-        + ("EXACT" if result.exact else "MISMATCH " + "; ".join(result.mismatches))
-        + (f" ({result.errors} requests timed out or failed)" if result.errors else "")
-        + (f"  VOID: {result.void}" if result.void else "")
-    )
-
-
-def _ratio(new: float | None, old: float | None) -> float | None:
-    if new is None or old is None or old == 0:
-        return None
-    return new / old
-
-
-def _print_summary(results: list[Result], args: argparse.Namespace) -> None:
-    """The ratios to the first (baseline) run, then the one JSON line."""
-    baseline = results[0]
-    ratios: list[dict[str, Any]] = [
-        {
-            "strategy": result.strategy,
-            "baseline": baseline.strategy,
-            **{
-                name: _ratio(getattr(result, name), getattr(baseline, name))
-                for name in RATIO_FIGURES
-            },
-        }
-        for result in results[1:]
-    ]
-    for row in ratios:
-        print(
-            f"{row['strategy']} / {row['baseline']}: ack -> visible p99 "
-            f"x{_fmt(row['visible_p99_ms'])}, votes/s x{_fmt(row['votes_per_s'])}, server CPU "
-            f"x{_fmt(row['server_cpu_percent'])}, stream entries per vote "
-            f"x{_fmt(row['entries_per_vote'])}"
-        )
-    body = {
-        "bench": "qa",
-        "cpu_count": os.cpu_count(),
-        "offered_votes_per_s": args.rate or None,
-        "exact": all(result.exact for result in results),
-        "runs": [asdict(result) for result in results],
-        "ratios_to_baseline": ratios,
-    }
-    print(json.dumps(body))
