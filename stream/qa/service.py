@@ -89,6 +89,14 @@ def _by(participant: Participant) -> dict[str, str]:
     return {"name": participant.identity.name or participant.label, "label": participant.label}
 
 
+# A session read for a vote is reused this long by this process (an edit of its times reaches
+# votes within it; its scheduled end is checked against the clock on every vote).
+SESSION_CACHE_SECONDS = 1.0
+MAX_CACHED_SESSIONS = 1000
+# Identities known to be admitted to a session's Q&A (once in, never out), kept in this process.
+MAX_ADMITTED = 100_000
+
+
 def _always(session_id: str) -> bool:
     """The per-vote path: every vote publishes its own count."""
     return True
@@ -119,6 +127,8 @@ class QAService:
         )
         self.moderation = QAModeration(redis, self.questions)
         self.polls = Polls(redis)
+        self._sessions: dict[str, tuple[float, Session]] = {}
+        self._admitted: set[tuple[str, str]] = set()
         self.handlers: dict[str, Handler] = {
             "qa.sync": self._sync,
             "qa.ask": self._ask,
@@ -154,12 +164,31 @@ class QAService:
     async def _admit(self, session_id: str, me: Identity) -> None:
         """An identity's first Q&A action in the session counts against its address."""
         key = people_key(session_id)
-        if me.registered or await self.redis.sismember(key, me.uid):
+        if me.registered or (session_id, me.uid) in self._admitted:
             return
-        wait = await self.limiter.hit(QA_NEW_IDENTITY_PER_ADDRESS, ("addr", me.address_tag))
-        if wait:
-            raise _too_fast("new visitors", wait, address=True)
-        await self.redis.sadd(key, me.uid)
+        if not await self.redis.sismember(key, me.uid):
+            wait = await self.limiter.hit(QA_NEW_IDENTITY_PER_ADDRESS, ("addr", me.address_tag))
+            if wait:
+                raise _too_fast("new visitors", wait, address=True)
+            await self.redis.sadd(key, me.uid)
+        if len(self._admitted) >= MAX_ADMITTED:
+            self._admitted.clear()
+        self._admitted.add((session_id, me.uid))
+
+    async def _session_for_vote(self, session_id: str) -> Session:
+        """The session, read at most once per ``SESSION_CACHE_SECONDS`` by this process."""
+        now = time.monotonic()
+        cached = self._sessions.get(session_id)
+        if cached is not None and now - cached[0] < SESSION_CACHE_SECONDS:
+            return cached[1]
+        try:
+            session = await SessionStore(self.redis).get(session_id)
+        except NotFound:
+            raise QAError("no such session", "not_found") from None
+        if len(self._sessions) >= MAX_CACHED_SESSIONS:
+            self._sessions.clear()
+        self._sessions[session_id] = (now, session)
+        return session
 
     async def _sync(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
         return await snapshot(
@@ -206,11 +235,7 @@ class QAService:
         vote = parse_vote(frame.data)
         me = who.identity
         if not me.moderator:
-            try:
-                session = await SessionStore(self.redis).get(session_id)
-            except NotFound:
-                raise QAError("no such session", "not_found") from None
-            check_open(session, times.now())
+            check_open(await self._session_for_vote(session_id), times.now())
         await self._limit(session_id, me, "votes", QA_VOTE_PER_IDENTITY, QA_VOTE_PER_ADDRESS)
         address = "" if me.moderator else me.address_tag
         inline = self._inline(session_id)
