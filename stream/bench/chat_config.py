@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from stream.chat.limits import FANOUT_TICK_MS
+
 # -- defaults (a default run takes about a minute) ------------------------------------------------
 DEFAULT_CLIENTS = (1000,)
 DEFAULT_RATE = 10.0
@@ -23,7 +25,7 @@ SESSION_ID = "bench-chat"
 BASELINE = "per-message"
 ADAPTIVE = "adaptive"
 STRATEGIES = (BASELINE, ADAPTIVE)
-DEFAULT_TICK_MS = 5.0
+DEFAULT_TICK_MS = FANOUT_TICK_MS  # the servers' default
 # Settle after connecting, before reading the servers' memory.
 MEMORY_SETTLE_SECONDS = 1.0
 

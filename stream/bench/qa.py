@@ -1,7 +1,7 @@
 """Q&A upvotes: concurrent voters on two servers sharing Redis; votes/s, latency, exact counts.
 
 ``stream bench qa [--voters 1000] [--questions 50] [--votes 5] [--processes 2] [--probes 20]
-[--rate 0] [--strategies per-vote,coalesced] [--tick-ms 5]`` runs once per strategy (the first
+[--rate 0] [--strategies per-vote,coalesced] [--tick-ms 10]`` runs once per strategy (the first
 is the baseline: ``per-vote``, every vote's script appends its new count; ``coalesced``: the counts
 of a session are published once per tick, ``STREAM_QA_VOTE_TICK_MS``). Each run starts an
 embedded Redis, seeds ``--questions`` approved questions and starts ``--processes``
@@ -55,6 +55,7 @@ from stream.program.sessions import Session, SessionStore
 from stream.qa.keys import question_key, settings_key, voters_key
 from stream.qa.protocol import Ask
 from stream.qa.questions import Questions
+from stream.qa.tally import VOTE_TICK_MS
 from stream.store import EmbeddedRedis, Redis, connect, wait_ready
 
 SESSION_ID = "bench-qa"
@@ -84,7 +85,7 @@ MAX_STREAM_PAGES = 100
 BASELINE = "per-vote"
 COALESCED = "coalesced"
 STRATEGIES = (BASELINE, COALESCED)
-DEFAULT_TICK_MS = 5.0
+DEFAULT_TICK_MS = VOTE_TICK_MS  # the servers' default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
