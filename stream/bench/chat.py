@@ -1,10 +1,14 @@
 """Chat fan-out: deliveries/s, server CPU per delivery, latency p50/p99, vs raw redis-py PUBLISH.
 
-``stream bench chat [--clients 1000] [--rate 10] [--processes 1,2] [--seconds 10] [--json]``
-starts an embedded Redis and, for each process count, that many ``stream serve`` subprocesses
-sharing it. From this process (the load generator) it connects ``--clients`` WebSocket
-receivers spread evenly over the servers, plus a few senders that together post ``--rate``
-messages per second of ~150 bytes. Over a steady window it measures:
+``stream bench chat [--clients 1000] [--rate 10] [--processes 1,2] [--seconds 10]
+[--strategies per-message,adaptive] [--tick-ms 5]`` starts an embedded Redis and, for each
+process count and each fan-out strategy, that many ``stream serve`` subprocesses sharing it.
+The first strategy is the baseline (``per-message``: the previous path, every read written at
+once); the others are compared with it (``adaptive``: one frame per session per tick under
+load), the servers started with ``STREAM_CHAT_FANOUT_TICK_MS`` set accordingly. From this
+process (the load generator) it connects ``--clients`` WebSocket receivers spread evenly over
+the servers, plus a few senders that together post ``--rate`` messages per second of ~150
+bytes. Over a steady window it measures:
 
 - deliveries/s: chat messages received by all clients over the window, and after sending
   stops, whether every client got every message sent in the whole phase (``share``);
@@ -15,6 +19,11 @@ messages per second of ~150 bytes. Over a steady window it measures:
   servers (stored in Redis, by the entry id's millisecond clock → written to the last socket,
   from ``/api/chat/stats``), p50/p99 as histogram bucket bounds;
 - Redis's and the generator's own CPU: a generator near 100 % of a core makes the run VOID.
+
+Every receiver records each message's number: the run fails unless every message reached every
+receiver exactly once. Memory per client: the servers' RSS after connecting the receivers
+minus before, per receiver. The last line is one JSON object (core count, every phase, the
+ratios to the baseline).
 
 Before that, in the same run, raw redis-py PUBLISH throughput (one connection, awaited one by
 one, and pipelined) gives the yardstick; the ratio is deliveries/s over PUBLISH/s.
@@ -56,4 +65,5 @@ def run(args: argparse.Namespace) -> int:
     raise_open_files(max(args.clients) + senders + FD_MARGIN)
     result = asyncio.run(run_chat(args))
     print_report(result, args)
-    return 0
+    # No delivery lost or repeated in any phase, or the run fails.
+    return 0 if all(phase.all_delivered for phase in result["phases"]) else 1

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -17,13 +18,18 @@ from stream.bench.chat_config import (
     MESSAGE_OVERHEAD,
     SESSION_ID,
 )
-from stream.bench.chat_probes import message_text
+from stream.bench.chat_probes import BENCH_PREFIX, message_text
+
+# A benchmark message's number, as it appears in any frame (single event or batch).
+_NUMBER = re.compile('"text":"' + BENCH_PREFIX + r"(\d+) ")
 
 
 @dataclass
 class Receiver:
     ws: aiohttp.ClientWebSocketResponse
     received: int = 0
+    # The number of every benchmark message received, in order (repeats kept: they are errors).
+    numbers: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +58,7 @@ async def receive(receiver: Receiver) -> None:
         if data.startswith('{"type":"history"'):
             continue
         receiver.received += data.count('"type":"msg"')
+        receiver.numbers += [int(n) for n in _NUMBER.findall(data)]
 
 
 async def sender_replies(ws: aiohttp.ClientWebSocketResponse, counter: Sending) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from stream.chat.limits import FANOUT_TICK_MS
+
 # -- defaults (a default run takes about a minute) ------------------------------------------------
 DEFAULT_CLIENTS = (1000,)
 DEFAULT_RATE = 10.0
@@ -18,6 +20,14 @@ MESSAGE_OVERHEAD = 70  # the event's fields around the text
 SENDER_RATE = 50.0  # messages/s per sender socket
 CONNECT_CONCURRENCY = 100
 SESSION_ID = "bench-chat"
+# Fan-out strategies compared in one run: the previous path (every read written at once) is the
+# baseline; ``adaptive`` groups a session's messages into one frame per tick under load.
+BASELINE = "per-message"
+ADAPTIVE = "adaptive"
+STRATEGIES = (BASELINE, ADAPTIVE)
+DEFAULT_TICK_MS = FANOUT_TICK_MS  # the servers' default
+# Settle after connecting, before reading the servers' memory.
+MEMORY_SETTLE_SECONDS = 1.0
 
 # -- limits: every wait is bounded ----------------------------------------------------------------
 MAX_CLIENTS = 20_000
@@ -55,7 +65,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--probes", type=int, default=DEFAULT_PROBES, help="clients that time each message (20)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument(
+        "--strategies",
+        type=_strategies,
+        default=STRATEGIES,
+        help=f"fan-out strategies to run, the first is the baseline ({','.join(STRATEGIES)})",
+    )
+    parser.add_argument(
+        "--tick-ms",
+        type=float,
+        default=DEFAULT_TICK_MS,
+        help=f"the adaptive strategy's tick (default {DEFAULT_TICK_MS:g})",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="(always on) one JSON object is the last line"
+    )
+
+
+def _strategies(text: str) -> tuple[str, ...]:
+    values = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not values or any(value not in STRATEGIES for value in values):
+        raise argparse.ArgumentTypeError(f"strategies are {', '.join(STRATEGIES)}")
+    return values
 
 
 def _counts(text: str) -> tuple[int, ...]:

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import secrets
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,11 @@ from stream.bench.chat_clients import (
     sender_replies,
 )
 from stream.bench.chat_config import (
+    BASELINE,
     DRAIN_IDLE_SECONDS,
     DRAIN_MAX_SECONDS,
     GENERATOR_SATURATED,
+    MEMORY_SETTLE_SECONDS,
     MESSAGE_BYTES,
     PUBLISH_PIPELINE,
     PUBLISH_SECONDS,
@@ -37,8 +41,8 @@ from stream.bench.chat_config import (
 )
 from stream.bench.chat_probes import ProbeProcess
 from stream.bench.chat_report import Phase
-from stream.bench.chat_servers import latency_diff, server_stats, servers
-from stream.bench.relay_server import ServerProcess, cpu_seconds
+from stream.bench.chat_servers import latency_diff, rss_bytes, server_stats, servers
+from stream.bench.relay_server import ServerProcess, cpu_seconds, runqueue_wait_seconds
 from stream.chat.stats import percentile_from_counts
 from stream.program.sessions import Session, SessionStore
 from stream.store import EmbeddedRedis, connect, wait_ready
@@ -56,8 +60,11 @@ async def run_chat(args: argparse.Namespace) -> dict[str, Any]:
             phases = []
             for clients in args.clients:
                 for processes in args.processes:
-                    phase = await run_phase(args, root, redis_server, processes, clients)
-                    phases.append(phase)
+                    for strategy in args.strategies:
+                        phase = await run_phase(
+                            args, root, redis_server, processes, clients, strategy
+                        )
+                        phases.append(phase)
         finally:
             await asyncio.to_thread(redis_server.stop)
     return {"publish": publish, "phases": phases}
@@ -108,15 +115,24 @@ async def run_phase(
     redis_server: EmbeddedRedis,
     processes: int,
     clients: int,
+    strategy: str,
 ) -> Phase:
-    phase = Phase(processes, clients, args.rate, args.seconds)
+    tick_ms = 0.0 if strategy == BASELINE else args.tick_ms
+    phase = Phase(processes, clients, args.rate, args.seconds, strategy, tick_ms)
     connector = aiohttp.TCPConnector(limit=0)
+    # The strategy is the servers' setting: the fan-out picks its delivery once at start.
+    extra = {"STREAM_CHAT_FANOUT_TICK_MS": f"{tick_ms:g}"}
     async with (
         aiohttp.ClientSession(connector=connector) as http,
-        servers(root, redis_server.url, processes, clients, http) as running,
+        servers(root, redis_server.url, processes, clients, http, extra) as running,
     ):
         urls = [server.base_url for server in running]
+        rss_before = sum(rss_bytes(server) for server in running)
         receivers = await connect_receivers(http, urls, clients)
+        await asyncio.sleep(MEMORY_SETTLE_SECONDS)
+        phase.rss_per_client_bytes = (
+            sum(rss_bytes(server) for server in running) - rss_before
+        ) / clients
         tasks = [asyncio.create_task(receive(r)) for r in receivers]
         # Probes join last, so every fan-out writes to them after all the receivers: the
         # latency they see is the slowest a receiver of the same server sees.
@@ -178,6 +194,7 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     server_cpu = sum(server.cpu_seconds() for server in running)
     redis_cpu = cpu_seconds(redis_pid) if redis_pid else 0.0
     own_cpu = cpu_seconds()
+    waited = _waits(running)
     received = sum(r.received for r in receivers)
     sent = counter.sent
     window.probes.begin_timing()
@@ -188,6 +205,10 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     server_cpu = sum(server.cpu_seconds() for server in running) - server_cpu
     redis_cpu = (cpu_seconds(redis_pid) if redis_pid else 0.0) - redis_cpu
     own_cpu = cpu_seconds() - own_cpu
+    waited_after = _waits(running)
+    if waited is not None and waited_after is not None:
+        phase.server_wait_percent = 100 * (waited_after - waited) / elapsed
+    phase.load_average = os.getloadavg()[0]
     # Messages in flight at either edge of the window balance out (latency << window).
     phase.deliveries = sum(r.received for r in receivers) - received
     latencies = await window.probes.latencies()
@@ -203,12 +224,18 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
         phase.server_cpu_us_per_delivery = 1e6 * server_cpu / server_deliveries
         phase.deliveries_per_core_s = server_deliveries / server_cpu if server_cpu else 0.0
     phase.probe_p50_ms = _percentile(latencies, 50)
+    phase.probe_p95_ms = _percentile(latencies, 95)
     phase.probe_p99_ms = _percentile(latencies, 99)
     counts = latency_diff(stats_before, stats_after)
     bounds = stats_after[0]["latency_bounds_ms"]
     phase.server_p50_ms = percentile_from_counts(counts, bounds, 50)
     phase.server_p99_ms = percentile_from_counts(counts, bounds, 99)
     phase.dropped_slow = sum(s["dropped_slow"] for s in stats_after)
+
+
+def _waits(running: list[ServerProcess]) -> float | None:
+    waits = [runqueue_wait_seconds(server.pid) for server in running]
+    return None if any(w is None for w in waits) else sum(w for w in waits if w is not None)
 
 
 async def _count_losses(phase: Phase, receivers: list[Receiver], counter: Sending) -> None:
@@ -227,6 +254,7 @@ async def _count_losses(phase: Phase, receivers: list[Receiver], counter: Sendin
         await asyncio.sleep(0.1)
     phase.received_total = sum(r.received for r in receivers)
     phase.short_clients = sum(1 for r in receivers if r.received < counter.sent)
+    _check_numbers(phase, receivers, counter.sent)
     phase.acked = counter.acked
     phase.send_errors = counter.errors
     phase.delivered_share = phase.received_total / phase.expected if phase.expected else 0.0
@@ -237,3 +265,16 @@ async def _count_losses(phase: Phase, receivers: list[Receiver], counter: Sendin
             f"{phase.expected - phase.received_total} deliveries missing "
             f"({phase.short_clients} clients short)"
         )
+
+
+def _check_numbers(phase: Phase, receivers: list[Receiver], sent: int) -> None:
+    """Per message: every receiver got it exactly once (sent x receivers = received)."""
+    per_message = Counter[int]()
+    repeats = 0
+    for receiver in receivers:
+        unique = set(receiver.numbers)
+        repeats += len(receiver.numbers) - len(unique)
+        per_message.update(unique)
+    phase.messages_missing = sum(1 for n in range(sent) if per_message[n] != len(receivers))
+    phase.repeated = repeats
+    phase.all_delivered = phase.messages_missing == 0 and repeats == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil  # type: ignore[import-untyped,unused-ignore]
 
 from stream.bench.chat_config import FD_MARGIN, MAX_RATE
 from stream.bench.relay_server import ServerProcess
@@ -31,9 +32,15 @@ def raise_open_files(needed: int) -> None:
 
 @contextlib.asynccontextmanager
 async def servers(
-    root: Path, redis_url: str, count: int, clients: int, http: aiohttp.ClientSession
+    root: Path,
+    redis_url: str,
+    count: int,
+    clients: int,
+    http: aiohttp.ClientSession,
+    extra: dict[str, str] | None = None,
 ) -> AsyncIterator[list[ServerProcess]]:
     limits = {
+        **(extra or {}),
         "STREAM_RTMP_PORT": "0",  # several servers on one machine: RTMP is not under test
         "STREAM_CHAT_MAX_CONNECTIONS_PER_ADDRESS": str(clients + FD_MARGIN),
         "STREAM_CHAT_RATE_PER_SECOND": str(MAX_RATE),
@@ -61,6 +68,12 @@ async def servers(
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def rss_bytes(server: ServerProcess) -> int:
+    """The server process's resident memory."""
+    memory: Any = psutil.Process(server.pid).memory_info()
+    return int(memory.rss)
 
 
 async def server_stats(http: aiohttp.ClientSession, server: ServerProcess) -> dict[str, Any]:

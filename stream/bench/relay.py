@@ -79,6 +79,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     summary = summarize(results)
     print(render(summary), flush=True)
-    if args.json:
-        print(json.dumps(summary), flush=True)
+    # Always last: one JSON line (``--json`` is kept for scripts that pass it).
+    print(json.dumps(summary), flush=True)
     return 0

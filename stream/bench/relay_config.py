@@ -142,7 +142,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "machine (negative needs root; it slows everything else down meanwhile)",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object as the last line"
+        "--json", action="store_true", help="(always on) one JSON object is the last line"
     )
 
 

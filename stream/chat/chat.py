@@ -160,7 +160,7 @@ class ChatService:
         self.log = ChatLog(redis)
         self.moderation = Moderation(redis, self.log)
         self.archive = ChatArchive(redis)
-        self.fanout = Fanout(self.log, encode_frame, self.archive)
+        self.fanout = Fanout(self.log, encode_frame, self.archive, tick_ms=limits.fanout_tick_ms)
         self.limits = limits
         # Payload prefixes (``{"type":"qa"``) of entries left out of a fresh socket's history.
         self._not_history: tuple[bytes, ...] = ()

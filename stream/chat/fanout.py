@@ -13,6 +13,15 @@ last one lets go: that is a dictionary change, never a cancelled Redis call, so 
 sockets coming and going can leave a read behind. A session added while the read blocks wakes it
 through the process's own wake stream (``chat:wake:<node>``, short-lived).
 
+Delivery is adaptive: an entry read while the session is quiet (nothing written to its sockets
+for a tick) is written at once; entries read within a tick of the last write wait for the end
+of that tick and go out together, so under load each socket gets at most one frame per session
+per tick: ``FANOUT_TICK_MS``, or ``ROUND_SPACING`` times as long as the last write to all of
+its sockets took when that is longer (writing takes at most about a third of the loop however
+many sockets there are), at most ``MAX_ADAPTIVE_TICK_MS``. A tick of 0 writes every read at
+once (the previous path, kept for the benchmark's baseline). The reader's Redis cursor runs
+ahead of what was written; joining compares with what was written.
+
 Joining without gaps or repeats: a socket holds the session's :class:`Channel` open, sends its
 history or replay up to id H, then :meth:`Channel.attach` with H. If the reader is already past
 H the caller reads the difference first; if the reader is behind H, the entries up to H are
@@ -33,6 +42,7 @@ import redis.asyncio as aioredis
 
 from stream.chat.archive import ChatArchive
 from stream.chat.keys import stream_key
+from stream.chat.limits import FANOUT_TICK_MS
 from stream.chat.log import EMPTY_ID, ChatLog, Entry, parse_id, visible_events
 from stream.chat.protocol import batch_frame
 from stream.chat.stats import FanoutStats
@@ -52,6 +62,10 @@ WAKE_MAXLEN = 16
 WAKE_TTL_SECONDS = 60
 # How long closing waits for the reader to finish its last read.
 CLOSE_TIMEOUT = 2.0
+MAX_FANOUT_TICK_MS = 1000.0
+# Under load the tick stretches to this many times the last round of writes (bounded).
+ROUND_SPACING = 2.0
+MAX_ADAPTIVE_TICK_MS = 50.0
 
 EntryId = tuple[int, int]
 
@@ -92,23 +106,44 @@ class SessionReader:
         self.key = stream_key(session_id).encode()
         self.subscribers: dict[Subscriber, EntryId | None] = {}
         self.holders = 0
+        # What was written to the sockets (joining compares with it) ...
         self.cursor: EntryId = (0, 0)
+        # ... and where the next read starts (ahead of it while entries wait for the tick).
         self.cursor_bytes = EMPTY_ID
+        self.read_cursor: EntryId = (0, 0)
         self.unarchived: list[Entry] = []
+        # Entries read but not yet written (they wait for the end of the tick).
+        self.pending: list[Entry] = []
+        self.flush_at: asyncio.TimerHandle | None = None
+        self.last_write = 0.0
+        # The wait between writes under load (the tick, stretched by slow rounds).
+        self.spacing = 0.0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def start_at(self, last_id: bytes) -> None:
         self.cursor_bytes = last_id
-        self.cursor = parse_id(last_id)
+        self.cursor = self.read_cursor = parse_id(last_id)
         if not self.ready.done():
             self.ready.set_result(None)
 
-    def deliver(self, entries: list[Entry], encode: Encode, stats: FanoutStats) -> list[Entry]:
-        """Write the entries past the cursor to every socket (one frame for viewers, one for
-        moderators); the entries that were new."""
-        entries = [entry for entry in entries if parse_id(entry.id) > self.cursor]
+    def take_read(self, entries: list[Entry]) -> list[Entry]:
+        """The entries past the read cursor (moved past them)."""
+        entries = [entry for entry in entries if parse_id(entry.id) > self.read_cursor]
+        if entries:
+            self.cursor_bytes = entries[-1].id
+            self.read_cursor = parse_id(entries[-1].id)
+        return entries
+
+    def cancel_flush(self) -> None:
+        if self.flush_at is not None:
+            self.flush_at.cancel()
+            self.flush_at = None
+
+    def deliver(self, entries: list[Entry], encode: Encode, stats: FanoutStats) -> None:
+        """Write ``entries`` (past the written cursor) to every socket: one frame for viewers,
+        one for moderators, the same bytes to each."""
         if not entries:
-            return []
+            return
         viewer_events = visible_events(entries, moderator=False)
         public = encode(batch_frame(viewer_events)) if viewer_events else None
         private: bytes | None = None
@@ -130,7 +165,6 @@ class SessionReader:
             elif public is not None:
                 subscriber.deliver(public)
                 viewers += 1
-        self.cursor_bytes = entries[-1].id
         self.cursor = last
         stats.entries += len(entries)
         stats.deliveries += viewers * len(viewer_events) + moderators * len(entries)
@@ -138,7 +172,6 @@ class SessionReader:
             now_ms = time.time() * 1000
             for entry in entries:
                 stats.record_latency(now_ms - parse_id(entry.id)[0], viewers + moderators)
-        return entries
 
     @staticmethod
     def _frame_after(
@@ -186,7 +219,10 @@ class Fanout:
         archive: ChatArchive | None = None,
         *,
         reader_redis: Redis | None = None,
+        tick_ms: float = FANOUT_TICK_MS,
     ) -> None:
+        if not 0 <= tick_ms <= MAX_FANOUT_TICK_MS:
+            raise ValueError(f"fan-out tick must be 0-{MAX_FANOUT_TICK_MS:g} ms")
         self.log = log
         self.encode = encode
         self.archive = archive
@@ -200,6 +236,12 @@ class Fanout:
         self._waking: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._tick = tick_ms / 1000
+        self._max_spacing = max(self._tick, MAX_ADAPTIVE_TICK_MS / 1000)
+        # The delivery strategy, chosen once: at once (tick 0), or adaptive per tick.
+        self._take: Callable[[SessionReader, list[Entry]], None] = (
+            self._write_now if tick_ms == 0 else self._write_adaptive
+        )
 
     @contextlib.asynccontextmanager
     async def channel(self, session_id: str) -> AsyncIterator[Channel]:
@@ -218,6 +260,7 @@ class Fanout:
             reader.holders -= 1
             if reader.holders == 0 and self._readers.get(session_id) is reader:
                 del self._readers[session_id]
+                reader.cancel_flush()
                 if not reader.ready.done():
                     reader.ready.cancel()
                 logger.debug("[%s] chat reader stopped", session_id)
@@ -301,9 +344,42 @@ class Fanout:
             reader = by_key.get(key)
             if reader is None:  # its last socket left during the read
                 continue
-            new = reader.deliver(entries, self.encode, self.stats)
+            new = reader.take_read(entries)
             if new:
+                self._take(reader, new)
                 await self._archive(reader, new)
+
+    def _write_now(self, reader: SessionReader, entries: list[Entry]) -> None:
+        reader.deliver(entries, self.encode, self.stats)
+
+    def _write_adaptive(self, reader: SessionReader, entries: list[Entry]) -> None:
+        """Quiet (nothing written for a tick, nothing waiting): write at once; else wait for
+        the end of the tick and write everything read by then together."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if reader.flush_at is None and now - reader.last_write >= reader.spacing:
+            reader.last_write = now
+            self._write_round(reader, entries)
+            return
+        reader.pending += entries
+        if reader.flush_at is None:
+            reader.flush_at = loop.call_at(
+                max(reader.last_write + reader.spacing, now), self._flush, reader
+            )
+
+    def _flush(self, reader: SessionReader) -> None:
+        reader.flush_at = None
+        entries, reader.pending = reader.pending, []
+        reader.last_write = asyncio.get_running_loop().time()
+        if entries and not self._closed:
+            self._write_round(reader, entries)
+
+    def _write_round(self, reader: SessionReader, entries: list[Entry]) -> None:
+        """Write to every socket; the next spacing from how long that took."""
+        started = time.perf_counter()
+        reader.deliver(entries, self.encode, self.stats)
+        took = time.perf_counter() - started
+        reader.spacing = min(max(self._tick, ROUND_SPACING * took), self._max_spacing)
 
     async def _archive(self, reader: SessionReader, entries: list[Entry]) -> None:
         """Keep what was read in the session archive (after delivery: it never delays it)."""
@@ -325,6 +401,7 @@ class Fanout:
         self._closed = True
         readers, self._readers = list(self._readers.values()), {}
         for reader in readers:
+            reader.cancel_flush()
             if not reader.ready.done():  # sockets still joining are told, not cancelled
                 reader.ready.set_exception(ChannelClosed("the chat is shutting down"))
                 reader.ready.exception()  # retrieved here, whoever else waits for it

@@ -65,6 +65,17 @@ CLOSE_TIMEOUT = 1.0
 # Frames refused as malformed before the socket is closed (a client that only sends garbage).
 MAX_REFUSED_FRAMES = 50
 TEXT_OPCODE = 0x81  # FIN + text
+CLOSE_OPCODE = 0x88  # FIN + close
+# A socket dropped for falling behind is told why, then closed; one that does not read even
+# that is cut off after this long.
+SLOW_CLOSE_GRACE_SECONDS = 5.0
+SLOW_CLOSE_REASON = b"too far behind: reconnect with your last id"
+
+
+def close_frame(code: int, reason: bytes) -> bytes:
+    """An unmasked server -> client close frame (RFC 6455 5.5.1); ``reason`` under 124 bytes."""
+    body = struct.pack("!H", code) + reason
+    return struct.pack("!BB", CLOSE_OPCODE, len(body)) + body
 
 
 def encode_text_frame(payload: bytes) -> bytes:
@@ -117,10 +128,18 @@ class SocketSubscriber:
         if transport is None or transport.is_closing() or self.ws.closed:
             return
         if transport.get_write_buffer_size() > self.max_behind:
-            self._on_drop()
-            transport.abort()
+            self._drop(transport)
             return
         transport.write(frame)
+
+    def _drop(self, transport: asyncio.Transport) -> None:
+        """Tell the client why (an error frame, then a close frame with the reason, after what
+        it has not read yet), close once that is sent, and cut it off if it never is."""
+        self._on_drop()
+        transport.write(encode_text_frame(error_frame("too_slow", SLOW_CLOSE_REASON.decode())))
+        transport.write(close_frame(WSCloseCode.TRY_AGAIN_LATER, SLOW_CLOSE_REASON))
+        transport.close()
+        asyncio.get_running_loop().call_later(SLOW_CLOSE_GRACE_SECONDS, transport.abort)
 
 
 # Answers an extension frame (session id, who sent it, the frame) with a frame to send back.

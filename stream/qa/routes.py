@@ -8,6 +8,7 @@ part rides the chat's socket: the ``qa.*``/``poll.*`` frames are registered on i
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -25,13 +26,14 @@ from stream.qa.protocol import EVENT_TYPES, FRAME_TYPES
 from stream.qa.qr import qr_svg
 from stream.qa.service import QAService
 from stream.qa.snapshot import load_polls, load_questions
+from stream.qa.tally import vote_tick_from_env
 
 VARY = "Cookie, Accept-Language"
 
 
 async def qa_context(app: web.Application) -> AsyncIterator[None]:
     """After the chat's context: the Q&A frames are answered on the chat's sockets."""
-    service = QAService(app[REDIS], app[LIMITER])
+    service = QAService(app[REDIS], app[LIMITER], vote_tick_from_env(os.environ))
     app[QA] = service
     sockets = app[CHAT_SOCKETS]
     for kind in FRAME_TYPES:
@@ -40,6 +42,8 @@ async def qa_context(app: web.Application) -> AsyncIterator[None]:
     for event_type in EVENT_TYPES:
         app[CHAT].exclude_from_history(event_type)
     yield
+    if service.tally is not None:
+        await service.tally.close()
 
 
 async def _session(request: web.Request) -> Session:

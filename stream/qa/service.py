@@ -50,6 +50,7 @@ from stream.qa.protocol import (
 )
 from stream.qa.questions import Asked, Questions
 from stream.qa.snapshot import snapshot
+from stream.qa.tally import VOTE_TICK_MS, Tally
 from stream.qa.votes import Votes
 from stream.rooms.presence import presence_key
 from stream.store import Redis
@@ -88,15 +89,46 @@ def _by(participant: Participant) -> dict[str, str]:
     return {"name": participant.identity.name or participant.label, "label": participant.label}
 
 
+# A session read for a vote is reused this long by this process (an edit of its times reaches
+# votes within it; its scheduled end is checked against the clock on every vote).
+SESSION_CACHE_SECONDS = 1.0
+MAX_CACHED_SESSIONS = 1000
+# Identities known to be admitted to a session's Q&A (once in, never out), kept in this process.
+MAX_ADMITTED = 100_000
+
+
+def _always(session_id: str) -> bool:
+    """The per-vote path: every vote publishes its own count."""
+    return True
+
+
+def _published_by_the_vote(session_id: str, qid: str) -> None:
+    """The per-vote path: the vote script appended the new count itself."""
+
+
 class QAService:
-    def __init__(self, redis: Redis, limiter: Limiter) -> None:
+    """``vote_tick_ms``: new vote counts are published once per tick per session (0: each
+    vote publishes its own, the per-vote path)."""
+
+    def __init__(self, redis: Redis, limiter: Limiter, vote_tick_ms: float = VOTE_TICK_MS) -> None:
         self.redis = redis
         self.limiter = limiter
         self.log = ChatLog(redis)
         self.questions = Questions(redis)
-        self.votes = Votes(redis)
+        self.tally = Tally(redis, vote_tick_ms) if vote_tick_ms else None
+        self.votes = Votes(redis, publish=self.tally is None)
+        # Whether a vote publishes its own count, and where a counted vote's new count goes
+        # otherwise: chosen once.
+        self._inline: Callable[[str], bool] = (
+            self.tally.inline if self.tally is not None else _always
+        )
+        self._counted: Callable[[str, str], None] = (
+            self.tally.changed if self.tally is not None else _published_by_the_vote
+        )
         self.moderation = QAModeration(redis, self.questions)
         self.polls = Polls(redis)
+        self._sessions: dict[str, tuple[float, Session]] = {}
+        self._admitted: set[tuple[str, str]] = set()
         self.handlers: dict[str, Handler] = {
             "qa.sync": self._sync,
             "qa.ask": self._ask,
@@ -132,12 +164,31 @@ class QAService:
     async def _admit(self, session_id: str, me: Identity) -> None:
         """An identity's first Q&A action in the session counts against its address."""
         key = people_key(session_id)
-        if me.registered or await self.redis.sismember(key, me.uid):
+        if me.registered or (session_id, me.uid) in self._admitted:
             return
-        wait = await self.limiter.hit(QA_NEW_IDENTITY_PER_ADDRESS, ("addr", me.address_tag))
-        if wait:
-            raise _too_fast("new visitors", wait, address=True)
-        await self.redis.sadd(key, me.uid)
+        if not await self.redis.sismember(key, me.uid):
+            wait = await self.limiter.hit(QA_NEW_IDENTITY_PER_ADDRESS, ("addr", me.address_tag))
+            if wait:
+                raise _too_fast("new visitors", wait, address=True)
+            await self.redis.sadd(key, me.uid)
+        if len(self._admitted) >= MAX_ADMITTED:
+            self._admitted.clear()
+        self._admitted.add((session_id, me.uid))
+
+    async def _session_for_vote(self, session_id: str) -> Session:
+        """The session, read at most once per ``SESSION_CACHE_SECONDS`` by this process."""
+        now = time.monotonic()
+        cached = self._sessions.get(session_id)
+        if cached is not None and now - cached[0] < SESSION_CACHE_SECONDS:
+            return cached[1]
+        try:
+            session = await SessionStore(self.redis).get(session_id)
+        except NotFound:
+            raise QAError("no such session", "not_found") from None
+        if len(self._sessions) >= MAX_CACHED_SESSIONS:
+            self._sessions.clear()
+        self._sessions[session_id] = (now, session)
+        return session
 
     async def _sync(self, session_id: str, who: Participant, frame: Extension) -> dict[str, Any]:
         return await snapshot(
@@ -184,14 +235,15 @@ class QAService:
         vote = parse_vote(frame.data)
         me = who.identity
         if not me.moderator:
-            try:
-                session = await SessionStore(self.redis).get(session_id)
-            except NotFound:
-                raise QAError("no such session", "not_found") from None
-            check_open(session, times.now())
+            check_open(await self._session_for_vote(session_id), times.now())
         await self._limit(session_id, me, "votes", QA_VOTE_PER_IDENTITY, QA_VOTE_PER_ADDRESS)
         address = "" if me.moderator else me.address_tag
-        voted = await self.votes.vote(session_id, vote.qid, me.uid, up=vote.up, address=address)
+        inline = self._inline(session_id)
+        voted = await self.votes.vote(
+            session_id, vote.qid, me.uid, up=vote.up, address=address, publish=inline
+        )
+        if voted.changed and not inline:
+            self._counted(session_id, vote.qid)
         return {
             "type": "qa.ack",
             "q": vote.qid,

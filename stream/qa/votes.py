@@ -2,9 +2,12 @@
 
 In one atomic step: the question must be visible, the voter is added to (or, withdrawing,
 removed from) the question's voter set, and only if that changed the set is the count moved,
-the question re-scored and the new count appended to the session's Stream. An address (its
-keyed tag) adds at most ``MAX_VOTES_PER_ADDRESS_PER_QUESTION`` upvotes to one question, so
-identities made by reconnecting from one address stop there (a withdrawal frees a place).
+the question re-scored (the ranking is the score set, moved by one vote at a time) and, when
+``publish`` is on, the new count appended to the session's Stream. With a
+:class:`~stream.qa.tally.Tally` the counts are published per tick instead (``publish`` off).
+An address (its keyed tag) adds at most ``MAX_VOTES_PER_ADDRESS_PER_QUESTION`` upvotes to one
+question, so identities made by reconnecting from one address stop there (a withdrawal frees a
+place).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from stream.store import Redis
 
 _VOTE = """
 -- KEYS: voters, question, score, stream, voter addresses.
--- ARGV: uid, 1 (up) or -1 (withdraw), maxlen, qid, address tag ('' for none), votes per address.
+-- ARGV: uid, 1 (up) or -1 (withdraw), maxlen, qid, address tag ('' for none), votes per address,
+-- 1 to append the new count to the stream (0: the caller's tally publishes it).
 local state = redis.call('HGET', KEYS[2], 'state')
 if not state then return {-2} end
 if state ~= 'approved' and state ~= 'answered' then return {-1} end
@@ -50,6 +54,7 @@ end
 if changed == 0 then return {0, tonumber(redis.call('HGET', KEYS[2], 'votes') or '0')} end
 local votes = redis.call('HINCRBY', KEYS[2], 'votes', tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[3], votes, ARGV[4])
+if ARGV[7] ~= '1' then return {1, votes, ''} end
 local payload = '{"type":"qa","action":"votes","q":"' .. ARGV[4] .. '","votes":' .. votes .. '}'
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'd', payload)
 return {1, votes, id}
@@ -65,15 +70,27 @@ class Voted:
 
 
 class Votes:
-    def __init__(self, redis: Redis) -> None:
+    """``publish``: each vote appends its new count to the stream itself (the per-vote path);
+    off, the caller publishes counts (a :class:`~stream.qa.tally.Tally`)."""
+
+    def __init__(self, redis: Redis, *, publish: bool = True) -> None:
         self.redis = redis
+        self.publish = publish
         self._vote = redis.register_script(_VOTE)
 
     async def vote(
-        self, session_id: str, qid: str, uid: str, *, up: bool = True, address: str = ""
+        self,
+        session_id: str,
+        qid: str,
+        uid: str,
+        *,
+        up: bool = True,
+        address: str = "",
+        publish: bool | None = None,
     ) -> Voted:
         """``uid`` upvotes (or withdraws) once; ``address``: the voter's address tag ('' for
-        none: moderators and tools are not held to the per-address ceiling)."""
+        none: moderators and tools are not held to the per-address ceiling); ``publish``: this
+        vote appends its new count itself (None: as set for these votes)."""
         keys = [
             voters_key(session_id, qid),
             question_key(session_id, qid),
@@ -82,7 +99,8 @@ class Votes:
             vote_addresses_key(session_id, qid),
         ]
         args: list[str | int] = [
-            uid, 1 if up else -1, STREAM_MAXLEN, qid, address, MAX_VOTES_PER_ADDRESS_PER_QUESTION
+            uid, 1 if up else -1, STREAM_MAXLEN, qid, address, MAX_VOTES_PER_ADDRESS_PER_QUESTION,
+            1 if (self.publish if publish is None else publish) else 0,
         ]  # fmt: skip
         result = await self._vote(keys=keys, args=args)
         status = int(result[0])
@@ -96,7 +114,7 @@ class Votes:
             )
         if status == 0:
             return Voted(int(result[1]), changed=False)
-        return Voted(int(result[1]), changed=True, entry_id=bytes(result[2]))
+        return Voted(int(result[1]), changed=True, entry_id=bytes(result[2]) or None)
 
     async def voted(self, session_id: str, qids: list[str], uid: str) -> set[str]:
         """Which of ``qids`` ``uid`` has upvoted."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.chat.limits import ChatLimits
-from stream.chat.ws import SocketSubscriber
+from stream.chat.ws import SLOW_CLOSE_REASON, SocketSubscriber, close_frame
 from tests.chat.client import ChatClient, chat_service, ws_url
 from tests.conftest import create_session
 
@@ -52,9 +54,13 @@ class FakeTransport:
         self.buffered = buffered
         self.written: list[bytes] = []
         self.aborted = False
+        self.closed = False
 
     def is_closing(self) -> bool:
-        return self.aborted
+        return self.aborted or self.closed
+
+    def close(self) -> None:
+        self.closed = True
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
@@ -75,7 +81,7 @@ class FakeRequest:
         self.transport = transport
 
 
-def test_socket_far_behind_is_dropped_not_waited_for() -> None:
+async def test_socket_far_behind_is_dropped_and_told_why() -> None:
     drops: list[bool] = []
     transport = FakeTransport(buffered=1000)
     subscriber = SocketSubscriber(
@@ -89,6 +95,26 @@ def test_socket_far_behind_is_dropped_not_waited_for() -> None:
     transport.buffered = 5000
     subscriber.deliver(b"two")
     subscriber.deliver(b"three")
-    assert transport.written == [b"one"]
-    assert transport.aborted
+    one, told, close = transport.written
+    assert one == b"one"
+    assert b'"code":"too_slow"' in told
+    assert close == close_frame(1013, SLOW_CLOSE_REASON)
+    assert transport.closed
     assert drops == [True]
+
+
+async def test_socket_that_never_reads_its_drop_notice_is_cut_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("stream.chat.ws.SLOW_CLOSE_GRACE_SECONDS", 0.01)
+    transport = FakeTransport(buffered=5000)
+    subscriber = SocketSubscriber(
+        FakeSocket(),  # type: ignore[arg-type]
+        FakeRequest(transport),  # type: ignore[arg-type]
+        moderator=False,
+        max_behind=4096,
+        on_drop=lambda: None,
+    )
+    subscriber.deliver(b"one")
+    await asyncio.sleep(0.05)
+    assert transport.aborted

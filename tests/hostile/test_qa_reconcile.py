@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 
 from stream.config import Settings
 from stream.http.keys import REDIS
@@ -57,7 +58,15 @@ async def test_vote_counts_equal_distinct_accepted_voters(
             print(f"{qid}: counted {votes}, voters {members}, accepted {want}")
             assert votes == members == want == per_address
             await mod.until(lambda q=qid, n=want: mod.question(q).get("votes") == n)
+            # Counts are published per tick by whichever node took the votes: every socket,
+            # on either server, ends on the exact count.
+            for voter in voters:
+                await voter.until(functools.partial(_shows, voter, qid, want))
     finally:
         for voter in voters:
             await voter.close()
         await mod.close()
+
+
+def _shows(client: QAClient, qid: str, votes: int) -> bool:
+    return client.question(qid).get("votes") == votes

@@ -49,7 +49,7 @@ async def test_poll_answer_once_with_live_results(
         codes = {r.get("code") for r in replies if r["type"] == "qa.error"}
         assert "answered" in codes
         assert codes <= {"answered", "rate_limited"}  # past the per-person burst
-        await mod.until(lambda: mod.state()["polls"][pid].get("counts") == [0, 1])
+        await mod.until(lambda: mod.state()["polls"].get(pid, {}).get("counts") == [0, 1])
         assert mod.state()["polls"][pid]["voters"] == 1
         two = await viewer.request("poll.answer", poll=pid, choices=[0, 1])
         assert two["code"] in ("one_choice", "answered")
@@ -94,7 +94,7 @@ async def test_multiple_choice_and_validation(server: TestServer) -> None:
         out_of_range = await viewer.request("poll.answer", poll=pid, choices=[3])
         assert out_of_range["type"] == "qa.error"
         assert (await viewer.request("poll.answer", poll=pid, choices=[0, 2]))["type"] == "qa.ack"
-        await viewer.until(lambda: viewer.state()["polls"][pid].get("counts") == [1, 0, 1])
+        await viewer.until(lambda: viewer.state()["polls"].get(pid, {}).get("counts") == [1, 0, 1])
         stale = await mod.request("poll.mod", action="close", poll=pid, v=1)
         assert stale["code"] == "conflict"
     finally:
