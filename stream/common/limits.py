@@ -17,11 +17,13 @@ from stream.store import Redis
 KEY_PREFIX = "limit:"
 MAX_SUBJECTS = 4
 
-# KEYS: one per (rate, subject). ARGV: now (ms), cost, then per key its emission interval (ms)
-# and burst tolerance (ms). Each key holds the subject's theoretical arrival time (TAT).
+# KEYS: one per (rate, subject). ARGV: a placeholder, cost, then per key its emission interval
+# (ms) and burst tolerance (ms). Each key holds the subject's theoretical arrival time (TAT).
 # Allowed only if every key allows; then every TAT moves forward. Returns 0 or the wait in ms.
+# The time is Redis's own (one clock for every node, and no round trip to ask for it).
 _GCRA = """
-local now = tonumber(ARGV[1])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local cost = tonumber(ARGV[2])
 local wait = 0
 local tats = {}
@@ -79,7 +81,7 @@ class Limiter:
         if not limits or len(limits) > MAX_SUBJECTS:
             raise ValueError(f"1..{MAX_SUBJECTS} subjects, got {len(limits)}")
         keys = [counter_key(rate, kind, subject) for rate, (kind, subject) in limits]
-        args: list[float] = [await self._now_ms(), cost]
+        args: list[float] = [0, cost]
         for rate, _ in limits:
             interval_ms = 1000.0 / rate.per_second
             args += [interval_ms, interval_ms * (rate.burst - 1)]
@@ -88,8 +90,3 @@ class Limiter:
 
     async def reset(self, rate: Rate, *subjects: tuple[str, str]) -> None:
         await self.redis.delete(*(counter_key(rate, kind, subject) for kind, subject in subjects))
-
-    async def _now_ms(self) -> int:
-        # Redis's clock, so every node counts on the same time line.
-        seconds, micros = await self.redis.time()
-        return int(seconds) * 1000 + int(micros) // 1000
