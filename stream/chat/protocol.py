@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream.chat.identity import MAX_TOKEN_LENGTH
+from stream.common.jsondepth import json_depth
 
 # Frames larger than this get an error frame ("too_large"); larger than MAX_WIRE_BYTES, the
 # WebSocket layer closes the socket with 1009 before reading them.
@@ -187,28 +188,10 @@ def _moderate(data: dict[str, Any], cid: str | None) -> Moderate:
     return Moderate(action, cid, target, user, seconds, on, words, address)
 
 
-def json_depth(text: str) -> int:
-    """How deep objects and lists nest in JSON ``text`` (brackets inside strings ignored)."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return text.count("[") + text.count("{")  # an upper bound that is already small
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+def frame_depth(text: str) -> int:
+    """How deep a frame nests (a cheap bound first: most frames have few brackets at all)."""
+    brackets = text.count("[") + text.count("{")
+    return brackets if brackets <= MAX_JSON_DEPTH else json_depth(text)
 
 
 def parse_command(raw: str | bytes, extensions: Container[str] = frozenset()) -> Command:
@@ -220,7 +203,7 @@ def parse_command(raw: str | bytes, extensions: Container[str] = frozenset()) ->
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise ProtocolError("frame is not JSON") from None
-    if json_depth(text) > MAX_JSON_DEPTH:
+    if frame_depth(text) > MAX_JSON_DEPTH:
         raise ProtocolError(f"frame nests deeper than {MAX_JSON_DEPTH} levels", "too_deep")
     try:
         data = json.loads(text)

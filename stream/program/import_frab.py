@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from stream.common import times
+from stream.common.jsondepth import json_depth
 from stream.common.validation import clean_block, clean_line
 from stream.program.drafts import Draft, Problem
 
@@ -20,28 +21,6 @@ MAX_DURATION = timedelta(hours=24)
 
 def looks_like_frab(data: bytes) -> bool:
     return data.lstrip()[:1] in (b"{", b"[")
-
-
-def json_depth(text: str) -> int:
-    """How deep arrays and objects nest in ``text`` (brackets inside strings not counted)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def parse_frab(data: bytes, max_rows: int) -> tuple[list[Draft], list[Problem]]:

@@ -25,8 +25,8 @@ from stream.chat.protocol import (
     Send,
     SetName,
     clean_text,
+    frame_depth,
     history_frame,
-    json_depth,
     parse_command,
     presence_frame,
 )
@@ -96,7 +96,7 @@ def _depth(value: object) -> int:
 @given(json_values)
 def test_json_depth_matches_the_structure(value: object) -> None:
     text = json.dumps(value)
-    assert (json_depth(text) > MAX_JSON_DEPTH) == (_depth(value) > MAX_JSON_DEPTH)
+    assert (frame_depth(text) > MAX_JSON_DEPTH) == (_depth(value) > MAX_JSON_DEPTH)
 
 
 @given(st.integers(min_value=MAX_JSON_DEPTH, max_value=3000), st.sampled_from(["[", '{"a":']))
