@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from stream.bench.options import add_strategy_arguments
 from stream.chat.limits import FANOUT_TICK_MS
 
 # -- defaults (a default run takes about a minute) ------------------------------------------------
@@ -65,28 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--probes", type=int, default=DEFAULT_PROBES, help="clients that time each message (20)"
     )
-    parser.add_argument(
-        "--strategies",
-        type=_strategies,
-        default=STRATEGIES,
-        help=f"fan-out strategies to run, the first is the baseline ({','.join(STRATEGIES)})",
+    add_strategy_arguments(
+        parser, STRATEGIES, what="fan-out strategies", tick_ms=DEFAULT_TICK_MS, tick_of="adaptive"
     )
-    parser.add_argument(
-        "--tick-ms",
-        type=float,
-        default=DEFAULT_TICK_MS,
-        help=f"the adaptive strategy's tick (default {DEFAULT_TICK_MS:g})",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="(always on) one JSON object is the last line"
-    )
-
-
-def _strategies(text: str) -> tuple[str, ...]:
-    values = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not values or any(value not in STRATEGIES for value in values):
-        raise argparse.ArgumentTypeError(f"strategies are {', '.join(STRATEGIES)}")
-    return values
 
 
 def _counts(text: str) -> tuple[int, ...]:

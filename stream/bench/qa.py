@@ -45,6 +45,7 @@ from typing import Any
 import aiohttp
 
 from stream.bench.chat_servers import latency_diff, raise_open_files, server_stats, servers
+from stream.bench.options import add_strategy_arguments
 from stream.bench.qa_clients import Pace, Probe, Voter, latency
 from stream.bench.qa_report import Result, print_result, print_summary
 from stream.bench.relay_server import ServerProcess, cpu_seconds, runqueue_wait_seconds
@@ -106,28 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="votes per second over all voters, evenly spread (default 0: all at once)",
     )
-    parser.add_argument(
-        "--strategies",
-        type=_strategies,
-        default=STRATEGIES,
-        help=f"vote publishing to run, the first is the baseline ({','.join(STRATEGIES)})",
+    add_strategy_arguments(
+        parser, STRATEGIES, what="vote publishing", tick_ms=DEFAULT_TICK_MS, tick_of="coalesced"
     )
-    parser.add_argument(
-        "--tick-ms",
-        type=float,
-        default=DEFAULT_TICK_MS,
-        help=f"the coalesced strategy's tick (default {DEFAULT_TICK_MS:g})",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="(always on) one JSON object is the last line"
-    )
-
-
-def _strategies(text: str) -> tuple[str, ...]:
-    values = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not values or any(value not in STRATEGIES for value in values):
-        raise argparse.ArgumentTypeError(f"strategies are {', '.join(STRATEGIES)}")
-    return values
 
 
 def run(args: argparse.Namespace) -> int:
