@@ -40,7 +40,7 @@ from stream.common import times
 from stream.common.errors import NotFound
 from stream.common.limits import Limiter
 from stream.program.schedule import audience_closed
-from stream.program.sessions import SessionStore
+from stream.program.sessions import Session, SessionStore
 from stream.store import Redis
 
 logger = logging.getLogger(__name__)
@@ -173,19 +173,16 @@ class ChatService:
     def _in_history(self, entry: Entry) -> bool:
         return not entry.moderator.startswith(self._not_history)
 
+    async def _session(self, session_id: str) -> Session | None:
+        try:
+            return await self.sessions.get(session_id)
+        except NotFound:
+            return None
+
     async def chat_open(self, session_id: str) -> bool:
         """Whether the programme has the session's chat on (a deleted session: off)."""
-        try:
-            return (await self.sessions.get(session_id)).chat
-        except NotFound:
-            return False
-
-    async def chat_ended(self, session_id: str) -> bool:
-        """Whether the session is over for the audience (its end plus the grace)."""
-        try:
-            return audience_closed(await self.sessions.get(session_id), times.now())
-        except NotFound:
-            return False
+        session = await self._session(session_id)
+        return session is not None and session.chat
 
     async def join(
         self, session_id: str, hello: Hello, address: str, *, account: Grant | None = None
@@ -340,24 +337,23 @@ class ChatService:
 
     async def _rate_wait(self, participant: Participant) -> float:
         """0.0 when ``participant`` may send now (counted), else the seconds to wait: per
-        identity, then per address (looser), both in the shared limiter."""
+        identity and per address (looser), counted together in the shared limiter."""
         me = participant.identity
         if me.moderator:
             return 0.0
-        wait = await self.limiter.hit(self.limits.send_rate, ("id", me.uid))
-        if wait:
-            return wait
-        return await self.limiter.hit(
-            self.limits.address_rate, ("addr", participant.address or me.address_tag)
+        return await self.limiter.hit_each(
+            (self.limits.send_rate, ("id", me.uid)),
+            (self.limits.address_rate, ("addr", participant.address or me.address_tag)),
         )
 
     async def send(self, session_id: str, participant: Participant, command: Send) -> bytes:
         me, cid = participant.identity, command.cid
         if not me.name:
             return error_frame("no_name", "choose a display name first", cid=cid)
-        if not await self.chat_open(session_id):
+        session = await self._session(session_id)  # one read for both checks
+        if session is None or not session.chat:
             return error_frame("chat_off", "chat is off for this session", cid=cid)
-        if not me.moderator and await self.chat_ended(session_id):
+        if not me.moderator and audience_closed(session, times.now()):
             return error_frame("ended", "the session has ended: the chat is read-only", cid=cid)
         wait = await self._rate_wait(participant)
         if wait:
