@@ -13,6 +13,7 @@ import asyncio
 import errno
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -29,6 +30,7 @@ from stream.config import ConfigError, Settings
 from stream.ops import AccessLogger
 from stream.store import (
     LOCK_FILE,
+    PRIVATE_UMASK,
     DataDirInUse,
     make_private_dir,
     read_lock,
@@ -46,6 +48,11 @@ EXIT_BAD_SETTING = 2
 
 class StartError(Exception):
     """The server cannot start; the message is the one line printed."""
+
+
+# On SIGTERM every socket is closed with 1001 first; handlers still running (a socket that was
+# joining) get this long before they are cancelled, so the process is gone within 5 s.
+HANDLER_GRACE_SECONDS = 3.0
 
 
 def add_serve_arguments(server: argparse.ArgumentParser) -> None:
@@ -138,6 +145,8 @@ def serve(
         print(f"stream: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTING
     configure_logging(settings.log_format, settings.log_level)
+    # Everything the service writes (the data directory, recordings, HLS) is its user's alone.
+    os.umask(PRIVATE_UMASK)
     try:
         check_data_dir(settings)
         if settings.redis_url:
@@ -162,7 +171,7 @@ def serve(
             app,
             sock=sock,
             backlog=LISTEN_BACKLOG,
-            shutdown_timeout=5.0,
+            shutdown_timeout=HANDLER_GRACE_SECONDS,
             access_log_class=AccessLogger,
             print=lambda message: print(message, flush=True),
         )
