@@ -224,9 +224,14 @@ def _rtp_filter(
 class LightViewer:
     """A WHEP viewer (video + audio, receive only) that counts what it gets and nothing more."""
 
-    def __init__(self, endpoint: str, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, endpoint: str, http: aiohttp.ClientSession, address: str | None = None
+    ) -> None:
         self.endpoint = endpoint
         self._http = http
+        # Sent as X-Forwarded-For (the bench server trusts loopback as its proxy): an audience
+        # comes from many addresses, and the per-address limits apply to each, not to the bench.
+        self.address = address
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
@@ -259,7 +264,7 @@ class LightViewer:
         async with self._http.post(
             self.endpoint,
             data=self.pc.localDescription.sdp,
-            headers={"Content-Type": "application/sdp"},
+            headers=self._headers({"Content-Type": "application/sdp"}),
             timeout=timeout,
         ) as response:
             body = await response.text()
@@ -271,6 +276,11 @@ class LightViewer:
         self.counter.video_types = types["video"]
         self.counter.audio_types = types["audio"]
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+
+    def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+        if self.address is not None:
+            headers["X-Forwarded-For"] = self.address
+        return headers
 
     async def wait_connected(self) -> None:
         """Until ICE + DTLS are up (wrap in a timeout); raises if the peer fails."""
@@ -295,7 +305,7 @@ class LightViewer:
             url, self.resource_url = self.resource_url, None
             timeout = aiohttp.ClientTimeout(total=WHEP_DELETE_TIMEOUT)
             try:
-                async with self._http.delete(url, timeout=timeout):
+                async with self._http.delete(url, headers=self._headers({}), timeout=timeout):
                     pass
             except (aiohttp.ClientError, TimeoutError):
                 pass  # the server reaps the peer when its connection closes anyway

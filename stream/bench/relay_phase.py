@@ -37,6 +37,12 @@ MAX_RAMP_FAILURES = 20
 STATS_TIMEOUT = 5.0
 
 
+def viewer_address(index: int) -> str:
+    """A distinct private address per viewer (sent as X-Forwarded-For): the server's per-address
+    limits are for a real audience, not for one load generator."""
+    return f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+
+
 class PublisherLost(Exception):
     """The publisher's connection failed mid-run (a starved machine can miss ICE consent)."""
 
@@ -69,7 +75,7 @@ class Phase:
             raise PublisherLost(f"{self.mode} publisher connection {state or 'gone'}")
 
     def new_viewer(self) -> LightViewer:
-        viewer = LightViewer(self.whep_endpoint, self.http)
+        viewer = LightViewer(self.whep_endpoint, self.http, viewer_address(len(self.owned)))
         self.owned.append(viewer)
         return viewer
 

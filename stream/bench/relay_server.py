@@ -150,6 +150,8 @@ class ServerProcess:
         # Only what the relay needs: no RTMP listener (its fixed port may be taken by another
         # server on this machine). An environment variable, so older servers just ignore it.
         env["STREAM_RTMP_PORT"] = "0"
+        # The viewers each send their own X-Forwarded-For (stream.bench.relay_phase).
+        env["STREAM_TRUSTED_PROXIES"] = LOOPBACK
         # The baseline is ``stream serve`` with re-encoding rooms injected by the benchmark.
         module = "stream.cli" if self.relay_mode == "forward" else "stream.bench.reencode_server"
         command = [

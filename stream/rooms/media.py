@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCRtpCodecCapability, RTCRtpSender
 
 from stream.rtc.internals import h264_payloads, vp8_payloads
+from stream.rtc.rtpwire import segment_runs
 
 VIDEO_CODECS = ("H264", "VP8")
 AUDIO_CODECS = ("opus",)
@@ -64,6 +65,9 @@ class MediaFrame:
     keyframe: bool
     arrival: float = field(default_factory=time.monotonic)
     payloads: list[bytes] = field(default_factory=list)
+    # ``stream.rtc.rtpwire.segment_runs`` of the payloads: how a viewer's writer groups them
+    runs: tuple[tuple[int, int], ...] = ()
+    octets: int = 0  # payload bytes of those packets (what RTCP's octet count adds)
 
 
 class Packetizer:
@@ -74,6 +78,13 @@ class Packetizer:
             raise ValueError(f"unsupported codec {codec!r}")
         self.codec = codec
         self._picture_id = 0
+
+    def packetize_frame(self, data: bytes) -> tuple[list[bytes], tuple[tuple[int, int], ...], int]:
+        """The payloads, how a viewer's writer groups them (:func:`segment_runs`) and their
+        total size."""
+        payloads = self.packetize(data)
+        sizes = [len(payload) for payload in payloads]
+        return payloads, segment_runs(sizes), sum(sizes)
 
     def packetize(self, data: bytes) -> list[bytes]:
         if self.codec == "H264":

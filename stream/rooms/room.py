@@ -248,6 +248,7 @@ class Room:
             )  # fmt: skip
         if not self.subscribers and self.publisher.answers_keyframe_requests and kind == "audio":
             return  # nobody to send to, and nothing to cache
+        payloads, runs, octets = state.packetizer.packetize_frame(data)
         frame = MediaFrame(
             kind=kind,
             codec=codec,
@@ -255,7 +256,9 @@ class Room:
             timestamp=out_ts,
             keyframe=keyframe,
             arrival=now,
-            payloads=state.packetizer.packetize(data),
+            payloads=payloads,
+            runs=runs,
+            octets=octets,
         )
         if len(self._outbox) >= MAX_OUTBOX_FRAMES:
             self._shed()

@@ -11,6 +11,9 @@ aiortc has no encoded-frame API. The relay reaches into single objects:
   reports use;
 - the H.264 and VP8 packetizers of aiortc's encoders, used without their encoders;
 - the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there);
+- a viewer's SRTP context inside pylibsrtp's session, and the UDP socket inside asyncio's
+  datagram transport, so the relay protects packets in place and sends a frame's packets to a
+  viewer in one ``sendmsg`` (``stream.rtc.rtpwire``);
 - a publisher's ICE consent checks (RFC 7675): aioice closes a connection whose checks go
   unanswered for ~30 s, and FFmpeg's WHIP output never answers them. A publisher's checks are
   replaced by the server's own loop (``stream.rtc.freshness``), which keeps the publisher while
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,8 +51,9 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import RtpPacket
+from pylibsrtp import _binding as srtp_binding
 
-VERSIONS = "aiortc 1.16 / aioice 0.13"
+VERSIONS = "aiortc 1.16 / aioice 0.13 / pylibsrtp 1.0"
 
 RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
@@ -79,6 +84,9 @@ ICE_BUILD_REQUEST = "build_request"
 PC_CONNECT = "_RTCPeerConnection__connect"
 H264_SPLIT_BITSTREAM = "_split_bitstream"
 ENCODER_PACKETIZE = "_packetize"
+SRTP_SESSION_CONTEXT = "_srtp"  # pylibsrtp.Session: its srtp_t, behind a pointer
+SRTP_PROTECT = "srtp_protect"  # libsrtp 2: srtp_protect(srtp_t, void *rtp, int *len)
+TRANSPORT_SOCKET = "_sock"  # asyncio's selector datagram transport: its socket
 RTP_COMPONENT = 1  # ICE component of RTP (aiortc multiplexes RTCP on it)
 
 _MISSING = object()
@@ -129,6 +137,40 @@ class DatagramSink:
     transport: asyncio.DatagramTransport
     address: tuple[str, int]
     backlog: Callable[[], int]  # bytes the transport holds that the kernel did not take yet
+    # The transport's own UDP socket, for writing past asyncio while its buffer is empty
+    # (``None``: another kind of transport; then everything goes through ``transport``).
+    sock: socket.socket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SrtpInPlace:
+    """``protect(context, pointer, length_pointer)`` encrypts the RTP packet at ``pointer`` in
+    place and appends its tag (0: done); 32-bit aligned with room for the tag (libsrtp's rule)."""
+
+    context: Any
+    protect: Callable[[Any, Any, Any], int]
+
+
+def srtp_in_place(session: SrtpSession) -> SrtpInPlace:
+    """The libsrtp context of a pylibsrtp session (the relay's viewers' outbound SRTP)."""
+    holder = private(session, SRTP_SESSION_CONTEXT)
+    protect = _private_callable(srtp_binding.lib, SRTP_PROTECT, "pylibsrtp._binding.lib")
+    return SrtpInPlace(holder[0], protect)
+
+
+def srtp_scratch(size: int) -> tuple[Any, memoryview, Any]:
+    """A C buffer of ``size`` bytes (cffi, aligned), a writable view of it, and an ``int *``."""
+    ffi = srtp_binding.ffi
+    buffer = ffi.new("char[]", size)
+    return buffer, memoryview(ffi.buffer(buffer)), ffi.new("int *")
+
+
+def transport_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
+    """The UDP socket of an asyncio selector datagram transport (``None`` for other kinds)."""
+    sock = getattr(transport, TRANSPORT_SOCKET, None)
+    if isinstance(sock, socket.socket) and sock.type == socket.SOCK_DGRAM:
+        return sock
+    return None
 
 
 # -- a publisher's receiver -------------------------------------------------------------------
@@ -244,12 +286,7 @@ def sender_socket(sender: RTCRtpSender) -> DatagramSink | None:
     backlog = getattr(transport, "get_write_buffer_size", None)
     if not callable(backlog):
         raise AiortcInternalsChanged(transport, "get_write_buffer_size")
-    return DatagramSink(transport, pair.remote_addr, backlog)
-
-
-def write_backlog(sink: DatagramSink) -> int:
-    """Bytes the socket's transport holds because the kernel would not take them yet."""
-    return sink.backlog()
+    return DatagramSink(transport, pair.remote_addr, backlog, transport_socket(transport))
 
 
 # -- packetizers ------------------------------------------------------------------------------
