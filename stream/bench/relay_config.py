@@ -14,6 +14,7 @@ DEFAULT_SECONDS = 8.0  # measuring window per viewer count
 DEFAULT_SETTLE = 3.0  # after the last viewer connected, before the window opens
 DEFAULT_REENCODE_VIEWERS = 1  # 0 skips the re-encode baseline
 DEFAULT_TTFF_JOINS = 20  # 0 skips the time-to-first-keyframe joins
+DEFAULT_BURST_JOINS = 50  # viewers joining within one second; 0 skips them
 DEFAULT_GOP_SECONDS = 3.0
 DEFAULT_SIZE = (1280, 720)
 DEFAULT_FPS = 30
@@ -94,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="viewers joining at random offsets across the GOP (default %(default)s)",
     )
     parser.add_argument(
+        "--burst-joins",
+        type=_bounded(int, 0, MAX_TTFF_JOINS),
+        default=DEFAULT_BURST_JOINS,
+        help="viewers joining within the same second, after the spread joins (default %(default)s)",
+    )
+    parser.add_argument(
         "--ttff-at",
         type=_bounded(int, 0, MAX_VIEWERS),
         default=None,
@@ -154,6 +161,7 @@ class Config:
     reencode_viewers: int = DEFAULT_REENCODE_VIEWERS
     ttff_joins: int = DEFAULT_TTFF_JOINS
     ttff_at: int | None = None  # None: the smallest of ``viewers``
+    burst_joins: int = DEFAULT_BURST_JOINS
     gop_seconds: float = DEFAULT_GOP_SECONDS
     width: int = DEFAULT_SIZE[0]
     height: int = DEFAULT_SIZE[1]
@@ -174,6 +182,7 @@ class Config:
             reencode_viewers=args.reencode_viewers,
             ttff_joins=args.ttff_joins,
             ttff_at=args.ttff_at,
+            burst_joins=args.burst_joins,
             gop_seconds=args.gop_seconds,
             width=args.size[0],
             height=args.size[1],

@@ -14,6 +14,7 @@ from stream.bench.relay_results import Window, ms, percentile, quantiles_ms
 from stream.bench.relay_server import (
     cpu_seconds,
     machine_busy_seconds,
+    rss_mb,
     runqueue_wait_seconds,
     udp_drops,
 )
@@ -138,6 +139,7 @@ async def measure(phase: Phase, target: int) -> Window:
         server_drops=_delta(before.server_drops, after.server_drops),
         generator_drops=_delta(before.generator_drops, after.generator_drops),
         generator_wait=_share(before.generator_wait, after.generator_wait, elapsed),
+        server_rss_mb=rss_mb(phase.server.pid),
     )
     if room is not None and room_before is not None:
         frames = room["frames_in"].get("video", 0) - room_before["frames_in"].get("video", 0)

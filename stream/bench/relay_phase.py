@@ -225,13 +225,20 @@ async def _timed_join(phase: Phase) -> Join:
         await viewer.close()
 
 
-async def ttff_joins(phase: Phase, joins: int, rng: random.Random) -> list[Join]:
-    """``joins`` viewers, each after a random pause of up to one GOP; each leaves once it has
-    its first video packet."""
+async def ttff_joins(
+    phase: Phase, joins: int, rng: random.Random, *, within: float | None = None
+) -> list[Join]:
+    """``joins`` viewers, each after a random pause of up to one GOP (or all at random moments
+    within ``within`` seconds); each leaves once it has its first video packet."""
     tasks: list[asyncio.Task[Join]] = []
+    if within is None:
+        pauses = [rng.uniform(0, phase.config.gop_seconds) for _ in range(joins)]
+    else:
+        moments = sorted(rng.uniform(0, within) for _ in range(joins))
+        pauses = [b - a for a, b in zip([0.0, *moments], moments, strict=False)]
     try:
-        for _ in range(joins):
-            await asyncio.sleep(rng.uniform(0, phase.config.gop_seconds))
+        for pause in pauses:
+            await asyncio.sleep(pause)
             tasks.append(asyncio.create_task(_timed_join(phase)))
         return list(await asyncio.gather(*tasks))
     except BaseException:

@@ -43,6 +43,7 @@ class Window:
     e2e_ms: dict[str, float | None] = field(default_factory=dict)  # client-side
     e2e_frames: int = 0
     loop_lag_p99_ms: float | None = None
+    server_rss_mb: float | None = None  # the server's resident memory at the window's end
 
     @property
     def delivered_streams(self) -> float:
@@ -73,6 +74,7 @@ class Results:
     ramp_joins: list[Join] = field(default_factory=list)
     ttff_joins: list[Join] = field(default_factory=list)
     ttff_watching: int = 0
+    burst_joins: list[Join] = field(default_factory=list)  # all within one second
     connect_failures: int = 0
     keyframe_requests: int = 0
     aborted: list[str] = field(default_factory=list)

@@ -27,6 +27,7 @@ from stream.store import EmbeddedRedis
 
 RUN_TIMEOUT = 3600.0
 FIRST_FRAME_TIMEOUT = 15.0
+BURST_SECONDS = 1.0
 FORWARD_SESSION = "bench-forward"
 REENCODE_SESSION = "bench-reencode"
 
@@ -76,6 +77,12 @@ async def _forward(
                 results.ttff_joins = await ttff_joins(phase, config.ttff_joins, rng)
                 results.ttff_watching = len(phase.viewers)
                 del phase.owned[made_before:]  # each closed itself after its first packet
+                if config.burst_joins:
+                    progress(f"{config.burst_joins} joins within one second")
+                    results.burst_joins = await ttff_joins(
+                        phase, config.burst_joins, rng, within=BURST_SECONDS
+                    )
+                    del phase.owned[made_before:]
         results.connect_failures = len(phase.owned) - len(phase.viewers)
         results.keyframe_requests = phase.track.keyframe_requests
     return results

@@ -50,6 +50,14 @@ def cpu_seconds(pid: int | None = None) -> float:
     return float(times.user) + float(times.system)
 
 
+def rss_mb(pid: int | None = None) -> float | None:
+    """Resident memory of a process in MB (10^6 bytes); ``None`` if it is gone."""
+    try:
+        return float(psutil.Process(pid).memory_info().rss) / 1e6
+    except psutil.Error:
+        return None
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds the whole machine spent busy, all cores: user, nice, system, irq, softirq.
 

@@ -38,6 +38,10 @@ REQUIRED_FIELDS = (
     "ttff_p50_ms",
     "ttff_p95_ms",
     "generator_cpu_max",
+    "burst_ttff_post_p95_ms",
+    "forward_us_per_packet",
+    "memory_per_viewer_kb",
+    "cpu_count",
     "void",
 )
 
@@ -114,14 +118,21 @@ def window(mode: str, viewers: int, cpu: float, fps: float | None = 30.0, **extr
         publisher_fps=30.0,
         fps_mean=fps if viewers else None,
         fps_min=fps if viewers else None,
+        packets=int(extra.get("packets", 0)),
+        server_rss_mb=extra.get("rss"),
     )
 
 
 def test_summary_slope_ratio_targets_and_void() -> None:
     results = Results(Config(viewers=(50, 100)))
-    results.forward = [window("forward", 0, 5.0), window("forward", 50, 30.0)]
+    # 200 packets per viewer and second over 8 s windows; 40 MB + 0.5 MB per viewer
+    results.forward = [
+        window("forward", 0, 5.0, rss=40.0),
+        window("forward", 50, 30.0, packets=50 * 200 * 8, rss=65.0),
+    ]
     # 100 viewers getting half the frames are 50 delivered streams: the slope is per stream
-    results.forward.append(window("forward", 100, 30.0, fps=15.0))
+    results.forward.append(window("forward", 100, 30.0, fps=15.0, packets=50 * 200 * 8, rss=90))
+    results.burst_joins = [Join(ttff_connected=0.05, ttff_post=0.08 + 0.001 * i) for i in range(50)]
     results.reencode = [window("reencode", 0, 4.0), window("reencode", 1, 54.0)]
     results.ttff_joins = [Join(ttff_connected=0.01 * i, ttff_post=0.1) for i in range(1, 21)]
     summary = summarize(results)
@@ -131,10 +142,16 @@ def test_summary_slope_ratio_targets_and_void() -> None:
     assert summary["ratio"] == pytest.approx(100, abs=2)
     assert summary["fps_delivered"] == 15.0
     assert summary["ttff_p95_ms"] == pytest.approx(190.0)
+    assert summary["burst_ttff_post_p95_ms"] == pytest.approx(127.0)
+    # 25 % of a core for 10 000 packets/s: 25 us each; a viewer adds 500 kB
+    assert summary["forward_us_per_packet"] == pytest.approx(25.0, abs=0.5)
+    assert summary["memory_per_viewer_kb"] == pytest.approx(500.0)
+    assert summary["viewers_per_core"] == pytest.approx(200, abs=5)
     assert summary["targets"] == {
         "ratio_at_least_50": True,
         "viewers_100_at_29_fps": False,
         "ttff_p95_at_most_500_ms": True,
+        "ttff_post_p95_at_most_100_ms": False,  # the burst's p95 is 127 ms
     }
     assert not summary["void"]
     assert "VOID" not in render(summary)
@@ -155,6 +172,7 @@ def test_relay_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
             "--settle", "0.5",
             "--reencode-viewers", "0",
             "--ttff-joins", "2",
+            "--burst-joins", "3",
             "--gop-seconds", "1",
             "--size", "320x180",
             "--bitrate", "300000",
@@ -172,3 +190,5 @@ def test_relay_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert loaded["viewers"] == 2
     assert loaded["packets"] > 0
     assert loaded["fps_mean"] > 0
+    assert summary["burst_joins"] == 3
+    assert loaded["server_rss_mb"] > 0
