@@ -7,10 +7,10 @@ keeps being read. The room's :class:`ViewerOutputs` makes those outputs: forward
 (``stream.rooms.forward``) unless another strategy is injected (the relay benchmark's
 re-encoding baseline).
 
-A viewer starts at a keyframe: asked of the publisher (merged, throttled PLIs) once the viewer
-is connected, or taken from the frames since the last keyframe, which the room keeps: always for
-publishers that cannot answer keyframe requests (RTMP), and for the others when that keyframe is
-recent (``RECENT_KEYFRAME``).
+A viewer starts at a keyframe the moment it is connected (:meth:`Room.viewer_connected`, between
+two frames of the fan-out): asked of the publisher (merged, throttled PLIs), or taken from the
+frames since the last keyframe, which the room keeps: always for publishers that cannot answer
+keyframe requests (RTMP), for the others when that keyframe is recent (``RECENT_KEYFRAME``).
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from aiortc import RTCPeerConnection
 
 from stream.common.errors import Conflict
 from stream.rooms.forward import Forwarding, SendClock
 from stream.rooms.keyframes import KeyframeRequester
 from stream.rooms.media import CLOCK_RATES, MediaFrame, Packetizer, is_keyframe
+from stream.rooms.roles import FrameSink, Output, Publisher, ViewerOutputs, ViewerOutputsFactory
 from stream.rooms.stats import SampleWindow
 
 logger = logging.getLogger(__name__)
@@ -43,82 +41,6 @@ MAX_GOP_CACHE_FRAMES = 300  # ~10 s at 30 fps; a longer GOP is not cached
 RECENT_KEYFRAME = 0.5
 FANOUT_BATCH = 16  # viewers served between two yields to the event loop
 MAX_OUTBOX_FRAMES = 90  # ~1 s of audio+video: past this the server is overloaded
-
-
-class Publisher(Protocol):
-    """What a room needs of whoever publishes into it."""
-
-    id: str
-    # WebRTC publishers send a keyframe when asked (PLI). Others (RTMP) cannot: for them the
-    # room keeps the frames since the last keyframe and starts new viewers from there.
-    answers_keyframe_requests: bool
-
-    def request_keyframe(self) -> None: ...
-
-    async def stop(self, reason: str) -> None:
-        """End this publisher now (its key was rotated, its window closed), whatever its
-        ingest; the room sees it detach."""
-        ...
-
-
-class Output(Protocol):
-    """One viewer's stream of one kind (``stream.rooms.forward.RtpOutput``).
-
-    The room hands it every frame of its kind in order; an output still ``waiting_for_keyframe``
-    gets only keyframes until the room has started it (a keyframe asked of the publisher, or the
-    cached frames since the last one, once ``connected``).
-    """
-
-    kind: str
-    waiting_for_keyframe: bool
-    keyframe_requested: bool
-    created: float
-    first_keyframe_at: float | None
-
-    @property
-    def connected(self) -> bool: ...
-
-    def send(self, frame: MediaFrame, clock: SendClock) -> float | None: ...
-
-    def restart(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class ViewerOutputs(Protocol):
-    """How a room's frames reach its viewers: adds one viewer's output of one kind to its peer.
-
-    One instance per room. The platform forwards encoded frames
-    (:class:`stream.rooms.forward.Forwarding`, the default); the relay benchmark injects its
-    re-encoding baseline (``stream.bench.reencode``) through :class:`RoomRegistry`.
-    """
-
-    def add(
-        self,
-        pc: RTCPeerConnection,
-        kind: str,
-        codec: str,
-        request_keyframe: Callable[[], None],
-    ) -> Output: ...
-
-
-ViewerOutputsFactory = Callable[[], ViewerOutputs]
-
-
-class FrameSink(Protocol):
-    """Something besides viewers that takes every frame of a room (the recorder, HLS).
-
-    Called on the event loop, so each call must return at once (hand the frame to a thread).
-    A sink that raises is removed; the relay goes on.
-    """
-
-    def publisher_attached(self) -> None: ...
-
-    def frame(self, frame: MediaFrame) -> None: ...
-
-    def publisher_left(self) -> None: ...
-
-    def room_closed(self) -> None: ...
 
 
 RoomObserver = Callable[["Room"], None]
@@ -166,6 +88,7 @@ class Room:
         self._gop: list[MediaFrame] = []
         self._outbox: deque[MediaFrame] = deque()
         self._wakeup = asyncio.Event()
+        self._connected: set[str] = set()  # viewers to start before the next frame
         self._fanout_task: asyncio.Task[None] | None = None
         self.frames_shed = 0
         self.relay_latency = SampleWindow()
@@ -307,6 +230,8 @@ class Room:
 
     async def _fanout(self) -> None:
         while True:
+            if self._connected:
+                self._start_connected()
             if not self._outbox:
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -335,6 +260,30 @@ class Room:
                 if index % FANOUT_BATCH == FANOUT_BATCH - 1:
                     await asyncio.sleep(0)
                     clock = SendClock.now()
+
+    def viewer_connected(self, subscriber_id: str) -> None:
+        """A viewer's connection is up: start it now rather than at the next frame of its kind.
+
+        Done by the fan-out task between two frames, so the cached frames it gets never overlap
+        the frame being fanned out."""
+        if subscriber_id in self.subscribers and self._fanout_task is not None:
+            self._connected.add(subscriber_id)
+            self._wakeup.set()
+
+    def _start_connected(self) -> None:
+        clock = SendClock.now()
+        connected, self._connected = self._connected, set()
+        for subscriber_id in connected:
+            subscriber = self.subscribers.get(subscriber_id)
+            try:
+                for output in subscriber.outputs.values() if subscriber else ():
+                    if output.waiting_for_keyframe:
+                        self._start(output, clock)
+            except Exception:  # one broken viewer never stops the room
+                logger.exception("%s viewer %s failed", self.log_prefix, subscriber_id[:6])
+                self.unsubscribe(subscriber_id)
+                if subscriber is not None:
+                    self._spawn(subscriber.disconnect("send failed"))
 
     def _start(self, output: Output, clock: SendClock) -> None:
         """A viewer waits for a keyframe: once it is connected, get it one."""

@@ -7,7 +7,8 @@ import logging
 from aiortc import RTCPeerConnection
 
 from stream.common.errors import BadOffer, Conflict
-from stream.rooms.room import Output, Room
+from stream.rooms.roles import Output
+from stream.rooms.room import Room
 from stream.rtc.ice import rtc_configuration
 from stream.rtc.peer import Peer
 
@@ -40,6 +41,12 @@ async def accept_viewer(
         room.unsubscribe(peer.id)
 
     peer.on_close(unsubscribe)
+
+    def state_changed() -> None:
+        if pc.connectionState == "connected":
+            room.viewer_connected(peer.id)
+
+    pc.on("connectionstatechange", state_changed)
     codecs = room.codecs()
 
     def attach_tracks() -> None:

@@ -10,7 +10,8 @@ import pytest
 from stream.rooms import room as room_module
 from stream.rooms.forward import SendClock
 from stream.rooms.media import MediaFrame
-from stream.rooms.room import Output, Room
+from stream.rooms.roles import Output
+from stream.rooms.room import Room
 from tests.media import wait_for
 
 IDR = b"\x00\x00\x00\x01\x65idr"
@@ -119,6 +120,38 @@ async def test_viewer_joining_just_after_a_keyframe_starts_from_it() -> None:
     await settle()
     assert [f.timestamp for f in output.sent] == [0, 3000, 6000]
     assert publisher.requests == []  # no PLI needed: the keyframe is fresh
+    await room.close("done")
+
+
+async def test_a_viewer_starts_when_it_connects_not_at_the_next_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room = Room("r")
+    publisher = FakePublisher("c" * 8)
+    room.attach(publisher)
+    room.push("video", "H264", IDR, 0)
+    room.push("video", "H264", P, 3000)
+    await settle()
+    fresh = FakeOutput("video", is_connected=False)
+    subscribe(room, "fresh", fresh)
+    fresh.is_connected = True
+    room.viewer_connected("fresh")
+    await settle()
+    # no new frame since: the cached keyframe and the frame after it, each once
+    assert [f.timestamp for f in fresh.sent] == [0, 3000]
+    assert publisher.requests == []
+    monkeypatch.setattr(room_module, "RECENT_KEYFRAME", 0.0)  # now the keyframe is old
+    late = FakeOutput("video", is_connected=False)
+    subscribe(room, "late", late)
+    late.is_connected = True
+    room.viewer_connected("late")
+    room.viewer_connected("gone")  # a viewer that left meanwhile is ignored
+    await settle()
+    assert publisher.requests == [1]  # asked at once, not at the next frame
+    room.push("video", "H264", P, 6000)
+    await settle()
+    assert [f.timestamp for f in fresh.sent] == [0, 3000, 6000]
+    assert late.sent == []
     await room.close("done")
 
 
