@@ -203,7 +203,13 @@ def join_result(viewer: LightViewer, track: TimedLoopTrack) -> Join:
     if viewer.posted_at is not None:
         keyframe_at = track.last_keyframe_before(viewer.posted_at)
         since = None if keyframe_at is None else viewer.posted_at - keyframe_at
-    return Join(viewer.ttff_from_connected, viewer.ttff_from_post, since)
+    answered = connected = None
+    if viewer.posted_at is not None:
+        if viewer.answered_at is not None:
+            answered = viewer.answered_at - viewer.posted_at
+        if viewer.connected_at is not None:
+            connected = viewer.connected_at - viewer.posted_at
+    return Join(viewer.ttff_from_connected, viewer.ttff_from_post, since, answered, connected)
 
 
 async def _timed_join(phase: Phase) -> Join:

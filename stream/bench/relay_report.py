@@ -62,6 +62,9 @@ def summarize(results: Results) -> dict[str, Any]:
     offsets = [j.since_keyframe for j in results.ttff_joins if j.since_keyframe is not None]
     burst_post = [j.ttff_post for j in results.burst_joins if j.ttff_post is not None]
     burst_connected = [j.ttff_connected for j in results.burst_joins if j.ttff_connected]
+    burst_answered = [j.answered for j in results.burst_joins if j.answered is not None]
+    burst_handshake = [j.connected for j in results.burst_joins if j.connected is not None]
+    spread_handshake = [j.connected for j in results.ttff_joins if j.connected is not None]
     # CPU and memory against what the windows carried: contention stretches wall time, not these
     us_per_packet = slope(
         [(w.packets / w.seconds, w.server_cpu / 100 * 1e6) for w in forward if w.seconds]
@@ -201,6 +204,12 @@ def summarize(results: Results) -> dict[str, Any]:
         "burst_ttff_post_p50_ms": ms(percentile(burst_post, 50)),
         "burst_ttff_post_p95_ms": ms(percentile(burst_post, 95)),
         "burst_ttff_p95_ms": ms(percentile(burst_connected, 95)),
+        "burst_answer_p95_ms": ms(percentile(burst_answered, 95)),
+        "burst_connected_p95_ms": ms(percentile(burst_handshake, 95)),
+        "ttff_connected_after_post_p95_ms": ms(percentile(spread_handshake, 95)),
+        "burst_server_cpu_ms_per_join": None
+        if results.burst_cpu_per_join is None
+        else round(results.burst_cpu_per_join * 1000, 1),
         "ramp_ttff_p50_ms": ms(percentile(ramp_ttff, 50)),
         "ramp_ttff_p95_ms": ms(percentile(ramp_ttff, 95)),
         "keyframe_requests_to_publisher": results.keyframe_requests,
@@ -334,7 +343,11 @@ def render(summary: dict[str, Any]) -> str:
         f"p95 {_fmt(summary['ttff_post_p95_ms'], ' ms', 0)}",
         f"  {summary['burst_joins']} joins within one second: from WHEP POST p50 "
         f"{_fmt(summary['burst_ttff_post_p50_ms'], ' ms', 0)} "
-        f"p95 {_fmt(summary['burst_ttff_post_p95_ms'], ' ms', 0)}",
+        f"p95 {_fmt(summary['burst_ttff_post_p95_ms'], ' ms', 0)} (answer p95 "
+        f"{_fmt(summary['burst_answer_p95_ms'], ' ms', 0)}, connected p95 "
+        f"{_fmt(summary['burst_connected_p95_ms'], ' ms', 0)}, first video after connected p95 "
+        f"{_fmt(summary['burst_ttff_p95_ms'], ' ms', 0)}); server CPU per join "
+        f"{_fmt(summary['burst_server_cpu_ms_per_join'], ' ms', 1)}",
         f"server CPU per packet sent (slope) {_fmt(summary['forward_us_per_packet'], ' us', 2)};"
         f" viewers per core {_fmt(summary['viewers_per_core'], '', 0)};"
         f" memory per viewer {_fmt(summary['memory_per_viewer_kb'], ' kB', 0)}",

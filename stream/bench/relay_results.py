@@ -63,6 +63,8 @@ class Join:
     ttff_connected: float | None = None
     ttff_post: float | None = None
     since_keyframe: float | None = None  # where in the GOP the join landed
+    answered: float | None = None  # WHEP POST -> answer received
+    connected: float | None = None  # WHEP POST -> ICE and DTLS up
     error: str | None = None
 
 
@@ -75,6 +77,7 @@ class Results:
     ttff_joins: list[Join] = field(default_factory=list)
     ttff_watching: int = 0
     burst_joins: list[Join] = field(default_factory=list)  # all within one second
+    burst_cpu_per_join: float | None = None  # server CPU seconds per burst join (see runner)
     connect_failures: int = 0
     keyframe_requests: int = 0
     aborted: list[str] = field(default_factory=list)

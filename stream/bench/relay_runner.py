@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import tempfile
+import time
 from pathlib import Path
 
 import aiohttp
@@ -79,10 +80,15 @@ async def _forward(
                 del phase.owned[made_before:]  # each closed itself after its first packet
                 if config.burst_joins:
                     progress(f"{config.burst_joins} joins within one second")
+                    started, cpu = time.monotonic(), phase.server.cpu_seconds()
                     results.burst_joins = await ttff_joins(
                         phase, config.burst_joins, rng, within=BURST_SECONDS
                     )
                     del phase.owned[made_before:]
+                    # what the joins cost the server beyond forwarding to those watching
+                    forwarding = window.server_cpu / 100 * (time.monotonic() - started)
+                    extra = phase.server.cpu_seconds() - cpu - forwarding
+                    results.burst_cpu_per_join = max(0.0, extra) / config.burst_joins
         results.connect_failures = len(phase.owned) - len(phase.viewers)
         results.keyframe_requests = phase.track.keyframe_requests
     return results

@@ -324,6 +324,7 @@ class Forwarding:
         codec: str,
         request_keyframe: Callable[[], None],
     ) -> RtpOutput:
-        transceiver = pc.addTransceiver(IdleTrack(kind), direction="sendonly")
+        with internals.receivers_without_bitrate_estimator():  # it never receives
+            transceiver = pc.addTransceiver(IdleTrack(kind), direction="sendonly")
         transceiver.setCodecPreferences(send_codecs(kind, codec))
         return RtpOutput(kind, transceiver, request_keyframe)

@@ -6,25 +6,19 @@ aiortc has no encoded-frame API. The relay reaches into single objects:
   depacketized payload it stores on each RTP packet, and its PLI sender;
 - a jitter buffer's slots, to complete a video frame at its marker bit;
 - a viewer's sender: its SSRCs, its keyframe and retransmit hooks (PLI to the publisher, NACK
-  answered from the room's history), the negotiated codecs and header extensions of its
-  transceiver, the SRTP session and ICE socket it sends on, and the counters its RTCP sender
-  reports use;
+  answered from the room's history), the negotiated codecs and header extensions, the SRTP
+  session (its libsrtp context, to protect in place) and the ICE socket (asyncio's UDP socket,
+  for one ``sendmsg`` per run of packets: ``stream.rtc.rtpwire``), and its RTCP counters;
 - the H.264 and VP8 packetizers of aiortc's encoders, used without their encoders;
 - the ICE sockets of a peer connection (the relay benchmark's light viewers read RTP there);
-- a viewer's SRTP context inside pylibsrtp's session, and the UDP socket inside asyncio's
-  datagram transport, so the relay protects packets in place and sends a frame's packets to a
-  viewer in one ``sendmsg`` (``stream.rtc.rtpwire``);
-- a publisher's ICE consent checks (RFC 7675): aioice closes a connection whose checks go
-  unanswered for ~30 s, and FFmpeg's WHIP output never answers them. A publisher's checks are
-  replaced by the server's own loop (``stream.rtc.freshness``), which keeps the publisher while
-  its packets arrive.
+- a publisher's ICE consent checks (RFC 7675): FFmpeg's WHIP output never answers them, so they
+  are replaced by the server's own loop (``stream.rtc.freshness``).
 
-Two things are process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`),
-and containing failures of a peer connection's background connect task
-(:func:`contain_connect_failures`). aioice reads the addresses from a module-level function and
-neither it nor aiortc takes them per connection; aiortc starts the connect task itself. Both
-replacements are installed once, by an explicit call when the application starts, and removed
-when it stops.
+Process-wide: the host addresses aioice gathers (:func:`offer_host_addresses`) and containing
+failures of aiortc's background connect task (:func:`contain_connect_failures`), installed once
+when the application starts and removed when it stops (neither takes a per-connection
+setting); and, only during one synchronous call, the bitrate estimator aiortc gives a new
+receiver (:func:`receivers_without_bitrate_estimator`).
 
 Every accessor fails loudly with :class:`AiortcInternalsChanged`, naming the attribute it
 reached for, when aiortc or aioice no longer has it; ``None`` is returned only where it is a
@@ -45,6 +39,7 @@ from typing import Any, Protocol
 
 import aioice.ice
 import aioice.stun
+import aiortc.rtcrtpreceiver
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
@@ -87,6 +82,7 @@ ENCODER_PACKETIZE = "_packetize"
 SRTP_SESSION_CONTEXT = "_srtp"  # pylibsrtp.Session: its srtp_t, behind a pointer
 SRTP_PROTECT = "srtp_protect"  # libsrtp 2: srtp_protect(srtp_t, void *rtp, int *len)
 TRANSPORT_SOCKET = "_sock"  # asyncio's selector datagram transport: its socket
+RECEIVER_BITRATE_ESTIMATOR = "RemoteBitrateEstimator"  # in aiortc.rtcrtpreceiver
 RTP_COMPONENT = 1  # ICE component of RTP (aiortc multiplexes RTCP on it)
 
 _MISSING = object()
@@ -109,10 +105,8 @@ class AiortcInternalsChanged(RuntimeError):
 
 
 def private(obj: object, name: str, owner: str | None = None) -> Any:
-    """``obj.name``, or :class:`AiortcInternalsChanged` if there is no such attribute.
-
-    A value of ``None`` is returned as is: the caller decides whether that is a valid state.
-    """
+    """``obj.name``, or :class:`AiortcInternalsChanged` if there is no such attribute
+    (``None`` is returned as is: the caller decides whether that is a valid state)."""
     value = getattr(obj, name, _MISSING)
     if value is _MISSING:
         raise AiortcInternalsChanged(owner or obj, name)
@@ -349,15 +343,12 @@ ConsentLoop = Callable[[ConsentCheck], Awaitable[None]]
 
 
 def replace_consent_checks(pc: RTCPeerConnection, run: ConsentLoop) -> int:
-    """Replace aioice's RFC 7675 consent loop of each ICE connection of ``pc`` with
-    ``run(check)``; returns how many connections changed.
+    """Replace aioice's RFC 7675 consent loop (``query_consent``, which closes after six
+    unanswered checks) of each ICE connection of ``pc`` with ``run(check)``; returns how many.
 
-    aioice starts ``Connection.query_consent()`` once ICE completes and closes the connection
-    after six unanswered checks. ``run`` gets ``check``, which sends one consent request on
-    each nominated pair (no retransmission) and says whether every one was answered; ``run``
-    decides what an unanswered check means. Call it after ``setLocalDescription`` and before
-    ICE completes (the answer is not sent yet); only this peer connection changes.
-    """
+    ``check`` sends one consent request per nominated pair (no retransmission) and says whether
+    all were answered; ``run`` decides what a miss means. Call it after ``setLocalDescription``
+    and before ICE completes; only this peer connection changes."""
     connections = _ice_connections(pc)
     for connection in connections:
         _private_callable(connection, ICE_QUERY_CONSENT)
@@ -429,11 +420,9 @@ def wrap_ice_datagrams(
 def offer_host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
     """While open, aioice offers exactly ``addresses`` as host candidates (process-wide).
 
-    aioice gathers host candidates from ``aioice.ice.get_host_addresses``, which skips
-    loopback, and takes no per-connection list: the application replaces that function once
-    when it starts (``stream.rtc.ice.host_addresses``) and restores it when it stops. With no
-    addresses aioice's own gathering stays.
-    """
+    aioice's ``get_host_addresses`` skips loopback and takes no per-connection list: the
+    application replaces it when it starts (``stream.rtc.ice.host_addresses``) and restores it
+    when it stops. With no addresses aioice's own gathering stays."""
     if not addresses:
         yield
         return
@@ -452,6 +441,21 @@ def offer_host_addresses(addresses: tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         setattr(aioice.ice, ICE_HOST_ADDRESSES, original)
+
+
+@contextmanager
+def receivers_without_bitrate_estimator() -> Iterator[None]:
+    """Receivers aiortc creates while open get no REMB estimator (as its audio receivers).
+
+    For a viewer's sendonly transceiver, whose receiver never gets media: the estimator is 1 000
+    bucket objects (~100 kB, ~1 ms) per join. Open it around synchronous calls only."""
+    module = aiortc.rtcrtpreceiver
+    original = _private_callable(module, RECEIVER_BITRATE_ESTIMATOR, "aiortc.rtcrtpreceiver")
+    setattr(module, RECEIVER_BITRATE_ESTIMATOR, lambda: None)
+    try:
+        yield
+    finally:
+        setattr(module, RECEIVER_BITRATE_ESTIMATOR, original)
 
 
 ConnectFailure = Callable[[RTCPeerConnection, BaseException], None]
@@ -476,14 +480,12 @@ async def _contained_connect(pc: RTCPeerConnection) -> None:
 @contextmanager
 def contain_connect_failures(on_failure: ConnectFailure) -> Iterator[None]:
     """While open, a failure of a peer connection's background connect task (process-wide)
-    is handed to ``on_failure`` (the most recently opened one) and the connection is closed.
+    goes to ``on_failure`` (the most recently opened) and the connection is closed.
 
-    aiortc starts ``RTCPeerConnection.__connect`` as a task nobody awaits. Some offers it
-    accepts leave that task to raise (a transceiver without a transport); asyncio then logs a
-    traceback per offer ("Task exception was never retrieved") and the peer waits in
-    "connecting" until its handshake timeout. Several applications in one process (tests) may
-    open and close this in any order: the original is restored when the last one closes.
-    """
+    aiortc starts ``RTCPeerConnection.__connect`` as a task nobody awaits; some offers leave it
+    to raise (a transceiver without a transport), logged as "Task exception was never
+    retrieved" while the peer waits for its handshake timeout. Opened and closed in any order
+    (tests), the original is back when the last one closes."""
     if not _connect_failure_handlers:
         original = _private_callable(RTCPeerConnection, PC_CONNECT, "RTCPeerConnection")
         _original_connect[:] = [original]

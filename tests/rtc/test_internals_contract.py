@@ -347,3 +347,20 @@ def test_empty_jitter_buffer_has_no_origin() -> None:
     origin, slots = internals.jitter_buffer_slots(JitterBuffer(capacity=8))
     assert origin is None
     assert list(slots) == [None] * 8
+
+
+async def test_viewer_receivers_made_without_a_bitrate_estimator() -> None:
+    import aiortc.rtcrtpreceiver
+
+    original = getattr(aiortc.rtcrtpreceiver, internals.RECEIVER_BITRATE_ESTIMATOR)
+    estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        with internals.receivers_without_bitrate_estimator():
+            lean = pc.addTransceiver("video", direction="sendonly")
+        usual = pc.addTransceiver("video", direction="sendonly")
+        assert getattr(lean.receiver, estimator) is None
+        assert getattr(usual.receiver, estimator) is not None  # publishers keep theirs
+        assert getattr(aiortc.rtcrtpreceiver, internals.RECEIVER_BITRATE_ESTIMATOR) is original
+    finally:
+        await pc.close()
