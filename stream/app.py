@@ -63,6 +63,7 @@ from stream.pages import routes as pages
 from stream.program import routes as programme
 from stream.program import session_routes as session_api
 from stream.qa import routes as qa
+from stream.qa.transparency import read_counts
 from stream.rooms import routes as whep
 from stream.rooms.presence import read_presence
 from stream.rtc.resource import add_cors_headers, peers_context
@@ -297,7 +298,7 @@ def create_app(
     app.cleanup_ctx.append(archive.archive_context)  # records and writes HLS of every room
     app.cleanup_ctx.append(webhooks.webhooks_context)  # reads the rooms: after them
     app.cleanup_ctx.append(rtmp_context)
-    app.cleanup_ctx.append(chat.chat_context(read_presence))
+    app.cleanup_ctx.append(chat.chat_context(read_presence, read_counts))
     app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets
     if settings.demo:
         app.cleanup_ctx.append(demo.demo_context)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from stream.auth.links import ModeratorLinks
 from stream.auth.users import UserStore
-from stream.chat.audience import AudienceWatch, LiveRecord
+from stream.chat.audience import AudienceWatch, LiveRecord, Tally
 from stream.chat.chat import ChatService, fold_name
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
@@ -29,18 +30,21 @@ from stream.program.sessions import SessionStore
 from stream.store import Redis
 
 PresenceReader = Callable[[Redis, str], Awaitable[LiveRecord | None]]
+# The moderation counts (``stream.qa.transparency.read_counts``), given the last ones read.
+CountsReader = Callable[[Redis, str, Any], Awaitable[Tally | None]]
 
 
 def chat_context(
-    read_presence: PresenceReader,
+    read_presence: PresenceReader, read_counts: CountsReader | None = None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The chat's resource: its service and sockets; the audience count comes from the rooms'
-    presence records through ``read_presence`` (the composition root passes it in)."""
-    return functools.partial(_chat_context, read_presence=read_presence)
+    presence records through ``read_presence``, the moderation counts through ``read_counts``
+    (the composition root passes them in)."""
+    return functools.partial(_chat_context, read_presence=read_presence, read_counts=read_counts)
 
 
 async def _chat_context(
-    app: web.Application, *, read_presence: PresenceReader
+    app: web.Application, *, read_presence: PresenceReader, read_counts: CountsReader | None
 ) -> AsyncIterator[None]:
     redis = app[REDIS]
     settings = app[SETTINGS]
@@ -56,7 +60,11 @@ async def _chat_context(
         app[LIMITER],
         functools.partial(staff_name, UserStore(redis)),
     )
-    audience = AudienceWatch(functools.partial(read_presence, redis), encode_text_frame)
+    audience = AudienceWatch(
+        functools.partial(read_presence, redis),
+        encode_text_frame,
+        tally=functools.partial(read_counts, redis) if read_counts is not None else None,
+    )
     sockets = ChatSockets(service, audience)
     app[CHAT] = service
     app[CHAT_SOCKETS] = sockets
