@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from stream.config import Settings
 from stream.http.keys import REDIS
 from stream.qa.transparency import ModerationCounts, read_counts, tally
-from tests.chat.client import moderator_token
+from tests.chat.client import ChatClient, moderator_token
 from tests.conftest import MakeServer, create_session
 from tests.qa.client import QAClient
 
@@ -33,7 +33,7 @@ def test_tally_counts_states_and_skips_missing_questions() -> None:
         ModerationCounts(pending=-1)
 
 
-def _counts(client: QAClient) -> list[dict[str, object]]:
+def _counts(client: ChatClient) -> list[dict[str, object]]:
     return [f for f in client.frames if f.get("type") == "moderation"]
 
 
