@@ -26,6 +26,7 @@ from stream.chat.ws import ChatSockets, encode_text_frame
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, REDIS, SETTINGS, TEMPLATES
+from stream.http.render import identity_context
 from stream.program.sessions import SessionStore
 from stream.store import Redis
 
@@ -95,7 +96,8 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
 async def moderate_page(request: web.Request) -> web.Response:
     session_id = validate_session_id(request.match_info["session"])
     session = await SessionStore(request.app[REDIS]).get(session_id)
-    return request.app[TEMPLATES].render(request, "moderate.html", {"session": session})
+    context = {"session": session, "link_header": True, **await identity_context(request)}
+    return request.app[TEMPLATES].render(request, "moderate.html", context)
 
 
 async def chat_stats(request: web.Request) -> web.Response:

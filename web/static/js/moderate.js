@@ -4,6 +4,7 @@
 // ever set with `textContent`.
 
 import { chatFor } from "./chat.js";
+import { t } from "./i18n.js";
 import { moderatorTokenKey } from "./live.js";
 
 const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv", {
@@ -62,6 +63,11 @@ class Console {
     this.result = panel("result");
     this.triedToken = Boolean(linkToken);
 
+    // A moderator link has no account: the header says so, and logging out forgets its key.
+    this.linkUser = document.querySelector("[data-link-user]");
+    this.linkUser
+      ?.querySelector("[data-link-logout]")
+      ?.addEventListener("click", () => this.onLinkLogout());
     panel("login-form").addEventListener("submit", (event) => this.onLogin(event));
     for (const input of root.querySelectorAll("[data-mod-switch]")) {
       input.addEventListener("change", () =>
@@ -120,8 +126,38 @@ class Console {
     chat.reconnect();
   }
 
+  onLinkLogout() {
+    try {
+      window.sessionStorage.removeItem(moderatorTokenKey(this.session));
+    } catch {
+      /* storage unavailable: nothing to forget */
+    }
+    this.triedToken = false;
+    this.linkUser.hidden = true;
+    chat.reconnect();
+  }
+
+  showLinkUser(frame) {
+    if (!this.linkUser) return;
+    let viaLink = false;
+    try {
+      viaLink = Boolean(window.sessionStorage.getItem(moderatorTokenKey(this.session)));
+    } catch {
+      viaLink = false;
+    }
+    const shown = viaLink && frame.you?.role === "moderator";
+    this.linkUser.hidden = !shown;
+    if (shown) {
+      const name = frame.you.name || "";
+      this.linkUser.querySelector("[data-link-user-text]").textContent = t("header.link_user", {
+        name,
+      });
+    }
+  }
+
   onWelcome(frame) {
     const moderator = frame.you?.role === "moderator";
+    this.showLinkUser(frame);
     this.login.hidden = moderator;
     this.settings.hidden = !moderator;
     this.queuePanel.hidden = !moderator;
