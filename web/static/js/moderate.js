@@ -4,15 +4,9 @@
 // ever set with `textContent`.
 
 import { chatFor } from "./chat.js";
-import { t } from "./i18n.js";
+import { formatTime, t } from "./i18n.js";
 import { moderatorTokenKey } from "./live.js";
 
-const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv", {
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-  timeZone: "Europe/Stockholm",
-});
 const MAX_LOG = 200;
 
 const root = document.querySelector("[data-moderate]");
@@ -244,7 +238,7 @@ class Console {
     const item = document.createElement("li");
     const time = document.createElement("time");
     time.dateTime = new Date(millis).toISOString();
-    time.textContent = TIME_FORMAT.format(millis);
+    time.textContent = formatTime(millis, { seconds: true });
     item.append(time, " ", document.createTextNode(text("log.line", { who, what })));
     this.log.prepend(item);
     while (this.log.children.length > MAX_LOG) this.log.lastElementChild.remove();

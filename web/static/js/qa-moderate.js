@@ -2,7 +2,7 @@
 // export, with keyboard shortcuts. Every action names the question's revision it was taken on;
 // if another moderator changed it first the server refuses and the reason is announced.
 
-import { t, tn } from "./i18n.js";
+import { formatTime, t, tn } from "./i18n.js";
 import { countsText, pollResults } from "./qa.js";
 import { moderatorTokenKey, QALive } from "./qa-live.js";
 
@@ -276,6 +276,7 @@ class QAConsole {
       tn("qa.votes", Number(question.votes) || 0),
       t(`qa.state.${question.state}`),
     ];
+    if (Number(question.ts) > 0) parts.push(formatTime(Number(question.ts)));
     if (question.pos !== null && question.pos !== undefined) parts.push(t("qa.mod.position", { time: formatPosition(question.pos) }));
     if (question.askers?.length > 1) parts.push(tn("qa.askers", question.askers.length));
     if (question.id === this.live.stage) parts.push(t("qa.on_stage"));

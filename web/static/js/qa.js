@@ -3,7 +3,7 @@
 // polls. Text from people is only ever set with `textContent`. After the session
 // (`data-qa-ended`) the panel is read-only: the questions (answered ones too) and poll results.
 
-import { t, tn } from "./i18n.js";
+import { formatTime, t, tn } from "./i18n.js";
 import { QALive } from "./qa-live.js";
 
 const DELAY_KEY = "stream.player.delay_ms";
@@ -191,6 +191,12 @@ class Panel {
     const meta = element("p", "qa__meta");
     const who = question.anon || !question.name ? t("qa.anonymous") : question.name;
     meta.append(element("span", "qa__who", who));
+    const asked = Number(question.ts);
+    if (asked > 0) {
+      const time = element("time", "qa__time", formatTime(asked));
+      time.dateTime = new Date(asked).toISOString();
+      meta.append(" · ", time);
+    }
     if (question.source === "room") meta.append(" · ", element("span", "qa__tag", t("qa.source.room")));
     if (question.askers > 1) meta.append(" · ", tn("qa.askers", question.askers));
     if (question.edited) meta.append(" · ", t("qa.edited"));
