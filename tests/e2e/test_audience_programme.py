@@ -190,6 +190,8 @@ async def test_on_a_phone_the_filters_fold_behind_a_toggle(
     await toggle.focus()
     await page.keyboard.press("Space")
     await expect(toggle).to_have_attribute("aria-expanded", "true")
+    await page.keyboard.press("Shift+Tab")  # from the search field back to the button
+    await expect(toggle).to_be_focused()
     await page.keyboard.press("Space")
     await expect(toggle).to_have_attribute("aria-expanded", "false")
     await expect(fields).to_be_hidden()
