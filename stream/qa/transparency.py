@@ -40,34 +40,55 @@ class ModerationCounts:
         }
 
 
-def tally(states: list[bytes | None], removed: int, at: bytes) -> ModerationCounts:
-    """The counts of questions in ``states`` (None: a question no longer stored)."""
+# KEYS: the chat's deleted set, then every question's hash. Returns the deleted count, then
+# (state, how many questions are in it) pairs: one round trip however many questions there are.
+_COUNT = """
+local by_state = {}
+for i = 2, #KEYS do
+  local state = redis.call('HGET', KEYS[i], 'state')
+  if state then by_state[state] = (by_state[state] or 0) + 1 end
+end
+local out = {redis.call('SCARD', KEYS[1])}
+for state, n in pairs(by_state) do
+  out[#out + 1] = state
+  out[#out + 1] = n
+end
+return out
+"""
+
+
+def tally(by_state: dict[str, int], removed: int, at: bytes) -> ModerationCounts:
+    """The counts from how many questions are in each state (an unknown one reads as pending,
+    as :func:`stream.qa.model.as_state` reads it)."""
     pending = merged = declined = 0
-    for raw in states:
-        if raw is None:
-            continue
-        state = raw.decode("utf-8", "replace")
+    for state, count in by_state.items():
         if state == "merged":
-            merged += 1
+            merged += count
         elif state in HIDDEN:
-            declined += 1
+            declined += count
         elif state not in VISIBLE:
-            pending += 1
+            pending += count
     return ModerationCounts(pending, merged, declined, removed, at)
 
 
 async def read_counts(
     redis: Redis, session_id: str, since: ModerationCounts | None = None
 ) -> ModerationCounts | None:
-    """The session's counts, or None when the log has not moved since ``since`` was counted."""
+    """The session's counts, or None when the log has not moved since ``since`` was counted.
+
+    The log's last id is read first: anything that changes after it moves the log again, and
+    the next read counts afresh."""
     rows: Any = await redis.xrevrange(stream_key(session_id), count=1)
     at = bytes(rows[0][0]) if rows else b""
     if since is not None and since.at == at:
         return None
-    raw: Any = await redis.zrange(order_key(session_id), 0, -1)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.scard(deleted_key(session_id))
-        for qid in raw:
-            pipe.hget(question_key(session_id, qid.decode()), "state")
-        results = await pipe.execute()
-    return tally(list(results[1:]), int(results[0]), at)
+    qids: Any = await redis.zrange(order_key(session_id), 0, -1)
+    keys = [deleted_key(session_id)]
+    keys += [question_key(session_id, qid.decode()) for qid in qids]
+    result: Any = await redis.eval(_COUNT, len(keys), *keys)
+    pairs = result[1:]
+    by_state = {
+        bytes(pairs[i]).decode("utf-8", "replace"): int(pairs[i + 1])
+        for i in range(0, len(pairs), 2)
+    }
+    return tally(by_state, int(result[0]), at)

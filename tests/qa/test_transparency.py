@@ -18,15 +18,23 @@ from tests.qa.client import QAClient
 SESSION = "open-mod"
 
 
-def test_tally_counts_states_and_skips_missing_questions() -> None:
-    states = [b"pending", b"approved", b"answered", b"rejected", b"dismissed", b"merged", None]
-    counts = tally(states, removed=4, at=b"1-0")
-    assert counts == ModerationCounts(pending=1, merged=1, declined=2, removed=4, at=b"1-0")
+def test_tally_sorts_the_states_into_the_counts_the_audience_sees() -> None:
+    by_state = {
+        "pending": 3,
+        "approved": 5,
+        "answered": 1,
+        "rejected": 2,
+        "dismissed": 1,
+        "merged": 4,
+        "odd": 1,  # an unknown state reads as pending
+    }
+    counts = tally(by_state, removed=4, at=b"1-0")
+    assert counts == ModerationCounts(pending=4, merged=4, declined=3, removed=4, at=b"1-0")
     assert counts.frame() == {
         "type": "moderation",
-        "pending": 1,
-        "merged": 1,
-        "declined": 2,
+        "pending": 4,
+        "merged": 4,
+        "declined": 3,
         "removed": 4,
     }
     with pytest.raises(ValueError, match=r"^counts must not be negative$"):
