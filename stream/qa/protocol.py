@@ -191,14 +191,16 @@ def word_key(label: str) -> str:
 def parse_word(value: Any) -> Word:
     if not isinstance(value, str):
         raise QAError("words must be strings")
+    too_long = QAError(f"a word is longer than {MAX_WORD_LENGTH} characters", "too_long")
     try:
         label = clean_text(value)
-    except ProtocolError:
-        raise QAError("a word is empty") from None
+    except ProtocolError as exc:
+        raise (too_long if exc.code == "too_long" else QAError("a word is empty")) from None
     if len(label) > MAX_WORD_LENGTH:
-        raise QAError(f"a word is longer than {MAX_WORD_LENGTH} characters", "too_long")
+        raise too_long
     key = word_key(label)
-    if not key:
+    # Only invisible characters (zero-width spaces, joiners, lone combining marks): empty.
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in key):
         raise QAError("a word is empty")
     return Word(label, key)
 
