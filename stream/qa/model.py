@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stream.qa.limits import MAX_WORD_LENGTH, MAX_WORDS_PER_ANSWER
+
 State = Literal["pending", "approved", "answered", "rejected", "dismissed", "merged"]
 STATES: tuple[State, ...] = ("pending", "approved", "answered", "rejected", "dismissed", "merged")
 # States whose text the audience sees (and may upvote).
@@ -243,4 +245,5 @@ class Poll:
         }
         if self.kind == "words":
             view["words"] = marks.words if marks else [list(w) for w in self.words]
+            view["limits"] = {"words": MAX_WORDS_PER_ANSWER, "length": MAX_WORD_LENGTH}
         return view
