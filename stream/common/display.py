@@ -33,7 +33,7 @@ class Slot(Protocol):
 
 
 class When:
-    """Time formatting for templates: ``when.day(...)``, ``when.slot(session)``, …"""
+    """Time formatting for templates: ``when.time(start, end)``, ``when.day(...)``, …"""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
@@ -42,16 +42,6 @@ class When:
         if isinstance(value, datetime):
             value = times.local_day(value)
         return times.format_day(value, self.lang)
-
-    def clock(self, value: datetime | None) -> str:
-        return times.format_clock(value) if value else ""
-
-    def slot(self, session: Slot) -> str:
-        if session.start is None or session.end is None:
-            return ""
-        return (
-            f"{times.format_clock(session.start)}{times.EN_DASH}{times.format_clock(session.end)}"
-        )
 
     def range(self, start: datetime, end: datetime) -> str:
         return times.format_range(start, end, self.lang)
