@@ -26,6 +26,7 @@ from stream.admin import (
     staff_pages,
 )
 from stream.admin import routes as dashboard
+from stream.analytics import viewers
 from stream.archive import routes as archive
 from stream.auth import register
 from stream.auth import routes as login
@@ -84,7 +85,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/whip/{session}/{resource}", whip.whip_patch, RESOURCE_HOLDER),
     Route("DELETE", "/whip/{session}/{resource}", whip.whip_delete, RESOURCE_HOLDER),
     Route("OPTIONS", "/whip/{session}/{resource}", whip.whip_resource_options, PUBLIC),
-    Route("POST", "/whep/{session}", whep.whep_post, ATTENDEE),
+    Route("POST", "/whep/{session}", viewers.count_whep(whep.whep_post), ATTENDEE),
     Route("OPTIONS", "/whep/{session}", whep.whep_options, PUBLIC),
     Route("PATCH", "/whep/{session}/{resource}", whep.whep_patch, RESOURCE_HOLDER),
     Route("DELETE", "/whep/{session}/{resource}", whep.whep_delete, RESOURCE_HOLDER),
@@ -201,13 +202,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/s/{session}/chapters.vtt", archive.chapters, ATTENDEE),
     Route("GET", "/s/{session}/recording/{file}", archive.recording_file, ATTENDEE),
     # Live HLS for players without WebRTC and for caches (CDN, nginx) in front of this node.
-    Route("GET", "/hls/{session}/index.m3u8", archive.hls_file, ATTENDEE),
+    Route("GET", "/hls/{session}/index.m3u8", viewers.count_hls(archive.hls_file), ATTENDEE),
     Route("GET", "/hls/{session}/{file}", archive.hls_file, ATTENDEE),
     Route("GET", "/embed/{session}", pages.embed, ATTENDEE, page="visitor"),
     # The studio page asks for the publish key itself; publishing is guarded at /whip.
     Route("GET", "/studio/{session}", pages.studio, ATTENDEE, page="visitor"),
     # Live interaction: one socket per page; moderation rights are checked per frame.
-    Route("GET", "/ws/{session}", chat.chat_socket, ATTENDEE),
+    Route("GET", "/ws/{session}", viewers.count_sockets(chat.chat_socket), ATTENDEE),
     Route("GET", "/moderate/{session}", chat.moderate_page, ATTENDEE, page="visitor"),
     Route("GET", "/api/chat/stats", chat.chat_stats, PUBLIC),
     Route("GET", "/api/chat/{session}/transcript", chat.transcript, ATTENDEE),
@@ -296,6 +297,7 @@ def create_app(
     app.cleanup_ctx.append(whep.rooms_context)
     app.cleanup_ctx.append(archive.archive_context)  # records and writes HLS of every room
     app.cleanup_ctx.append(webhooks.webhooks_context)  # reads the rooms: after them
+    app.cleanup_ctx.append(viewers.viewers_context)  # samples the rooms and the sockets
     app.cleanup_ctx.append(rtmp_context)
     app.cleanup_ctx.append(chat.chat_context(read_presence))
     app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets
