@@ -20,6 +20,8 @@ from stream import demo, ops
 from stream.admin import (
     catalogue_pages,
     exports,
+    followup,
+    followup_zip,
     import_pages,
     link_pages,
     session_pages,
@@ -159,6 +161,17 @@ ROUTES: tuple[Route, ...] = (
         r"/admin/sessions/{session}/{what:chat\.json|chat\.csv}",
         exports.transcript_download,
         MODERATOR,
+        page="staff",
+    ),
+    # The arranger's follow-up: one page and one download after the session.
+    Route(
+        "GET", "/admin/sessions/{session}/followup", followup.followup_page, ARRANGER, page="staff"
+    ),
+    Route(
+        "GET",
+        "/admin/sessions/{session}/followup.zip",
+        followup_zip.followup_zip,
+        ARRANGER,
         page="staff",
     ),
     Route("GET", "/admin/staff", staff_pages.staff_list, ORGANISER, page="staff"),

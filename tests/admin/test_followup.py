@@ -1,0 +1,192 @@
+"""The arranger's follow-up over real HTTP and a real Redis: the page with the recording link,
+the viewer curve, the questions, polls and chat, safe with hostile stored text; its guard; the
+ZIP with every file and the right counts (the chat read page by page)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from stream.admin.followup_zip import FILES
+from stream.analytics.curve import CurveWriter, NodeSample
+from stream.archive.index import RecordingIndex, Segment, write_index
+from stream.chat.chat import TRANSCRIPT_PAGE
+from stream.common.grants import Role
+from stream.http.keys import ARCHIVE, REDIS
+from tests.auth.staff import Staff, make_user
+from tests.chat.client import moderator_token
+from tests.conftest import base_url
+from tests.qa.client import QAClient
+
+Login = Callable[[str], Awaitable[Staff]]
+SESSION = "skogens-dag"
+T0 = 1_800_000_005.0
+HOSTILE_Q = "<script>alert('q')</script> Hur mäter ni?"
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+HOSTILE_CHAT = "</li><script>alert('chat')</script>"
+HOSTILE_OPTION = "<b onmouseover=alert(2)>Ja</b>"
+
+
+@pytest.fixture(autouse=True)
+def relaxed_chat_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RATE_PER_SECOND", "RATE_BURST", "ADDRESS_RATE_PER_SECOND", "ADDRESS_RATE_BURST"):
+        monkeypatch.setenv(f"STREAM_CHAT_{name}", "10000")
+
+
+async def fill_session(server: TestServer, chat_messages: int = 2) -> dict[str, str]:
+    """Questions (answered, open, merged), a poll, chat and a viewer curve for SESSION."""
+    token = await moderator_token(server, SESSION)
+    mod = await QAClient.join(server, SESSION, moderator_token=token, name="Moa")
+    viewer = await QAClient.join(server, SESSION, name=HOSTILE_NAME)
+    other = await QAClient.join(server, SESSION, name="Olle")
+    try:
+        await mod.qa_mod("premod", on=False)
+        first = (await viewer.ask(HOSTILE_Q))["q"]
+        second = (await other.ask("Vad kostar det?"))["q"]
+        third = (await other.ask("Hur mäter ni tillväxten?"))["q"]
+        await other.vote(first)
+        await viewer.vote(second)
+        await mod.vote(second)
+        await mod.qa_mod("answer", q=second, v=1)
+        await mod.qa_mod("merge", q=third, v=1, into=first, into_v=1)
+        pid = (await mod.request("poll.create", question="Bra?", options=[HOSTILE_OPTION, "Nej"]))[
+            "poll"
+        ]
+        await mod.request("poll.mod", action="open", poll=pid, v=1)
+        await viewer.request("poll.answer", poll=pid, choices=[0])
+        await other.request("poll.answer", poll=pid, choices=[0])
+        await viewer.say(HOSTILE_CHAT)
+        for n in range(chat_messages - 1):
+            await other.say(f"meddelande {n}")
+    finally:
+        for client in (viewer, other, mod):
+            await client.close()
+    redis = server.app[REDIS]
+    a, b = CurveWriter(redis, "node-a"), CurveWriter(redis, "node-b")
+    for n, (on_a, on_b) in enumerate(((2, 1), (3, 2), (1, 1))):
+        await a.write([NodeSample(SESSION, on_a, 1, frozenset({f"a{n}"}))], T0 + 10 * n)
+        await b.write([NodeSample(SESSION, on_b, 2, frozenset({f"b{n}", "a0"}))], T0 + 10 * n)
+    return {"first": first, "second": second, "third": third}
+
+
+async def test_the_page_shows_everything_and_escapes_what_visitors_wrote(
+    login: Login, world: TestServer
+) -> None:
+    ids = await fill_session(world)
+    archive = world.app[ARCHIVE]
+    index = RecordingIndex(SESSION, [Segment("segment-000.mp4", T0, 754.0, True)])
+    (archive.recordings / SESSION).mkdir(parents=True)
+    write_index(archive.recordings / SESSION, index)
+    anna = await login("anna")
+    status, html = await anna.get(f"/admin/sessions/{SESSION}/followup")
+    assert status == 200
+    # The recording's replay link, the figures and the chart.
+    assert f'href="{base_url(world)}/s/{SESSION}"' in html
+    assert 'data-figure="peak">5<' in html  # 3 + 2 in the second bucket
+    assert 'data-figure="peak-pages">3<' in html
+    assert 'data-figure="unique">6<' in html  # a0..a2, b0..b2
+    assert html.count('data-line="watching"') == 1
+    assert "<svg" in html
+    assert "<desc" in html
+    assert html.count('<tr><th scope="row">') == 3  # the table beside the chart
+    # Questions in their groups, with votes; the merged one under the one it joined.
+    answered = html.split('data-group="answered"')[1].split("</ol>")[0]
+    unanswered = html.split('data-group="unanswered"')[1].split("</ol>")[0]
+    assert f'data-question="{ids["second"]}"' in answered
+    assert "2 röster" in answered
+    assert f'data-question="{ids["first"]}"' in unanswered
+    assert f'data-merged="{ids["third"]}"' in unanswered
+    # Poll results: each option with its count.
+    assert '<span class="followup-poll__count" data-count>2</span>' in html
+    # Nothing a visitor wrote is markup.
+    for hostile in (HOSTILE_Q, HOSTILE_NAME, HOSTILE_CHAT, HOSTILE_OPTION):
+        assert hostile not in html
+    assert "&lt;script&gt;alert(&#39;q&#39;)&lt;/script&gt;" in html
+    assert "&lt;/li&gt;&lt;script&gt;alert(&#39;chat&#39;)&lt;/script&gt;" in html
+    assert "&lt;b onmouseover=alert(2)&gt;Ja&lt;/b&gt;" in html
+    assert "<script>alert" not in html
+    # The session page and (once ended) the dashboard link here.
+    _, session_page = await anna.get(f"/admin/sessions/{SESSION}")
+    assert f'href="/admin/sessions/{SESSION}/followup" data-task="followup"' in session_page
+
+
+async def test_an_empty_session_reads_plainly(login: Login) -> None:
+    admin = await login("admin")
+    status, html = await admin.get("/admin/sessions/crispr/followup")
+    assert status == 200
+    assert 'data-recording="none"' in html
+    assert "data-no-curve" in html
+    assert "Inga frågor ställdes." in html
+
+
+async def test_only_who_manages_the_session_gets_it(login: Login, world: TestServer) -> None:
+    await make_user(world, "nils", Role.ARRANGER, arranger="noden")
+    for username in ("nils", "mo", "sp"):  # another arranger; the session's moderator, speaker
+        staff = await login(username)
+        for path in ("followup", "followup.zip"):
+            status, _ = await staff.get(f"/admin/sessions/{SESSION}/{path}")
+            assert status == 403, (username, path)
+    async with aiohttp.ClientSession() as http:
+        for path in ("followup", "followup.zip"):
+            async with http.get(
+                f"{base_url(world)}/admin/sessions/{SESSION}/{path}", allow_redirects=False
+            ) as response:
+                assert response.status == 303
+                assert response.headers["Location"].startswith("/login?next=")
+    admin = await login("admin")
+    status, _ = await admin.get("/admin/sessions/nowhere/followup")
+    assert status == 403  # as every session guard: no hint whether the session exists
+    status, _ = await admin.get("/admin/sessions/BAD!/followup")
+    assert status in (400, 404)
+
+
+async def test_the_zip_holds_every_file_with_the_right_counts(
+    login: Login, world: TestServer
+) -> None:
+    messages = TRANSCRIPT_PAGE + 30  # more than one transcript page
+    ids = await fill_session(world, chat_messages=messages)
+    anna = await login("anna")
+    async with anna.http.get(f"{anna.base}/admin/sessions/{SESSION}/followup.zip") as response:
+        assert response.status == 200
+        assert response.content_type == "application/zip"
+        assert "followup.zip" in response.headers["Content-Disposition"]
+        body = await response.read()
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert archive.testzip() is None
+    assert sorted(archive.namelist()) == sorted(FILES)
+
+    def rows(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8"))))
+
+    viewers = rows("viewers.csv")
+    assert [(r["watching"], r["on_page"]) for r in viewers] == [("3", "3"), ("5", "3"), ("2", "3")]
+    questions = {r["id"]: r for r in rows("questions.csv")}
+    assert set(questions) == set(ids.values())
+    assert questions[ids["second"]]["state"] == "answered"
+    assert questions[ids["second"]]["votes"] == "2"
+    assert questions[ids["third"]]["merged_into"] == ids["first"]
+    polls = rows("polls.csv")
+    assert [(r["option"], r["count"]) for r in polls] == [(HOSTILE_OPTION, "2"), ("Nej", "0")]
+    chat = rows("chat.csv")
+    assert len(chat) == messages
+    assert chat[0]["text"] == HOSTILE_CHAT
+    summary = json.loads(archive.read("summary.json"))
+    assert summary["viewers"]["peak_watching"] == 5
+    assert summary["viewers"]["unique_viewers"] == 6
+    assert summary["viewers"]["samples"] == 3
+    assert summary["questions"] == {
+        "total": 3, "answered": 1, "unanswered": 1, "held_back": 0, "merged": 1,
+    }  # fmt: skip
+    assert summary["polls"] == 1
+    assert summary["chat_messages"] == messages
+    assert summary["recording"]["state"] == "none"
+    readme = archive.read("README.txt").decode("utf-8")
+    assert "Skogens dag" in readme
+    assert "Det finns ingen inspelning" in readme
