@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 
 from stream.analytics.curve import Curve, Point
 from stream.common import times
@@ -30,8 +29,7 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    start: datetime
-    end: datetime
+    time: str  # "10:00-10:05" (an en dash) in Swedish time
     watching: int  # the most watching at once within the row's time
     pages: int
 
@@ -51,22 +49,17 @@ class Chart:
     plot_bottom: int = HEIGHT - BOTTOM
 
 
-def nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2 or 5 times a power of ten at or above ``value``."""
-    if value <= 1:
-        return 1
-    magnitude = int(10 ** math.floor(math.log10(value)))
-    for factor in (1, 2, 5, 10):
-        if factor * magnitude >= value:
-            return int(factor * magnitude)
-    return int(10 * magnitude)  # pragma: no cover - the loop always returns
+STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000)
 
 
-def y_step(top: int) -> int:
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if top / step <= MAX_Y_TICKS - 1:
-            return step
-    return max(1, top // (MAX_Y_TICKS - 1))
+def y_scale(highest: int) -> tuple[int, int]:
+    """The top of the axis and its step: round numbers, at most ``MAX_Y_TICKS`` ticks."""
+    highest = max(1, highest)
+    for step in STEPS:
+        if math.ceil(highest / step) <= MAX_Y_TICKS - 1:
+            return math.ceil(highest / step) * step, step
+    step = math.ceil(highest / (MAX_Y_TICKS - 1))
+    return step * (MAX_Y_TICKS - 1), step
 
 
 def group(points: tuple[Point, ...], size: int) -> list[Point]:
@@ -103,7 +96,7 @@ def build_chart(curve: Curve) -> Chart | None:
     points = group(curve.points, size)
     step = curve.interval * size
     start, end = points[0].at, points[-1].at + step
-    top = nice_ceiling(max(max(p.watching for p in points), max(p.pages for p in points), 1))
+    top, tick = y_scale(max(max(p.watching for p in points), max(p.pages for p in points)))
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
 
@@ -123,7 +116,7 @@ def build_chart(curve: Curve) -> Chart | None:
         return " ".join(coords)
 
     stretches = _stretches(points, step * 1.5)
-    y_ticks = tuple(Tick(y(v), str(v)) for v in range(0, top + 1, y_step(top)))
+    y_ticks = tuple(Tick(y(v), str(v)) for v in range(0, top + 1, tick))
     span = end - start
     x_ticks = tuple(
         Tick(x(start + span * i / 4), _clock(start + span * i / 4, span)) for i in range(5)
@@ -135,11 +128,11 @@ def build_chart(curve: Curve) -> Chart | None:
         pages=tuple(line(s, "pages") for s in stretches),
         x_ticks=x_ticks,
         y_ticks=y_ticks,
-        rows=table_rows(curve),
+        rows=table_rows(curve, span),
     )
 
 
-def table_rows(curve: Curve) -> tuple[Row, ...]:
+def table_rows(curve: Curve, span: float) -> tuple[Row, ...]:
     """The curve in at most ``MAX_TABLE_ROWS`` rows (the highest counts of each stretch)."""
     if not curve.points:
         return ()
@@ -149,8 +142,7 @@ def table_rows(curve: Curve) -> tuple[Row, ...]:
         chunk = curve.points[start : start + size]
         rows.append(
             Row(
-                times.from_epoch(chunk[0].at),
-                times.from_epoch(chunk[-1].at + curve.interval),
+                f"{_clock(chunk[0].at, span)}\u2013{_clock(chunk[-1].at + curve.interval, span)}",
                 max(p.watching for p in chunk),
                 max(p.pages for p in chunk),
             )
