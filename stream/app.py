@@ -2,9 +2,9 @@
 in reverse order) and mounts the one route table, in which each route names its guard.
 
 Layers, bottom to top: :mod:`stream.common` → :mod:`stream.http` → the capabilities
-(``program``, ``auth``, ``rtc``, ``rooms``, ``chat``, ``ingest``, ``qa``, ``admin``, ``pages``)
-→ this module. Capabilities never import each other's handlers or keys; import-linter holds
-these contracts (``pyproject.toml``).
+(``program``, ``auth``, ``rtc``, ``rooms``, ``chat``, ``ingest``, ``qa``, ``analytics``,
+``admin``, ``pages``) → this module. Capabilities never import each other's handlers or keys;
+import-linter holds these contracts (``pyproject.toml``).
 """
 
 from __future__ import annotations

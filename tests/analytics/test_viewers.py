@@ -5,7 +5,9 @@ nothing sampled while a session is not live, and the curve still there after a r
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -208,3 +210,34 @@ def test_the_sampler_ticks_mid_bucket() -> None:
     assert writer_less.delay(100.0) == 5.0
     assert writer_less.delay(104.0) == 1.0
     assert writer_less.delay(105.0) == 10.0
+
+
+async def test_the_running_sampler_writes_once_per_bucket(server: TestServer) -> None:
+    """The loop itself, with 1 s buckets: a live session gets a sample in every bucket."""
+    key = await create_session(server, "ticking")
+    publisher, _ = await publish_loop(base_url(server), "ticking", key)
+    watchers = await viewers(server, "ticking", 1)
+    app_sampler = sampler(server)
+    fast = ViewerSampler(app_sampler.redis, app_sampler.rooms, app_sampler.tally, "fast", 1)
+    task = asyncio.create_task(fast.run())
+    redis = server.app[REDIS]
+    try:
+        for _ in range(100):
+            curve = await load_curve(redis, "ticking")
+            if len([p for p in curve.points if p.at > time.time() - 60]) >= 3:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        for viewer in watchers:
+            await viewer.close()
+        await publisher.close()
+    # The app's own 10 s sampler may have written a bucket too: read as 1 s buckets, it lies
+    # decades back. The fast node's buckets are this minute's seconds.
+    recent = [p for p in curve.points if p.at > time.time() - 60]
+    assert len(recent) >= 3
+    assert {p.watching for p in recent} == {1}
+    assert curve.interval == 1
+    # One entry per bucket; a tick more than half a bucket late on a loaded machine skips one.
+    steps = [b.at - a.at for a, b in itertools.pairwise(recent)]
+    assert all(step in (1.0, 2.0) for step in steps), steps
