@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -18,6 +20,7 @@ from stream.archive.index import RecordingIndex, Segment, write_index
 from stream.chat.chat import TRANSCRIPT_PAGE
 from stream.common.grants import Role
 from stream.http.keys import ARCHIVE
+from stream.qa.model import SOURCES
 from tests.admin.followup_data import (
     HOSTILE_CHAT,
     HOSTILE_NAME,
@@ -148,3 +151,17 @@ async def test_the_zip_holds_every_file_with_the_right_counts(
     readme = archive.read("README.txt").decode("utf-8")
     assert "Skogens dag" in readme
     assert "Det finns ingen inspelning" in readme
+
+
+def test_every_followup_text_is_in_both_languages() -> None:
+    web = Path(__file__).resolve().parents[2] / "web"
+    template = (web / "templates" / "admin" / "followup.html").read_text("utf-8")
+    found = set(re.findall(r"""\bt\(\s*["'](followup\.[a-z0-9_.]+)["']""", template))
+    used = {key for key in found if not key.endswith(".")}  # prefixes: their keys are below
+    used |= {f"followup.recording.{s}" for s in ("recording", "done", "failed", "off", "none")}
+    used |= {f"followup.source.{s}" for s in SOURCES}
+    used |= {"followup.polls.kind.single", "followup.polls.kind.multiple", "followup.link"}
+    used |= {f"followup.readme.{name}" for name in FILES[1:]} | {"followup.readme.intro"}
+    for lang in ("sv", "en"):
+        texts = json.loads((web / "i18n" / f"{lang}.json").read_text("utf-8"))
+        assert used - texts.keys() == set(), lang
