@@ -131,14 +131,15 @@ async def load_followup(request: web.Request) -> Followup:
 
 
 def poll_rows(poll: Poll) -> list[dict[str, Any]]:
-    """Each option with its count and share of the respondents (whatever the poll's kind)."""
+    """Each option (a word cloud: each entry) with its count and share of the respondents,
+    whatever the poll's kind."""
     return [
         {
             "option": option,
             "count": count,
             "percent": round(100 * count / poll.voters) if poll.voters else 0,
         }
-        for option, count in zip(poll.options, poll.counts, strict=True)
+        for option, count in poll.results()
     ]
 
 

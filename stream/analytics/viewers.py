@@ -145,6 +145,7 @@ class ViewerSampler:
         self.writer = CurveWriter(redis, node, interval)
         self.interval = interval
         self.samples_written = 0
+        self.task: asyncio.Task[None] | None = None
 
     async def _live_elsewhere(self, session_ids: list[str]) -> set[str]:
         if not session_ids:
@@ -181,6 +182,16 @@ class ViewerSampler:
         half = self.interval / 2
         return self.interval - ((now - half) % self.interval)
 
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run(), name="viewer-sampler")
+
+    async def stop(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.delay(time.time()))
@@ -197,13 +208,11 @@ async def viewers_context(app: web.Application) -> AsyncIterator[None]:
     tally = ViewerTally(app[AUTH_SECRET])
     sampler = ViewerSampler(app[REDIS], app[ROOMS], tally, base_url(app[SETTINGS]))
     app[VIEWERS] = sampler
-    task = asyncio.create_task(sampler.run(), name="viewer-sampler")
+    sampler.start()
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await sampler.stop()
 
 
 def _session_and_tag(request: web.Request) -> tuple[ViewerTally, str, str] | None:

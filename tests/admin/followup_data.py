@@ -50,6 +50,14 @@ async def fill_session(
         await mod.request("poll.mod", action="open", poll=pid, v=1)
         await viewer.request("poll.answer", poll=pid, choices=[0])
         await other.request("poll.answer", poll=pid, choices=[0])
+        rating = (await mod.request("poll.create", question="Betyg?", kind="rating"))["poll"]
+        await mod.request("poll.mod", action="open", poll=rating, v=1)
+        await viewer.request("poll.answer", poll=rating, choices=[3])  # 4 of 5
+        await other.request("poll.answer", poll=rating, choices=[4])  # 5 of 5
+        cloud = (await mod.request("poll.create", question="Ett ord?", kind="words"))["poll"]
+        await mod.request("poll.mod", action="open", poll=cloud, v=1)
+        await viewer.request("poll.answer", poll=cloud, words=["<i>skog</i>", "vatten"])
+        await other.request("poll.answer", poll=cloud, words=["<i>skog</i>"])
         await viewer.say(HOSTILE_CHAT)
         for n in range(chat_messages - 1):
             await other.say(f"meddelande {n}")

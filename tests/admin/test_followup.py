@@ -20,7 +20,7 @@ from stream.archive.index import RecordingIndex, Segment, write_index
 from stream.chat.chat import TRANSCRIPT_PAGE
 from stream.common.grants import Role
 from stream.http.keys import ARCHIVE
-from stream.qa.model import SOURCES
+from stream.qa.model import POLL_KINDS, SOURCES
 from tests.admin.followup_data import (
     HOSTILE_CHAT,
     HOSTILE_NAME,
@@ -64,8 +64,12 @@ async def test_the_page_shows_everything_and_escapes_what_visitors_wrote(
     assert "2 röster" in answered
     assert f'data-question="{ids["first"]}"' in unanswered
     assert f'data-merged="{ids["third"]}"' in unanswered
-    # Poll results: each option with its count.
+    # Poll results, whatever the kind: each option (or word) with its count; a rating's mean.
     assert '<span class="followup-poll__count" data-count>2</span>' in html
+    assert "medel 4.5" in html
+    cloud = html.split("Ett ord?")[1].split("</ul>")[0]
+    assert "&lt;i&gt;skog&lt;/i&gt;</span>" in cloud
+    assert '<span class="followup-poll__count" data-count>2</span>' in cloud
     # Nothing a visitor wrote is markup.
     for hostile in (HOSTILE_Q, HOSTILE_NAME, HOSTILE_CHAT, HOSTILE_OPTION):
         assert hostile not in html
@@ -134,7 +138,15 @@ async def test_the_zip_holds_every_file_with_the_right_counts(
     assert questions[ids["second"]]["votes"] == "2"
     assert questions[ids["third"]]["merged_into"] == ids["first"]
     polls = rows("polls.csv")
-    assert [(r["option"], r["count"]) for r in polls] == [(HOSTILE_OPTION, "2"), ("Nej", "0")]
+    assert [(r["option"], r["count"]) for r in polls if r["question"] == "Bra?"] == [
+        (HOSTILE_OPTION, "2"),
+        ("Nej", "0"),
+    ]
+    assert [r["count"] for r in polls if r["question"] == "Betyg?"] == ["0", "0", "0", "1", "1"]
+    assert [(r["option"], r["count"]) for r in polls if r["question"] == "Ett ord?"] == [
+        ("<i>skog</i>", "2"),
+        ("vatten", "1"),
+    ]
     chat = rows("chat.csv")
     assert len(chat) == messages
     assert chat[0]["text"] == HOSTILE_CHAT
@@ -145,7 +157,7 @@ async def test_the_zip_holds_every_file_with_the_right_counts(
     assert summary["questions"] == {
         "total": 3, "answered": 1, "unanswered": 1, "held_back": 0, "merged": 1,
     }  # fmt: skip
-    assert summary["polls"] == 1
+    assert summary["polls"] == 3
     assert summary["chat_messages"] == messages
     assert summary["recording"]["state"] == "none"
     readme = archive.read("README.txt").decode("utf-8")
@@ -160,7 +172,7 @@ def test_every_followup_text_is_in_both_languages() -> None:
     used = {key for key in found if not key.endswith(".")}  # prefixes: their keys are below
     used |= {f"followup.recording.{s}" for s in ("recording", "done", "failed", "off", "none")}
     used |= {f"followup.source.{s}" for s in SOURCES}
-    used |= {"followup.polls.kind.single", "followup.polls.kind.multiple", "followup.link"}
+    used |= {f"followup.polls.kind.{kind}" for kind in POLL_KINDS} | {"followup.link"}
     used |= {f"followup.readme.{name}" for name in FILES[1:]} | {"followup.readme.intro"}
     for lang in ("sv", "en"):
         texts = json.loads((web / "i18n" / f"{lang}.json").read_text("utf-8"))
