@@ -61,7 +61,7 @@ async def test_the_page_shows_everything_and_escapes_what_visitors_wrote(
     answered = html.split('data-group="answered"')[1].split("</ol>")[0]
     unanswered = html.split('data-group="unanswered"')[1].split("</ol>")[0]
     assert f'data-question="{ids["second"]}"' in answered
-    assert "2 röster" in answered
+    assert "Röster: 2" in answered
     assert f'data-question="{ids["first"]}"' in unanswered
     assert f'data-merged="{ids["third"]}"' in unanswered
     # Poll results, whatever the kind: each option (or word) with its count; a rating's mean.
