@@ -1,6 +1,7 @@
 """The viewer curve against a real Redis and real servers: two nodes' counts summed per bucket,
 viewers joining and leaving giving the peak, unique viewers by address, HLS players counted,
-nothing sampled while a session is not live, and the curve still there after a restart."""
+nothing sampled while a session is not live, the loop itself, and the curve still there after
+the app or Redis restarts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import itertools
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -28,7 +30,7 @@ from stream.config import Settings
 from stream.http.keys import REDIS, ROOMS, VIEWERS
 from stream.ingest.whep_client import WhepClient
 from stream.rooms.presence import presence_key
-from stream.store import connect
+from stream.store import EmbeddedRedis, connect
 from tests.chat.client import ChatClient
 from tests.conftest import base_url, create_session
 from tests.media import publish_loop, wait_for
@@ -251,3 +253,30 @@ async def test_the_running_sampler_writes_once_per_bucket(server: TestServer) ->
     # One entry per bucket; a tick more than half a bucket late on a loaded machine skips one.
     steps = [b.at - a.at for a, b in itertools.pairwise(recent)]
     assert all(step in (1.0, 2.0) for step in steps), steps
+
+
+async def test_the_curve_survives_a_redis_restart(tmp_path: Path) -> None:
+    """The embedded Redis (AOF) stopped and started again on its data: the same curve."""
+    server = EmbeddedRedis(tmp_path)
+    server.start()
+    try:
+        await server.wait_serving()
+        redis = connect(server.url)
+        writer = CurveWriter(redis, "node-a")
+        for n, count in enumerate((3, 8, 5)):
+            await writer.write([NodeSample("kept", count, 1, frozenset({f"v{n}"}))], T0 + 10 * n)
+        before = await load_curve(redis, "kept")
+        await redis.aclose()
+        server.stop()
+        server.start()
+        await server.wait_serving()
+        redis = connect(server.url)
+        try:
+            after = await load_curve(redis, "kept")
+        finally:
+            await redis.aclose()
+    finally:
+        server.stop()
+    assert before.peak == 8
+    assert before.unique == 3
+    assert after == before
