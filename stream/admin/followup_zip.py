@@ -121,7 +121,7 @@ async def followup_zip(request: web.Request) -> web.StreamResponse:
     data = await load_followup(request)
     session_id = data.session.id
     chat = request.app[CHAT]
-    first = await chat.transcript(session_id)  # before the response: a failure is still a 5xx
+    first = await chat.transcript(session_id)  # before the response starts: errors still answer
     response = web.StreamResponse(
         headers={
             "Content-Type": "application/zip",
