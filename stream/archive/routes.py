@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from stream.archive.disk import directory_bytes, disk_usage
 from stream.archive.index import SEGMENT_PATTERN, RecordingIndex, read_index
 from stream.archive.outputs import HLS_PLAYLIST, HLS_SEGMENT_PATTERN
 from stream.archive.replay import chapters_vtt, chat_items, question_items
@@ -201,15 +202,6 @@ async def hls_file(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _disk_usage(directory: Path) -> int:
-    total = 0
-    if directory.is_dir():
-        for path in directory.iterdir():
-            with contextlib.suppress(OSError):
-                total += path.stat().st_size
-    return total
-
-
 async def _status(archive: Archive, request: web.Request, session_id: str) -> dict[str, object]:
     directory = archive.recordings / session_id
     index = await asyncio.to_thread(read_index, directory)
@@ -220,7 +212,7 @@ async def _status(archive: Archive, request: web.Request, session_id: str) -> di
         "live": session_id in archive.sinks,
         "segments": len(index.segments) if index else 0,
         "duration": round(index.duration, 3) if index else 0.0,
-        "bytes": await asyncio.to_thread(_disk_usage, directory),
+        "bytes": await asyncio.to_thread(directory_bytes, directory),
     }
 
 
@@ -244,9 +236,11 @@ async def recordings_status(request: web.Request) -> web.Response:
         return sorted(p.name for p in archive.recordings.iterdir() if p.is_dir())
 
     items = [await _status(archive, request, name) for name in await asyncio.to_thread(names)]
+    usage = await asyncio.to_thread(disk_usage, archive.recordings, archive.hls, archive.data_dir)
     body = {
         "recordings": items,
         "bytes": sum(int(str(item["bytes"])) for item in items),
+        **usage.as_json(),
         "retention_days": request.app[SETTINGS].recording_retention_days or None,
     }
     return web.json_response(body, headers={"Cache-Control": "no-store"})
