@@ -43,6 +43,7 @@ class SegmentStart:
     size: tuple[int, int] | None  # video picture size
     origin: float  # arrival (monotonic) of the first keyframe
     wall: float  # the same moment on the wall clock
+    lead: float = 0.0  # seconds from the room's live start (its first frame) to that keyframe
 
 
 class _Container:
@@ -107,7 +108,9 @@ class RecordingOutput:
         while (self.directory / segment_name(number)).exists():
             number += 1
         name = segment_name(number)
-        index.segments.append(Segment(file=name, started=round(start.wall, 3)))
+        index.segments.append(
+            Segment(file=name, started=round(start.wall, 3), lead=round(start.lead, 3))
+        )
         self._index = index
         private_file(self.directory / name)
         self._open = _Container(str(self.directory / name), "mp4", {"movflags": FMP4_FLAGS}, start)

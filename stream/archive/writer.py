@@ -63,6 +63,7 @@ class RoomWriter:
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=MAX_QUEUED)
         self._pending: list[MediaFrame] = []
         self._start: SegmentStart | None = None
+        self._live_at: float | None = None  # the publisher's first frame (the room's live start)
         self._running = False
         self._thread = threading.Thread(target=self._run, name=f"archive-{session_id}", daemon=True)
         self._thread.start()
@@ -108,6 +109,8 @@ class RoomWriter:
         if self._running:
             self._each("write", frame)
             return
+        if self._live_at is None:
+            self._live_at = frame.arrival
         if self._start is None:
             if frame.kind != "video" or not frame.keyframe or frame.codec not in VIDEO_CODECS:
                 return
@@ -119,7 +122,8 @@ class RoomWriter:
                 except ValueError:
                     size = None
             wall = time.time() - (time.monotonic() - frame.arrival)
-            self._start = SegmentStart({"video": frame.codec}, size, frame.arrival, wall)
+            lead = max(frame.arrival - self._live_at, 0.0)
+            self._start = SegmentStart({"video": frame.codec}, size, frame.arrival, wall, lead)
         self._pending.append(frame)
         start = self._start
         if frame.kind == "audio" and frame.codec in AUDIO_CODECS:
@@ -145,6 +149,7 @@ class RoomWriter:
             self._each("end")
         self._running = False
         self._start = None
+        self._live_at = None
         self._pending = []
 
     def _disable(self, name: str) -> None:
