@@ -1,6 +1,7 @@
-"""A session's recording on disk: ``<data_dir>/recordings/<session>/``, one fMP4 file per
-segment (a publisher that leaves and returns starts a new one) and ``index.json``, the one
-playlist of the session, rewritten atomically when a segment starts and ends.
+"""A session's recording on disk: ``<data_dir>/recordings/<session>/``, one file per segment
+(fragmented MP4 for H.264, WebM for VP8; a publisher that leaves and returns starts a new
+segment) and ``index.json``, the one playlist of the session, rewritten atomically when a
+segment starts and ends.
 
 The session's timeline is its segments end to end (gaps between them left out). Chat entries
 and questions carry wall-clock times; :func:`position` places them on that timeline.
@@ -14,15 +15,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 INDEX_FILE = "index.json"
-SEGMENT_PATTERN = r"segment-\d{3,6}\.mp4"
+SEGMENT_PATTERN = r"segment-\d{3,6}\.(?:mp4|webm)"
 
 
 def recordings_dir(data_dir: Path) -> Path:
     return data_dir / "recordings"
 
 
-def segment_name(number: int) -> str:
-    return f"segment-{number:03d}.mp4"
+def segment_name(number: int, suffix: str = ".mp4") -> str:
+    """``segment-000.mp4`` (H.264) or ``segment-000.webm`` (VP8)."""
+    return f"segment-{number:03d}{suffix}"
 
 
 @dataclass

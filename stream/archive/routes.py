@@ -16,6 +16,7 @@ from aiohttp import web
 
 from stream.archive.disk import directory_bytes, disk_usage
 from stream.archive.index import SEGMENT_PATTERN, RecordingIndex, read_index
+from stream.archive.mux import CONTAINERS
 from stream.archive.outputs import HLS_PLAYLIST, HLS_SEGMENT_PATTERN
 from stream.archive.replay import chapters_vtt, chat_items, question_items
 from stream.archive.service import Archive
@@ -43,6 +44,7 @@ HLS_TYPES = {
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
 }
+RECORDING_TYPES = {c.suffix: c.mime for c in CONTAINERS.values()}
 _SEGMENT = re.compile(SEGMENT_PATTERN)
 _HLS_FILE = re.compile(HLS_SEGMENT_PATTERN)
 
@@ -137,6 +139,7 @@ async def replay_data(request: web.Request) -> web.Response:
         "segments": [
             {
                 "url": f"/s/{session.id}/recording/{segment.file}",
+                "type": RECORDING_TYPES[Path(segment.file).suffix],
                 "offset": round(offset, 3),
                 "duration": segment.duration,
             }
@@ -177,7 +180,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
         path,
         headers={
             "Cache-Control": f"{privacy}, max-age={RECORDING_MAX_AGE}",
-            "Content-Type": "video/mp4",
+            "Content-Type": RECORDING_TYPES[path.suffix],
         },
     )
 

@@ -79,7 +79,7 @@ async def test_ended_session_replays_with_chat_questions_and_chapters(
             assert response.status == 200
             data = await response.json()
         assert data["segments"] == [
-            {"url": "/s/rp/recording/segment-000.mp4", "offset": 0.0,
+            {"url": "/s/rp/recording/segment-000.mp4", "type": "video/mp4", "offset": 0.0,
              "duration": index.segments[0].duration}
         ]  # fmt: skip
         assert [(q["text"], q["at"], q["answered"]) for q in data["questions"]] == [
