@@ -67,7 +67,8 @@ async def archive_context(app: web.Application) -> AsyncIterator[None]:
         sweep.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweep
-        app[ROOMS].observers.remove(archive.observe)
+        with contextlib.suppress(ValueError):  # ``stream bench record`` detaches it
+            app[ROOMS].observers.remove(archive.observe)
         await app[ROOMS].close_all("server shutting down")
         await archive.close()
 
