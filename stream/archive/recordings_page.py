@@ -15,7 +15,7 @@ from aiohttp import web
 from stream.archive.disk import clock, directory_bytes, disk_usage, human_bytes
 from stream.archive.index import read_index
 from stream.archive.service import Archive
-from stream.archive.state import RecordingState, forget_state, load_state
+from stream.archive.state import RecordingState, forget_state, load_states
 from stream.common.errors import NotFound
 from stream.common.grants import Identity, Permission, Role
 from stream.common.ids import validate_session_id
@@ -73,13 +73,16 @@ async def _rows(request: web.Request, identity: Identity) -> list[Row]:
             return []
         return sorted(p.name for p in archive.recordings.iterdir() if p.is_dir())
 
-    ids = sorted(set(await asyncio.to_thread(on_disk)) | set(sessions))
+    ids = [
+        session_id
+        for session_id in sorted(set(await asyncio.to_thread(on_disk)) | set(sessions))
+        if _may_manage(identity, session_id, sessions.get(session_id))
+    ]
+    states = await load_states(redis, ids)
     rows = []
     for session_id in ids:
         session = sessions.get(session_id)
-        if not _may_manage(identity, session_id, session):
-            continue
-        state = await load_state(redis, session_id)
+        state = states[session_id]
         directory = archive.recordings / session_id
         index = await asyncio.to_thread(read_index, directory)
         if session is not None and not state.state and index is None:
