@@ -10,8 +10,9 @@ from aiohttp.test_utils import TestServer
 from stream.app import create_app
 from stream.archive.state import load_state
 from stream.bench import add_bench_arguments
-from stream.bench.record import Config, Run, Window, summarize
+from stream.bench.record import Run, Window, summarize
 from stream.bench.record_server import without_archive
+from stream.bench.relay_config import Config
 from stream.config import Settings
 from stream.http.keys import ARCHIVE, REDIS, ROOMS
 from tests.archive.helpers import publish_for

@@ -63,7 +63,7 @@ async def test_admin_sees_a_failure_and_deletes_a_recording(
     await expect(page.locator('[data-field="retention"]')).to_contain_text("30 dagar")
     await expect(page.locator('[data-field="free-bytes"]')).to_contain_text("B")
 
-    await page.set_viewport_size(PHONE)
+    await page.set_viewport_size({"width": PHONE["width"], "height": PHONE["height"]})
     assert await page.evaluate(FITS), "the page scrolls sideways at phone width"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "staff-recordings-390.png"), full_page=True)

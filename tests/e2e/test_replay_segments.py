@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
@@ -26,7 +27,12 @@ SECOND = 3.0  # seconds of segment 2
 TOLERANCE = 0.6
 
 
-async def _publish(server: TestServer, key: str, seconds: float, during: object = None) -> None:
+async def _publish(
+    server: TestServer,
+    key: str,
+    seconds: float,
+    during: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     client, _ = await publish_loop(base_url(server), "tvadelar", key)
     room = server.app[ROOMS].get("tvadelar")
     assert room is not None
@@ -34,7 +40,7 @@ async def _publish(server: TestServer, key: str, seconds: float, during: object 
         await wait_for(lambda: room.live, what="room live")
         if during is not None:
             await asyncio.sleep(INTO_SECOND)
-            await during()  # type: ignore[operator]
+            await during()
             await asyncio.sleep(seconds - INTO_SECOND)
         else:
             await asyncio.sleep(seconds)
