@@ -29,6 +29,7 @@ from stream.admin import (
 )
 from stream.admin import routes as dashboard
 from stream.analytics import viewers
+from stream.archive import recordings_page
 from stream.archive import routes as archive
 from stream.auth import register
 from stream.auth import routes as login
@@ -117,6 +118,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/admin/api/overview", dashboard.overview_json, STAFF),
     Route("GET", "/admin/api/recordings", archive.recordings_status, STAFF),
     Route("GET", "/admin/api/recordings/{session}", archive.recording_status, STAFF),
+    Route("GET", "/admin/recordings", recordings_page.recordings_page, ORGANISER, page="staff"),
+    Route(
+        "POST",
+        "/admin/recordings/{session}/delete",
+        recordings_page.recording_delete,
+        ORGANISER,
+        page="staff",
+    ),
     Route("GET", "/admin/sessions", session_pages.session_list, ORGANISER, page="staff"),
     Route("GET", "/admin/sessions/new", session_pages.session_new, ORGANISER, page="staff"),
     Route("POST", "/admin/sessions/new", session_pages.session_create, ORGANISER, page="staff"),
