@@ -176,6 +176,10 @@ async function start() {
     status.textContent = t("replay.error");
     return;
   }
+  // WebM (VP8) or MP4 (H.264): a browser that plays neither is told so, not left waiting.
+  if (data.segments.some((segment) => segment.type && !video.canPlayType(segment.type))) {
+    status.textContent = t("replay.unsupported");
+  }
   document.getElementById("replay-duration").textContent = t("replay.duration", {
     time: clock(data.duration),
   });
