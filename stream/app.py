@@ -2,9 +2,9 @@
 in reverse order) and mounts the one route table, in which each route names its guard.
 
 Layers, bottom to top: :mod:`stream.common` → :mod:`stream.http` → the capabilities
-(``program``, ``auth``, ``rtc``, ``rooms``, ``chat``, ``ingest``, ``qa``, ``admin``, ``pages``)
-→ this module. Capabilities never import each other's handlers or keys; import-linter holds
-these contracts (``pyproject.toml``).
+(``program``, ``auth``, ``rtc``, ``rooms``, ``chat``, ``ingest``, ``qa``, ``analytics``,
+``admin``, ``pages``) → this module. Capabilities never import each other's handlers or keys;
+import-linter holds these contracts (``pyproject.toml``).
 """
 
 from __future__ import annotations
@@ -20,12 +20,16 @@ from stream import demo, ops
 from stream.admin import (
     catalogue_pages,
     exports,
+    followup,
+    followup_zip,
     import_pages,
     link_pages,
     session_pages,
     staff_pages,
 )
 from stream.admin import routes as dashboard
+from stream.analytics import viewers
+from stream.archive import recordings_page
 from stream.archive import routes as archive
 from stream.auth import register
 from stream.auth import routes as login
@@ -63,6 +67,7 @@ from stream.pages import routes as pages
 from stream.program import routes as programme
 from stream.program import session_routes as session_api
 from stream.qa import routes as qa
+from stream.qa.transparency import read_counts
 from stream.rooms import routes as whep
 from stream.rooms.presence import read_presence
 from stream.rtc.resource import add_cors_headers, peers_context
@@ -84,7 +89,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/whip/{session}/{resource}", whip.whip_patch, RESOURCE_HOLDER),
     Route("DELETE", "/whip/{session}/{resource}", whip.whip_delete, RESOURCE_HOLDER),
     Route("OPTIONS", "/whip/{session}/{resource}", whip.whip_resource_options, PUBLIC),
-    Route("POST", "/whep/{session}", whep.whep_post, ATTENDEE),
+    Route("POST", "/whep/{session}", viewers.count_whep(whep.whep_post), ATTENDEE),
     Route("OPTIONS", "/whep/{session}", whep.whep_options, PUBLIC),
     Route("PATCH", "/whep/{session}/{resource}", whep.whep_patch, RESOURCE_HOLDER),
     Route("DELETE", "/whep/{session}/{resource}", whep.whep_delete, RESOURCE_HOLDER),
@@ -114,6 +119,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/admin/api/overview", dashboard.overview_json, STAFF),
     Route("GET", "/admin/api/recordings", archive.recordings_status, STAFF),
     Route("GET", "/admin/api/recordings/{session}", archive.recording_status, STAFF),
+    Route("GET", "/admin/recordings", recordings_page.recordings_page, ORGANISER, page="staff"),
+    Route(
+        "POST",
+        "/admin/recordings/{session}/delete",
+        recordings_page.recording_delete,
+        ORGANISER,
+        page="staff",
+    ),
     Route("GET", "/admin/sessions", session_pages.session_list, ORGANISER, page="staff"),
     Route("GET", "/admin/sessions/new", session_pages.session_new, ORGANISER, page="staff"),
     Route("POST", "/admin/sessions/new", session_pages.session_create, ORGANISER, page="staff"),
@@ -160,6 +173,17 @@ ROUTES: tuple[Route, ...] = (
         MODERATOR,
         page="staff",
     ),
+    # The arranger's follow-up: one page and one download after the session.
+    Route(
+        "GET", "/admin/sessions/{session}/followup", followup.followup_page, ARRANGER, page="staff"
+    ),
+    Route(
+        "GET",
+        "/admin/sessions/{session}/followup.zip",
+        followup_zip.followup_zip,
+        ARRANGER,
+        page="staff",
+    ),
     Route("GET", "/admin/staff", staff_pages.staff_list, ORGANISER, page="staff"),
     Route("GET", "/admin/staff/new", staff_pages.staff_new, ORGANISER, page="staff"),
     Route("POST", "/admin/staff/new", staff_pages.staff_create, ORGANISER, page="staff"),
@@ -201,13 +225,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/s/{session}/chapters.vtt", archive.chapters, ATTENDEE),
     Route("GET", "/s/{session}/recording/{file}", archive.recording_file, ATTENDEE),
     # Live HLS for players without WebRTC and for caches (CDN, nginx) in front of this node.
-    Route("GET", "/hls/{session}/index.m3u8", archive.hls_file, ATTENDEE),
+    Route("GET", "/hls/{session}/index.m3u8", viewers.count_hls(archive.hls_file), ATTENDEE),
     Route("GET", "/hls/{session}/{file}", archive.hls_file, ATTENDEE),
     Route("GET", "/embed/{session}", pages.embed, ATTENDEE, page="visitor"),
     # The studio page asks for the publish key itself; publishing is guarded at /whip.
     Route("GET", "/studio/{session}", pages.studio, ATTENDEE, page="visitor"),
     # Live interaction: one socket per page; moderation rights are checked per frame.
-    Route("GET", "/ws/{session}", chat.chat_socket, ATTENDEE),
+    Route("GET", "/ws/{session}", viewers.count_sockets(chat.chat_socket), ATTENDEE),
     Route("GET", "/moderate/{session}", chat.moderate_page, ATTENDEE, page="visitor"),
     Route("GET", "/api/chat/stats", chat.chat_stats, PUBLIC),
     Route("GET", "/api/chat/{session}/transcript", chat.transcript, ATTENDEE),
@@ -296,8 +320,9 @@ def create_app(
     app.cleanup_ctx.append(whep.rooms_context)
     app.cleanup_ctx.append(archive.archive_context)  # records and writes HLS of every room
     app.cleanup_ctx.append(webhooks.webhooks_context)  # reads the rooms: after them
+    app.cleanup_ctx.append(viewers.viewers_context)  # samples the rooms and the sockets
     app.cleanup_ctx.append(rtmp_context)
-    app.cleanup_ctx.append(chat.chat_context(read_presence))
+    app.cleanup_ctx.append(chat.chat_context(read_presence, read_counts))
     app.cleanup_ctx.append(qa.qa_context)  # its frames ride the chat's sockets
     if settings.demo:
         app.cleanup_ctx.append(demo.demo_context)

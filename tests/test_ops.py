@@ -109,7 +109,12 @@ async def test_health_and_metrics(server: TestServer) -> None:
                 == 1
             )
             async with http.get(f"{base}/api/sessions/metered/status") as r:
-                assert await r.json() == {"session": "metered", "live": True, "viewers": 1}
+                assert await r.json() == {
+                    "session": "metered",
+                    "live": True,
+                    "viewers": 1,
+                    "video": "H264",
+                }
         finally:
             await chat.close()
             await viewer.close()

@@ -31,7 +31,7 @@ from stream.store import Redis
 @dataclass(frozen=True, slots=True)
 class Field:
     name: str
-    kind: str = "text"  # text | textarea | date | url
+    kind: str = "text"  # text | textarea | date | url | checkbox
     required: bool = False
     limit: int = 200
     hint: bool = False  # a translated hint exists (``admin.hint.{kind}.{name}``)
@@ -60,6 +60,7 @@ KINDS = {
             Field("venue", hint=True),
             Field("languages", hint=True, limit=30),
             Field("description", "textarea", limit=5000),
+            Field("record", "checkbox", hint=True),
         ),
         EventStore,
         lambda values, key: forms.event_from_form(values, event_id=key),
@@ -159,7 +160,7 @@ async def catalogue_list(request: web.Request) -> web.StreamResponse:
 async def catalogue_new(request: web.Request) -> web.StreamResponse:
     await require_admin(request)
     kind = _kind(request)
-    defaults = {"languages": "sv, en"} if kind.name == "events" else {}
+    defaults = {"languages": "sv, en", "record": "on"} if kind.name == "events" else {}
     return await _page(request, kind, Form(defaults), object_id=None)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _time(event: dict[str, Any]) -> str:
+def message_time(event: dict[str, Any]) -> str:
     millis = event.get("ts")
     if not isinstance(millis, int):
         try:
@@ -42,26 +43,37 @@ def _time(event: dict[str, Any]) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def message_of(raw: bytes) -> dict[str, Any] | None:
+    """A stored transcript event, if it is a chat message."""
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and event.get("type") == "msg" else None
+
+
+def transcript_rows(events: Iterable[bytes]) -> Iterator[list[str]]:
+    """The chat messages among ``events``, one spreadsheet-safe row each."""
+    for raw in events:
+        event = message_of(raw)
+        if event is None:
+            continue
+        row = (
+            event.get("id"),
+            message_time(event),
+            event.get("name"),
+            event.get("role"),
+            event.get("text"),
+        )
+        yield [_cell(value) for value in row]
+
+
 def transcript_csv(events: list[bytes]) -> str:
     """The transcript's chat messages, one row each, oldest first."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(TRANSCRIPT_COLUMNS)
-    for raw in events:
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(event, dict) or event.get("type") != "msg":
-            continue
-        row = (
-            event.get("id"),
-            _time(event),
-            event.get("name"),
-            event.get("role"),
-            event.get("text"),
-        )
-        writer.writerow([_cell(value) for value in row])
+    writer.writerows(transcript_rows(events))
     return out.getvalue()
 
 

@@ -60,6 +60,7 @@ def session_from_form(
             visibility=values.get("visibility", "public").strip() or "public",
             chat=values.get("chat", "") in CHECKED,
             qa=values.get("qa", "") in CHECKED,
+            record=values.get("record", "") in CHECKED,
         )
     except Invalid as exc:
         slot_reported = any(e.field in ("date", "start", "end") for e in errors.items)
@@ -109,6 +110,7 @@ def session_values(session: Session) -> dict[str, str]:
         "visibility": session.visibility,
         "chat": "on" if session.chat else "",
         "qa": "on" if session.qa else "",
+        "record": "on" if session.record else "",
     }
     if session.start and session.end:
         values["date"] = times.local_day(session.start).isoformat()
@@ -148,6 +150,7 @@ def event_from_form(values: Mapping[str, str], *, event_id: str | None) -> Event
             venue=clean_line(values.get("venue", "")),
             description=clean_block(values.get("description", "")),
             languages=languages,
+            record=values.get("record", "") in CHECKED,
         )
     except Invalid as exc:
         errors.extend(e for e in exc.errors if not (e.field == "end_date" and len(days) < 2))
@@ -166,6 +169,7 @@ def event_values(event: Event) -> dict[str, str]:
         "venue": event.venue,
         "description": event.description,
         "languages": ", ".join(event.languages),
+        "record": "on" if event.record else "",
     }
 
 

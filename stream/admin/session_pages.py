@@ -159,6 +159,7 @@ async def session_new(request: web.Request) -> web.StreamResponse:
         "visibility": "public",
         "chat": "on",
         "qa": "on",
+        "record": "on",
         "language": "sv",
     }
     return await _form_page(request, identity, Form(defaults), session=None)

@@ -1,6 +1,7 @@
-"""A session's recording on disk: ``<data_dir>/recordings/<session>/``, one fMP4 file per
-segment (a publisher that leaves and returns starts a new one) and ``index.json``, the one
-playlist of the session, rewritten atomically when a segment starts and ends.
+"""A session's recording on disk: ``<data_dir>/recordings/<session>/``, one file per segment
+(fragmented MP4 for H.264, WebM for VP8; a publisher that leaves and returns starts a new
+segment) and ``index.json``, the one playlist of the session, rewritten atomically when a
+segment starts and ends.
 
 The session's timeline is its segments end to end (gaps between them left out). Chat entries
 and questions carry wall-clock times; :func:`position` places them on that timeline.
@@ -14,15 +15,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 INDEX_FILE = "index.json"
-SEGMENT_PATTERN = r"segment-\d{3,6}\.mp4"
+SEGMENT_PATTERN = r"segment-\d{3,6}\.(?:mp4|webm)"
 
 
 def recordings_dir(data_dir: Path) -> Path:
     return data_dir / "recordings"
 
 
-def segment_name(number: int) -> str:
-    return f"segment-{number:03d}.mp4"
+def segment_name(number: int, suffix: str = ".mp4") -> str:
+    """``segment-000.mp4`` (H.264) or ``segment-000.webm`` (VP8)."""
+    return f"segment-{number:03d}{suffix}"
 
 
 @dataclass
@@ -31,6 +33,9 @@ class Segment:
     started: float  # wall clock (epoch seconds) of its first frame
     duration: float = 0.0  # seconds; grows while it is written
     complete: bool = False
+    # Seconds from the room going live (the publisher's first frame, what the Q&A's stream
+    # positions count from) to the segment's first keyframe, where the file starts.
+    lead: float = 0.0
 
 
 @dataclass
@@ -62,6 +67,7 @@ class RecordingIndex:
                 started=float(s["started"]),
                 duration=float(s["duration"]),
                 complete=bool(s.get("complete", False)),
+                lead=float(s.get("lead", 0.0)),
             )
             for s in raw.get("segments", [])
         ]
@@ -107,13 +113,19 @@ def position(index: RecordingIndex, wall: float) -> float:
 
 
 def question_position(index: RecordingIndex, asked_ms: int, pos_ms: int | None) -> float:
-    """A question's moment: its stream position (ms into the live segment the asker was
-    watching, stamped when asked) in the segment that was live when it was asked; without a
-    position, the moment it was asked."""
+    """A question's moment: its stream position (ms since the room went live, less the asker's
+    delay, stamped when asked) in the segment that was live when it was asked, less the
+    segment's lead; without a position, the moment it was asked.
+
+    The result is on the session's timeline (segments end to end): a gap between segments
+    moves nothing after it. A position can never lie after the moment of asking: one that does
+    was measured from an earlier segment's live start (the live record lags a returning
+    publisher by up to its refresh interval) and is cut back to the moment of asking."""
     asked = asked_ms / 1000
     if pos_ms is None:
         return position(index, asked)
     for offset, segment in reversed(list(zip(index.offsets(), index.segments, strict=True))):
         if segment.started <= asked:
-            return round(offset + min(max(pos_ms / 1000, 0.0), segment.duration), 3)
+            within = min(pos_ms / 1000 - segment.lead, asked - segment.started)
+            return round(offset + min(max(within, 0.0), segment.duration), 3)
     return 0.0

@@ -1,9 +1,11 @@
 """Muxing a room's encoded frames with PyAV: packets in, containers out, nothing decoded.
 
-H.264 streams are added without any codec context (``add_mux_stream``; PyAV takes the SPS/PPS
-from the first keyframe). Opus in MP4 needs its ``OpusHead`` as extradata, which a stream
-without a codec context cannot carry: the audio stream is copied from a template stream read
-from a few bytes of Ogg built here (the context PyAV allocates for it is never opened).
+H.264 goes into fragmented MP4, VP8 into WebM (:data:`CONTAINERS`); both with Opus audio.
+Video streams are added without any codec context (``add_mux_stream``; PyAV takes H.264's
+SPS/PPS from the first keyframe, and VP8 needs only the picture size, read from its
+keyframe). Opus in MP4 and WebM needs its ``OpusHead`` as extradata, which a stream without a
+codec context cannot carry: the audio stream is copied from a template stream read from a few
+bytes of Ogg built here (the context PyAV allocates for it is never opened).
 
 Timestamps: WebRTC's audio and video RTP clocks start at unrelated values, so each kind is
 placed on the segment's timeline by its first frame's arrival (``Timeline``).
@@ -22,10 +24,36 @@ import av
 from stream.rooms.media import CLOCK_RATES, MediaFrame
 
 TIMESTAMP_MODULO = 1 << 32
-VIDEO_CODECS = {"H264": "h264"}
+VIDEO_CODECS = {"H264": "h264", "VP8": "vp8"}
 AUDIO_CODECS = {"opus": "opus"}
 OPUS_PRE_SKIP = 312
 FMP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
+VP8_START_CODE = b"\x9d\x01\x2a"
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """The file a recording segment of one video codec is written as."""
+
+    format: str  # FFmpeg's muxer
+    suffix: str
+    options: dict[str, str]
+    mime: str
+
+
+CONTAINERS = {
+    "H264": Container("mp4", ".mp4", {"movflags": FMP4_FLAGS}, "video/mp4"),
+    "VP8": Container("webm", ".webm", {}, "video/webm"),
+}
+
+
+def vp8_picture_size(frame: bytes) -> tuple[int, int] | None:
+    """A VP8 keyframe's picture size (RFC 6386 §9.1), None for anything else."""
+    if len(frame) < 10 or frame[0] & 0x01 or frame[3:6] != VP8_START_CODE:
+        return None
+    width = int.from_bytes(frame[6:8], "little") & 0x3FFF
+    height = int.from_bytes(frame[8:10], "little") & 0x3FFF
+    return (width, height) if width and height else None
 
 
 def _ogg_crc_table() -> list[int]:
@@ -136,7 +164,9 @@ class Timeline:
 def packet(stream: Any, frame: MediaFrame, pts: int) -> Any:
     out = av.Packet(frame.data)
     out.pts = out.dts = pts
-    out.time_base = stream.time_base
+    # The timeline's clock, not the stream's: a muxer may change the stream's time base when
+    # it writes its header (WebM's is 1/1000); PyAV rescales from the packet's.
+    out.time_base = Fraction(1, CLOCK_RATES[frame.codec])
     out.stream = stream
     if frame.kind == "video" and frame.keyframe:
         out.is_keyframe = True

@@ -21,7 +21,7 @@ from stream.archive.index import (
     segment_name,
     write_index,
 )
-from stream.archive.mux import FMP4_FLAGS, Timeline, add_streams, packet
+from stream.archive.mux import CONTAINERS, Timeline, add_streams, packet
 from stream.rooms.media import MediaFrame
 
 logger = logging.getLogger(__name__)
@@ -37,12 +37,20 @@ class OutputFailed(Exception):
     """An output cannot go on (disk full, size cap, muxer error); the message says why."""
 
 
+class OutputUnavailable(Exception):
+    """An output cannot carry this segment (HLS and VP8); it waits for the next segment."""
+
+
+HLS_VIDEO_CODECS = ("H264",)  # fMP4 HLS as players take it: VP8 has no place in it
+
+
 @dataclass(frozen=True, slots=True)
 class SegmentStart:
     kinds: dict[str, str]  # kind -> codec
     size: tuple[int, int] | None  # video picture size
     origin: float  # arrival (monotonic) of the first keyframe
     wall: float  # the same moment on the wall clock
+    lead: float = 0.0  # seconds from the room's live start (its first frame) to that keyframe
 
 
 class _Container:
@@ -103,14 +111,21 @@ class RecordingOutput:
     def begin(self, start: SegmentStart) -> None:
         private_dir(self.directory)
         index = read_index(self.directory) or RecordingIndex(self.session_id)
+        container = CONTAINERS[start.kinds["video"]]
         number = len(index.segments)
-        while (self.directory / segment_name(number)).exists():
+        while any(
+            (self.directory / segment_name(number, c.suffix)).exists() for c in CONTAINERS.values()
+        ):
             number += 1
-        name = segment_name(number)
-        index.segments.append(Segment(file=name, started=round(start.wall, 3)))
+        name = segment_name(number, container.suffix)
+        index.segments.append(
+            Segment(file=name, started=round(start.wall, 3), lead=round(start.lead, 3))
+        )
         self._index = index
         private_file(self.directory / name)
-        self._open = _Container(str(self.directory / name), "mp4", {"movflags": FMP4_FLAGS}, start)
+        self._open = _Container(
+            str(self.directory / name), container.format, container.options, start
+        )
         write_index(self.directory, index)
         self._index_written = time.monotonic()
 
@@ -174,6 +189,10 @@ class HlsOutput:
         return self._open is not None
 
     def begin(self, start: SegmentStart) -> None:
+        if start.kinds["video"] not in HLS_VIDEO_CODECS:
+            raise OutputUnavailable(
+                f"HLS carries H.264 only; this publisher sends {start.kinds['video']}"
+            )
         if self._generation == 0 and self.directory.exists():
             shutil.rmtree(self.directory)  # left by an earlier room of the session
         # Private like the whole data directory; the segments in it are FFmpeg's own files.

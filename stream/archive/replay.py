@@ -34,6 +34,7 @@ def chat_items(index: RecordingIndex, events: list[bytes]) -> list[dict[str, Any
                 "name": str(event.get("name", "")),
                 "text": str(event.get("text", "")),
                 "at": position(index, ms / 1000),
+                "ts": ms,  # when it was said (ms since the epoch): the page shows the clock
             }
         )
     return items
@@ -49,6 +50,7 @@ def question_items(index: RecordingIndex, questions: list[Question]) -> list[dic
             "votes": q.votes,
             "answered": q.state == "answered",
             "at": question_position(index, q.ts, q.pos),
+            "ts": q.ts,
         }
         for q in questions
         if q.state in VISIBLE

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from stream.archive.disk import directory_bytes, disk_usage
 from stream.archive.index import SEGMENT_PATTERN, RecordingIndex, read_index
+from stream.archive.mux import CONTAINERS
 from stream.archive.outputs import HLS_PLAYLIST, HLS_SEGMENT_PATTERN
 from stream.archive.replay import chapters_vtt, chat_items, question_items
 from stream.archive.service import Archive
@@ -42,6 +44,7 @@ HLS_TYPES = {
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
 }
+RECORDING_TYPES = {c.suffix: c.mime for c in CONTAINERS.values()}
 _SEGMENT = re.compile(SEGMENT_PATTERN)
 _HLS_FILE = re.compile(HLS_SEGMENT_PATTERN)
 
@@ -64,7 +67,8 @@ async def archive_context(app: web.Application) -> AsyncIterator[None]:
         sweep.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweep
-        app[ROOMS].observers.remove(archive.observe)
+        with contextlib.suppress(ValueError):  # ``stream bench record`` detaches it
+            app[ROOMS].observers.remove(archive.observe)
         await app[ROOMS].close_all("server shutting down")
         await archive.close()
 
@@ -136,6 +140,7 @@ async def replay_data(request: web.Request) -> web.Response:
         "segments": [
             {
                 "url": f"/s/{session.id}/recording/{segment.file}",
+                "type": RECORDING_TYPES[Path(segment.file).suffix],
                 "offset": round(offset, 3),
                 "duration": segment.duration,
             }
@@ -176,7 +181,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
         path,
         headers={
             "Cache-Control": f"{privacy}, max-age={RECORDING_MAX_AGE}",
-            "Content-Type": "video/mp4",
+            "Content-Type": RECORDING_TYPES[path.suffix],
         },
     )
 
@@ -201,15 +206,6 @@ async def hls_file(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _disk_usage(directory: Path) -> int:
-    total = 0
-    if directory.is_dir():
-        for path in directory.iterdir():
-            with contextlib.suppress(OSError):
-                total += path.stat().st_size
-    return total
-
-
 async def _status(archive: Archive, request: web.Request, session_id: str) -> dict[str, object]:
     directory = archive.recordings / session_id
     index = await asyncio.to_thread(read_index, directory)
@@ -220,7 +216,7 @@ async def _status(archive: Archive, request: web.Request, session_id: str) -> di
         "live": session_id in archive.sinks,
         "segments": len(index.segments) if index else 0,
         "duration": round(index.duration, 3) if index else 0.0,
-        "bytes": await asyncio.to_thread(_disk_usage, directory),
+        "bytes": await asyncio.to_thread(directory_bytes, directory),
     }
 
 
@@ -244,9 +240,11 @@ async def recordings_status(request: web.Request) -> web.Response:
         return sorted(p.name for p in archive.recordings.iterdir() if p.is_dir())
 
     items = [await _status(archive, request, name) for name in await asyncio.to_thread(names)]
+    usage = await asyncio.to_thread(disk_usage, archive.recordings, archive.hls, archive.data_dir)
     body = {
         "recordings": items,
         "bytes": sum(int(str(item["bytes"])) for item in items),
+        **usage.as_json(),
         "retention_days": request.app[SETTINGS].recording_retention_days or None,
     }
     return web.json_response(body, headers={"Cache-Control": "no-store"})

@@ -2,7 +2,8 @@
 loop), the recording's state in Redis, and the retention sweep.
 
 The composition root adds :meth:`Archive.observe` to the room registry's observers: each new
-room gets an :class:`ArchiveSink`. Recording is on unless the session says ``record`` off.
+room gets an :class:`ArchiveSink`. Recording is on unless the session or its event says
+``record`` off (:mod:`stream.program.record_switch`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from stream.archive.index import private_dir, read_index, recordings_dir
 from stream.archive.outputs import HlsOutput, RecordingOutput
 from stream.archive.state import forget_state, save_state
 from stream.archive.writer import Output, RoomWriter
-from stream.common.errors import NotFound
-from stream.program.sessions import SessionStore
+from stream.program.record_switch import recording_allowed
 from stream.rooms.media import MediaFrame
 from stream.rooms.room import Room
 from stream.store import Redis
@@ -93,6 +93,7 @@ class Archive:
         max_bytes: int = 0,
     ) -> None:
         self.redis = redis
+        self.data_dir = data_dir
         self.recordings = recordings_dir(data_dir)
         self.hls = hls_dir(data_dir)
         for directory in (self.recordings, self.hls):
@@ -129,10 +130,11 @@ class Archive:
 
     async def _apply_switch(self, session_id: str, writer: RoomWriter) -> None:
         try:
-            session = await SessionStore(self.redis).get(session_id)
-        except NotFound:
+            allowed = await recording_allowed(self.redis, session_id)
+        except Exception as exc:  # Redis away: record (a recording can be deleted later)
+            logger.warning("[%s] recording switch not read: %s", session_id, exc)
             return
-        if not session.record:
+        if not allowed:
             writer.put(("disable", "recording"))
 
     def writer_done(self, sink: ArchiveSink) -> None:

@@ -46,7 +46,19 @@ async def save_state(
 
 
 async def load_state(redis: Redis, session_id: str) -> RecordingState:
-    raw = await redis.hgetall(state_key(session_id))
+    return _state(await redis.hgetall(state_key(session_id)))
+
+
+async def load_states(redis: Redis, session_ids: list[str]) -> dict[str, RecordingState]:
+    """Several sessions' states in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for session_id in session_ids:
+            pipe.hgetall(state_key(session_id))
+        raws = await pipe.execute()
+    return {sid: _state(raw) for sid, raw in zip(session_ids, raws, strict=True)}
+
+
+def _state(raw: dict[bytes | str, bytes | str]) -> RecordingState:
     values = {text(k): text(v) for k, v in raw.items()}
     try:
         updated = float(values.get("updated") or 0)

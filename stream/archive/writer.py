@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from stream.archive.mux import AUDIO_CODECS, VIDEO_CODECS
-from stream.archive.outputs import SegmentStart
+from stream.archive.mux import AUDIO_CODECS, VIDEO_CODECS, vp8_picture_size
+from stream.archive.outputs import OutputUnavailable, SegmentStart
 from stream.archive.sps import picture_size, sps_of
 from stream.rooms.media import MediaFrame
 
@@ -59,10 +59,12 @@ class RoomWriter:
         self.session_id = session_id
         self.outputs = list(outputs)
         self.failed: dict[str, str] = {}
+        self.unavailable: set[str] = set()  # outputs the current codec cannot use (state "off")
         self._report = report
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=MAX_QUEUED)
         self._pending: list[MediaFrame] = []
         self._start: SegmentStart | None = None
+        self._live_at: float | None = None  # the publisher's first frame (the room's live start)
         self._running = False
         self._thread = threading.Thread(target=self._run, name=f"archive-{session_id}", daemon=True)
         self._thread.start()
@@ -108,18 +110,15 @@ class RoomWriter:
         if self._running:
             self._each("write", frame)
             return
+        if self._live_at is None:
+            self._live_at = frame.arrival
         if self._start is None:
             if frame.kind != "video" or not frame.keyframe or frame.codec not in VIDEO_CODECS:
                 return
-            sps = sps_of(frame.data)
-            size = None
-            if sps is not None:
-                try:
-                    size = picture_size(sps)
-                except ValueError:
-                    size = None
+            size = _picture_size(frame)
             wall = time.time() - (time.monotonic() - frame.arrival)
-            self._start = SegmentStart({"video": frame.codec}, size, frame.arrival, wall)
+            lead = max(frame.arrival - self._live_at, 0.0)
+            self._start = SegmentStart({"video": frame.codec}, size, frame.arrival, wall, lead)
         self._pending.append(frame)
         start = self._start
         if frame.kind == "audio" and frame.codec in AUDIO_CODECS:
@@ -145,6 +144,7 @@ class RoomWriter:
             self._each("end")
         self._running = False
         self._start = None
+        self._live_at = None
         self._pending = []
 
     def _disable(self, name: str) -> None:
@@ -162,6 +162,10 @@ class RoomWriter:
     def _call(self, output: Output, method: str, *args: object) -> None:
         try:
             getattr(output, method)(*args)
+        except OutputUnavailable as exc:  # not for this segment's codec; maybe for the next
+            self.unavailable.add(output.name)
+            self._report(output.name, "off", str(exc))
+            return
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
             self.outputs.remove(output)
@@ -174,6 +178,19 @@ class RoomWriter:
             self._report(output.name, "failed", reason)
             return
         if method == "begin":
+            self.unavailable.discard(output.name)
             self._report(output.name, "recording", "")
-        elif method == "finish":
+        elif method == "finish" and output.name not in self.unavailable:
             self._report(output.name, "done", "")
+
+
+def _picture_size(frame: MediaFrame) -> tuple[int, int] | None:
+    if frame.codec == "VP8":
+        return vp8_picture_size(frame.data)
+    sps = sps_of(frame.data)
+    if sps is None:
+        return None
+    try:
+        return picture_size(sps)
+    except ValueError:
+        return None

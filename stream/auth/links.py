@@ -62,6 +62,7 @@ def link_identity(session_id: str, label: str) -> Identity:
         display_name=label,
         role=Role.MODERATOR,
         sessions=frozenset({session_id}),
+        via_link=True,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("relay", "chat", "qa")
+BENCHMARKS = ("relay", "record", "chat", "qa")
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:

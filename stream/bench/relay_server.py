@@ -33,6 +33,14 @@ UDP_INODE_FIELD = 9  # columns of /proc/net/udp
 UDP_DROPS_FIELD = 12  # per-peer INFO lines would be part of what we measure
 
 
+# ``relay_mode`` → the module run as ``python -m MODULE serve``.
+SERVER_MODULES = {
+    "forward": "stream.cli",  # the platform as it ships
+    "reencode": "stream.bench.reencode_server",  # rooms re-encode per viewer
+    "no-archive": "stream.bench.record_server",  # no recording and no live HLS
+}
+
+
 class ServerFailed(RuntimeError):
     """The server under test did not start (the message carries the tail of its log)."""
 
@@ -126,7 +134,7 @@ def cpu_count() -> int:
 class ServerProcess:
     """``stream serve`` on 127.0.0.1 with loopback-only ICE, as a child of this process.
 
-    ``relay_mode`` is ``"forward"`` (the platform) or ``"reencode"`` (the benchmark's baseline).
+    ``relay_mode`` is ``"forward"`` (the platform) or a baseline of :data:`SERVER_MODULES`.
     """
 
     data_dir: Path
@@ -160,8 +168,8 @@ class ServerProcess:
         env["STREAM_RTMP_PORT"] = "0"
         # The viewers each send their own X-Forwarded-For (stream.bench.relay_phase).
         env["STREAM_TRUSTED_PROXIES"] = LOOPBACK
-        # The baseline is ``stream serve`` with re-encoding rooms injected by the benchmark.
-        module = "stream.cli" if self.relay_mode == "forward" else "stream.bench.reencode_server"
+        # The baselines are ``stream serve`` with something injected by the benchmark.
+        module = SERVER_MODULES[self.relay_mode]
         command = [
             sys.executable, "-m", module, "serve",
             "--host", LOOPBACK,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from stream.auth.links import ModeratorLinks
 from stream.auth.users import UserStore
-from stream.chat.audience import AudienceWatch, LiveRecord
+from stream.chat.audience import AudienceWatch, LiveRecord, Tally
 from stream.chat.chat import ChatService, fold_name
 from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
@@ -25,22 +26,26 @@ from stream.chat.ws import ChatSockets, encode_text_frame
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, REDIS, SETTINGS, TEMPLATES
+from stream.http.render import identity_context
 from stream.program.sessions import SessionStore
 from stream.store import Redis
 
 PresenceReader = Callable[[Redis, str], Awaitable[LiveRecord | None]]
+# The moderation counts (``stream.qa.transparency.read_counts``), given the last ones read.
+CountsReader = Callable[[Redis, str, Any], Awaitable[Tally | None]]
 
 
 def chat_context(
-    read_presence: PresenceReader,
+    read_presence: PresenceReader, read_counts: CountsReader | None = None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The chat's resource: its service and sockets; the audience count comes from the rooms'
-    presence records through ``read_presence`` (the composition root passes it in)."""
-    return functools.partial(_chat_context, read_presence=read_presence)
+    presence records through ``read_presence``, the moderation counts through ``read_counts``
+    (the composition root passes them in)."""
+    return functools.partial(_chat_context, read_presence=read_presence, read_counts=read_counts)
 
 
 async def _chat_context(
-    app: web.Application, *, read_presence: PresenceReader
+    app: web.Application, *, read_presence: PresenceReader, read_counts: CountsReader | None
 ) -> AsyncIterator[None]:
     redis = app[REDIS]
     settings = app[SETTINGS]
@@ -56,7 +61,11 @@ async def _chat_context(
         app[LIMITER],
         functools.partial(staff_name, UserStore(redis)),
     )
-    audience = AudienceWatch(functools.partial(read_presence, redis), encode_text_frame)
+    audience = AudienceWatch(
+        functools.partial(read_presence, redis),
+        encode_text_frame,
+        tally=functools.partial(read_counts, redis) if read_counts is not None else None,
+    )
     sockets = ChatSockets(service, audience)
     app[CHAT] = service
     app[CHAT_SOCKETS] = sockets
@@ -87,7 +96,8 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
 async def moderate_page(request: web.Request) -> web.Response:
     session_id = validate_session_id(request.match_info["session"])
     session = await SessionStore(request.app[REDIS]).get(session_id)
-    return request.app[TEMPLATES].render(request, "moderate.html", {"session": session})
+    context = {"session": session, "link_header": True, **await identity_context(request)}
+    return request.app[TEMPLATES].render(request, "moderate.html", context)
 
 
 async def chat_stats(request: web.Request) -> web.Response:

@@ -5,12 +5,17 @@ English pages are rendered with the same clock and carry each time's instant in 
 and ``data-clock`` attributes; ``web/static/js/i18n.js`` rewrites those in the browser's own
 locale (``10:00 AM``), still in the event's zone. Every time shown names its zone (``CET``,
 ``CEST`` in summer).
+
+:meth:`When.time` is the one way a page shows a time (``<time>`` and the zone); the scripts'
+counterpart is ``formatTime`` in ``i18n.js``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Protocol
+
+from markupsafe import Markup
 
 from stream.common import times
 
@@ -28,7 +33,7 @@ class Slot(Protocol):
 
 
 class When:
-    """Time formatting for templates: ``when.day(...)``, ``when.slot(session)``, …"""
+    """Time formatting for templates: ``when.time(start, end)``, ``when.day(...)``, …"""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
@@ -37,16 +42,6 @@ class When:
         if isinstance(value, datetime):
             value = times.local_day(value)
         return times.format_day(value, self.lang)
-
-    def clock(self, value: datetime | None) -> str:
-        return times.format_clock(value) if value else ""
-
-    def slot(self, session: Slot) -> str:
-        if session.start is None or session.end is None:
-            return ""
-        return (
-            f"{times.format_clock(session.start)}{times.EN_DASH}{times.format_clock(session.end)}"
-        )
 
     def range(self, start: datetime, end: datetime) -> str:
         return times.format_range(start, end, self.lang)
@@ -58,6 +53,38 @@ class When:
     @property
     def timezone(self) -> str:
         return times.TIMEZONE_NAME
+
+    def time(
+        self, start: datetime | None, end: datetime | None = None, *, day: bool = False
+    ) -> Markup:
+        """``<time …>14:05</time> <abbr …>CET</abbr>`` (a range with ``end``; the day first
+        with ``day``): the clock as this language shows it, in the event's zone, zone named.
+        English pages get the browser's own clock from ``i18n.js`` (``data-clock``)."""
+        if start is None:
+            return Markup("")
+        if end is not None and day:
+            text = self.range(start, end)
+        elif end is not None:
+            text = f"{times.format_clock(start)}{times.EN_DASH}{times.format_clock(end)}"
+        elif day:
+            text = f"{self.day(start)} {times.format_clock(start)}"
+        else:
+            text = times.format_clock(start)
+        end_attribute = (
+            Markup(' data-clock-end="{}"').format(times.iso_local(end)) if end else Markup("")
+        )
+        style = Markup(' data-clock-style="day"') if day else Markup("")
+        return Markup(
+            '<time datetime="{iso}" data-clock="{iso}"{end}{style}>{text}</time> '
+            '<abbr class="zone" title="{zone_id}">{zone}</abbr>'
+        ).format(
+            iso=times.iso_local(start),
+            end=end_attribute,
+            style=style,
+            text=text,
+            zone_id=self.timezone,
+            zone=self.zone(start),
+        )
 
     def iso(self, value: datetime | None) -> str:
         return times.iso_local(value) if value else ""

@@ -47,6 +47,7 @@ class Identity:
     role: Role
     arranger: str = ""  # arranger id, for arranger staff (and their moderators/speakers)
     sessions: frozenset[str] = frozenset()  # assigned sessions (moderators and speakers)
+    via_link: bool = False  # granted by a moderator link, not an account
 
     @property
     def is_admin(self) -> bool:

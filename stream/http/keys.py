@@ -16,6 +16,7 @@ from stream.config import Settings
 from stream.store import EmbeddedRedis, Redis, RedisSupervisor
 
 if TYPE_CHECKING:
+    from stream.analytics.viewers import ViewerSampler
     from stream.archive.service import Archive
     from stream.chat.chat import ChatService
     from stream.chat.ws import ChatSockets
@@ -54,3 +55,6 @@ ARCHIVE: web.AppKey[Archive] = web.AppKey("archive")  # recordings and live HLS
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 CHAT_SOCKETS: web.AppKey[ChatSockets] = web.AppKey("chat_sockets")
 QA: web.AppKey[QAService] = web.AppKey("qa")
+
+# Who watches: this process's tally and the sampler of the viewer curves.
+VIEWERS: web.AppKey[ViewerSampler] = web.AppKey("viewers")

@@ -34,6 +34,19 @@ def page_language(request: web.Request) -> str:
     )
 
 
+async def identity_context(request: web.Request) -> dict[str, Any]:
+    """What a page's header needs (``partials/user_header.html``): who is logged in, and the
+    CSRF token of their log out form; nothing for a visitor (no token, so no cookie)."""
+    who = await guard.current_identity(request)
+    if who is None:
+        return {}
+    return {
+        "identity": who,
+        "csrf_token": await guard.csrf_token(request),
+        "csrf_field": guard.CSRF_FIELD,
+    }
+
+
 async def render(
     request: web.Request,
     name: str,

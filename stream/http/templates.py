@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from stream.http.i18n import LANG_COOKIE, LANGUAGES, Catalogues, choose_language
 from stream.http.middleware import CONTENT_SECURITY_POLICY
@@ -66,6 +67,9 @@ class Templates:
         )
 
         def t(key: str, **params: object) -> str:
+            if any(isinstance(value, Markup) for value in params.values()):
+                # Markup (a time from ``when.time``) goes in as it is, the rest escaped.
+                return escape(self.catalogues.gettext(lang, key)).format(**params)
             return self.catalogues.gettext(lang, key, **params)
 
         html = self.environment.get_template(name).render(

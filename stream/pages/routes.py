@@ -23,6 +23,7 @@ from stream.http import identity
 from stream.http.i18n import LANG_COOKIE, choose_language
 from stream.http.keys import LIVE, REDIS, SETTINGS, TEMPLATES
 from stream.http.middleware import CONTENT_SECURITY_POLICY, EMBEDDABLE_FRAME_ANCESTORS
+from stream.http.render import identity_context
 from stream.http.urls import base_url
 from stream.pages.changeover import changeover
 from stream.program.listing import build_view, day_choices, filter_sessions
@@ -38,14 +39,8 @@ async def render(
     request: web.Request, name: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:
     """A visitor's page; a logged-in visitor sees who they are in the header, with log out."""
-    who = await identity.current_identity(request)
-    if who is not None and "identity" not in context:
-        context = {
-            **context,
-            "identity": who,
-            "csrf_token": await identity.csrf_token(request),
-            "csrf_field": identity.CSRF_FIELD,
-        }
+    if "identity" not in context:
+        context = {**context, **await identity_context(request)}
     response = request.app[TEMPLATES].render(request, name, context, status=status)
     response.headers["Vary"] = VARY
     response.headers["Cache-Control"] = "no-cache"

@@ -19,6 +19,7 @@ class Draft:
     description: str = ""
     language: str = ""
     visibility: str = ""  # "public" or "invite"; empty: as it is (public for a new session)
+    record: bool | None = None  # None: as it is (recorded for a new session)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ class Event:
     venue: str = ""  # empty: online only; a hybrid event names its venue
     description: str = ""
     languages: tuple[str, ...] = ("sv",)
+    # Off: none of the event's sessions is recorded, whatever their own switch says.
+    record: bool = True
 
     def __post_init__(self) -> None:
         errors = Errors()
@@ -82,6 +84,7 @@ class Event:
             "venue": self.venue,
             "description": self.description,
             "languages": ",".join(self.languages),
+            "record": "1" if self.record else "0",
         }
 
     @classmethod
@@ -98,11 +101,13 @@ class Event:
             venue=values.get("venue", ""),
             description=values.get("description", ""),
             languages=tuple(code for code in values.get("languages", "sv").split(",") if code),
+            record=values.get("record", "1") != "0",
         )
 
     def as_json(self) -> dict[str, object]:
         body: dict[str, object] = dict(self.to_hash())
         body["languages"] = list(self.languages)
+        body["record"] = self.record
         return body
 
 

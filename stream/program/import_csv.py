@@ -27,12 +27,17 @@ COLUMNS = {
     "description": "description", "beskrivning": "description",
     "language": "language", "språk": "language", "sprak": "language",
     "visibility": "visibility", "synlighet": "visibility",
+    "record": "record", "recording": "record", "inspelning": "record", "spela in": "record",
 }  # fmt: skip
 REQUIRED = ("title", "start", "end")
 SPEAKER_SEPARATORS = (";", "|")
 VISIBILITY_WORDS = {
     "": "", "public": "public", "offentlig": "public", "öppen": "public",
     "invite": "invite", "invite-only": "invite", "inbjudan": "invite", "inbjudna": "invite",
+}  # fmt: skip
+RECORD_WORDS = {
+    "": None, "yes": True, "ja": True, "1": True, "true": True, "on": True, "x": True,
+    "no": False, "nej": False, "0": False, "false": False, "off": False,
 }  # fmt: skip
 
 
@@ -91,6 +96,9 @@ def _draft(where: str, values: dict[str, str]) -> Draft:
     visibility = VISIBILITY_WORDS.get(values.get("visibility", "").strip().lower())
     if visibility is None:
         raise ValueError("visibility is 'public' or 'invite'")
+    record_word = values.get("record", "").strip().lower()
+    if record_word not in RECORD_WORDS:
+        raise ValueError("record is yes or no (ja or nej)")
     raw_speakers = values.get("speakers", "")
     for separator in SPEAKER_SEPARATORS:
         raw_speakers = raw_speakers.replace(separator, "\n")
@@ -106,6 +114,7 @@ def _draft(where: str, values: dict[str, str]) -> Draft:
         description=clean_block(values.get("description", "")),
         language=values.get("language", "").strip().lower(),
         visibility=visibility,
+        record=RECORD_WORDS[record_word],
     )
 
 

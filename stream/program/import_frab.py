@@ -98,6 +98,7 @@ def _draft(where: str, talk: dict[str, Any], room: str) -> Draft:
     if isinstance(track, dict):  # pretalx may give {"name": ...}
         track = track.get("name")
     language = str(talk.get("language") or "").strip().lower()[:3]
+    do_not_record = talk.get("do_not_record")
     return Draft(
         where=where,
         id=str(talk.get("slug") or "").strip().lower(),
@@ -109,6 +110,7 @@ def _draft(where: str, talk: dict[str, Any], room: str) -> Draft:
         speakers=speakers,
         description=description,
         language=language,
+        record=(not do_not_record) if isinstance(do_not_record, bool) else None,
     )
 
 

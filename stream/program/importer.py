@@ -207,6 +207,10 @@ def _session(
         visibility=draft.visibility or (previous.visibility if previous else "public"),
         chat=previous.chat if previous else True,
         qa=previous.qa if previous else True,
+        # Not told (no column, an empty cell, no do_not_record): a session keeps its switch.
+        record=draft.record
+        if draft.record is not None
+        else (previous.record if previous else True),
     )
     old = previous.to_hash() if previous else None
     check_slot_range(session.start, session.end, times.now().date(), old)

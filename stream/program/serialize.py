@@ -6,6 +6,7 @@ from datetime import datetime
 
 from stream.common import times
 from stream.program.programme import Programme
+from stream.program.record_switch import records
 from stream.program.schedule import NOT_LIVE, Live, state_of
 from stream.program.sessions import Session
 
@@ -31,6 +32,8 @@ def session_json(
         "visibility": session.visibility,
         "chat": session.chat,
         "qa": session.qa,
+        "record": session.record,  # the session's own switch
+        "recorded": records(session, event),  # with its event's: what the archive does
         "state": state_of(session, now, live).value,
         "live": live.live,
         "viewers": live.viewers,

@@ -19,7 +19,7 @@ from stream.program.sessions import MAX_SPEAKERS, Session
 
 FIELDS = (
     "id", "title", "arranger", "event", "speakers", "studio", "start", "end", "description",
-    "language", "visibility", "chat", "qa",
+    "language", "visibility", "chat", "qa", "record",
 )  # fmt: skip
 
 
@@ -72,7 +72,7 @@ def session_from_json(body: object, *, session_id: str | None) -> Session:
     if not arranger:
         errors.add("arranger", "required", "arranger (an arranger's id) is required")
     start, end = moment("start"), moment("end")
-    chat, qa = flag("chat"), flag("qa")
+    chat, qa, record = flag("chat"), flag("qa"), flag("record")
     try:
         session = Session(
             id=chosen or "x",
@@ -88,6 +88,7 @@ def session_from_json(body: object, *, session_id: str | None) -> Session:
             visibility=text("visibility", "public").strip() or "public",
             chat=chat,
             qa=qa,
+            record=record,
         )
     except Invalid as exc:
         errors.extend(exc.errors)

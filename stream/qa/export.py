@@ -49,7 +49,8 @@ def poll_record(p: Poll) -> dict[str, Any]:
         "state": p.state,
         "respondents": p.voters,
         "created_at": _iso(p.created),
-        "results": [{"option": o, "count": c} for o, c in zip(p.options, p.counts, strict=True)],
+        "results": [{"option": o, "count": c} for o, c in p.results()],
+        "average": p.average(),
     }
 
 
@@ -87,7 +88,7 @@ def polls_csv(polls: list[Poll]) -> str:
     writer = csv.writer(out)
     writer.writerow(POLL_COLUMNS)
     for p in polls:
-        for option, count in zip(p.options, p.counts, strict=True):
+        for option, count in p.results():
             row = [p.id, p.question, p.kind, p.state, option, count, p.voters]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()

@@ -74,7 +74,7 @@ def polls_key(session_id: str) -> str:
 
 
 def poll_key(session_id: str, pid: str) -> str:
-    """Hash: question, kind, options (JSON), state, v, voters, created."""
+    """Hash: question, kind, options (JSON), n (options), state, v, voters, created."""
     return f"{_base(session_id)}:poll:{pid}"
 
 
@@ -91,3 +91,23 @@ def poll_addresses_key(session_id: str, pid: str) -> str:
 def poll_counts_key(session_id: str, pid: str) -> str:
     """Hash: option index → how many chose it."""
     return f"{_base(session_id)}:poll:{pid}:counts"
+
+
+def poll_words_key(session_id: str, pid: str) -> str:
+    """Sorted set: a word cloud's normalised entries by how many gave them (hidden ones too)."""
+    return f"{_base(session_id)}:poll:{pid}:words"
+
+
+def poll_labels_key(session_id: str, pid: str) -> str:
+    """Hash: normalised entry → the spelling shown (the first one given)."""
+    return f"{_base(session_id)}:poll:{pid}:labels"
+
+
+def poll_hidden_key(session_id: str, pid: str) -> str:
+    """Set of normalised entries a moderator hid from the cloud."""
+    return f"{_base(session_id)}:poll:{pid}:hidden"
+
+
+def poll_screen_key(session_id: str) -> str:
+    """The id of the closed poll whose result is on screen (at most one) until cleared."""
+    return f"{_base(session_id)}:pscreen"

@@ -27,3 +27,12 @@ MAX_OPTION_LENGTH = 100
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_POLLS_PER_SESSION = 100
+# Rating polls: the options are fixed, 1 to 5.
+RATING_OPTIONS = ("1", "2", "3", "4", "5")
+# Word clouds: entries one person gives, an entry's length (after trimming), the distinct
+# entries a poll keeps (an entry new to a full poll is not counted: storage stays bounded),
+# and how many of the most given entries viewers are shown.
+MAX_WORDS_PER_ANSWER = 3
+MAX_WORD_LENGTH = 40
+MAX_DISTINCT_WORDS_PER_POLL = 500
+WORD_CLOUD_TOP = 40

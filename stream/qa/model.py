@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stream.qa.limits import MAX_WORD_LENGTH, MAX_WORDS_PER_ANSWER
+
 State = Literal["pending", "approved", "answered", "rejected", "dismissed", "merged"]
 STATES: tuple[State, ...] = ("pending", "approved", "answered", "rejected", "dismissed", "merged")
 # States whose text the audience sees (and may upvote).
@@ -35,11 +37,20 @@ class Marks:
     stage: str
     counts: str
     voters: str
+    words: str
+    screen: str
 
     @classmethod
     def fresh(cls) -> Marks:
         nonce = secrets.token_hex(MARK_NONCE_BYTES)
-        return cls(f"@votes:{nonce}@", f"@stage:{nonce}@", f"@counts:{nonce}@", f"@voters:{nonce}@")
+        return cls(
+            votes=f"@votes:{nonce}@",
+            stage=f"@stage:{nonce}@",
+            counts=f"@counts:{nonce}@",
+            voters=f"@voters:{nonce}@",
+            words=f"@words:{nonce}@",
+            screen=f"@screen:{nonce}@",
+        )
 
 
 def _text(raw: dict[bytes, bytes], name: str, default: str = "") -> str:
@@ -163,7 +174,8 @@ class Question:
         return view
 
 
-PollKind = Literal["single", "multiple"]
+PollKind = Literal["single", "multiple", "rating", "words"]
+POLL_KINDS: tuple[PollKind, ...] = ("single", "multiple", "rating", "words")
 PollState = Literal["draft", "open", "closed"]
 POLL_STATES: tuple[PollState, ...] = ("draft", "open", "closed")
 
@@ -179,27 +191,48 @@ class Poll:
     created: int = 0
     voters: int = 0
     counts: tuple[int, ...] = field(default=())
+    # A word cloud's most given entries (hidden ones left out), most given first.
+    words: tuple[tuple[str, int], ...] = field(default=())
 
     @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes], counts: dict[bytes, bytes]) -> Poll:
+    def from_hash(
+        cls,
+        raw: dict[bytes, bytes],
+        counts: dict[bytes, bytes],
+        words: tuple[tuple[str, int], ...] = (),
+    ) -> Poll:
         options = tuple(str(o) for o in json.loads(raw.get(b"options") or b"[]"))
         kind = _text(raw, "kind", "single")
         state = _text(raw, "state", "draft")
         return cls(
             id=_text(raw, "id"),
             question=_text(raw, "question"),
-            kind="multiple" if kind == "multiple" else "single",
+            kind=next((k for k in POLL_KINDS if k == kind), "single"),
             options=options,
             state=state if state in POLL_STATES else "draft",
             v=_int(raw, "v"),
             created=_int(raw, "created"),
             voters=_int(raw, "voters"),
             counts=tuple(int(counts.get(str(i).encode()) or 0) for i in range(len(options))),
+            words=words,
         )
+
+    def results(self) -> list[tuple[str, int]]:
+        """(option or entry, how many gave it), in the order shown."""
+        if self.kind == "words":
+            return list(self.words)
+        return list(zip(self.options, self.counts, strict=True))
+
+    def average(self) -> float | None:
+        """A rating poll's mean rating, to one decimal (None: no answers, or not a rating)."""
+        answers = sum(self.counts)
+        if self.kind != "rating" or not answers:
+            return None
+        return round(sum((i + 1) * c for i, c in enumerate(self.counts)) / answers, 1)
 
     def view(self, marks: Marks | None = None) -> dict[str, Any]:
         """The poll with its results (or, given ``marks``, stand-ins the Lua script fills in)."""
-        return {
+        view: dict[str, Any] = {
             "id": self.id,
             "question": self.question,
             "kind": self.kind,
@@ -210,3 +243,7 @@ class Poll:
             "voters": marks.voters if marks else self.voters,
             "counts": marks.counts if marks else list(self.counts),
         }
+        if self.kind == "words":
+            view["words"] = marks.words if marks else [list(w) for w in self.words]
+            view["limits"] = {"words": MAX_WORDS_PER_ANSWER, "length": MAX_WORD_LENGTH}
+        return view

@@ -1,9 +1,12 @@
 """Polls: created by moderators (also before the session), opened and closed, answered once.
 
-Creating a poll stores it as a draft that only moderators see. Opening, closing and every
-answer change Redis and append an event with the live results in one Lua call; an answer is
-stored once per person (a second counts nothing on any node) and at most
-``MAX_POLL_ANSWERS_PER_ADDRESS`` times per address.
+Four kinds: single and multiple choice, a rating from 1 to 5 (five fixed options, one chosen)
+and a word cloud (:mod:`stream.qa.wordcloud`). Creating a poll stores it as a draft that only
+moderators see. Opening, closing and every answer change Redis and append an event with the
+live results in one Lua call; an answer is stored once per person (a second counts nothing on
+any node) and at most ``MAX_POLL_ANSWERS_PER_ADDRESS`` times per address.
+Closing a poll puts its result on screen (the watch and phone pages, the stage) until a
+moderator clears it or opens the poll again; which poll is on screen is kept in Redis.
 Results stay with the session.
 """
 
@@ -21,14 +24,19 @@ from stream.qa.keys import (
     poll_addresses_key,
     poll_answers_key,
     poll_counts_key,
+    poll_hidden_key,
     poll_key,
+    poll_labels_key,
+    poll_screen_key,
     poll_seq_key,
+    poll_words_key,
     polls_key,
 )
-from stream.qa.limits import MAX_POLL_ANSWERS_PER_ADDRESS, MAX_POLLS_PER_SESSION
+from stream.qa.limits import MAX_POLL_ANSWERS_PER_ADDRESS, MAX_POLLS_PER_SESSION, WORD_CLOUD_TOP
 from stream.qa.lua import SPLICE
 from stream.qa.model import Marks, Poll, PollState
 from stream.qa.protocol import PollAnswer, PollCreate, PollModerate, QAError
+from stream.qa.wordcloud import CLOUD, WordCloud
 from stream.store import Redis
 
 # Builds the results array and fills the marks of a poll payload (the marks come with it).
@@ -59,14 +67,36 @@ return {1, xadd(KEYS[3], ARGV[3], '', ARGV[5])}
 _CHANGE = (
     SPLICE
     + _RESULTS
+    + CLOUD
     + """
--- KEYS: poll, counts, stream.
--- ARGV: expected v, new state, maxlen, payload, counts mark, voters mark.
+-- KEYS: poll, counts, stream, words, labels, hidden, screen.
+-- ARGV: expected v, new state, maxlen, payload, counts mark, voters mark, words mark,
+--       screen mark, pid, top.
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return {-1} end
 if v ~= ARGV[1] then return {0} end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', tonumber(v) + 1)
-return {1, xadd(KEYS[3], ARGV[3], results(KEYS[1], KEYS[2], ARGV[4], ARGV[5], ARGV[6]), '')}
+if ARGV[2] == 'closed' then
+  redis.call('SET', KEYS[7], ARGV[9])
+elseif redis.call('GET', KEYS[7]) == ARGV[9] then
+  redis.call('DEL', KEYS[7])
+end
+local payload = results(KEYS[1], KEYS[2], ARGV[4], ARGV[5], ARGV[6])
+if string.find(payload, ARGV[7], 1, true) then
+  payload = splice(payload, ARGV[7], cloud(KEYS[4], KEYS[5], KEYS[6], tonumber(ARGV[10])))
+end
+payload = splice(payload, ARGV[8], json_id(redis.call('GET', KEYS[7])))
+return {1, xadd(KEYS[3], ARGV[3], payload, '')}
+"""
+)
+
+_CLEAR = (
+    SPLICE
+    + """
+-- KEYS: screen, stream.  ARGV: pid, maxlen, payload.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+redis.call('DEL', KEYS[1])
+return {1, xadd(KEYS[2], ARGV[2], ARGV[3], '')}
 """
 )
 
@@ -103,6 +133,8 @@ class Polls:
         self._create = redis.register_script(_CREATE)
         self._change = redis.register_script(_CHANGE)
         self._answer = redis.register_script(_ANSWER)
+        self._clear = redis.register_script(_CLEAR)
+        self.cloud = WordCloud(redis)
 
     async def create(self, session_id: str, command: PollCreate) -> tuple[str, bytes]:
         number = await self.redis.incr(poll_seq_key(session_id))
@@ -136,12 +168,26 @@ class Polls:
             pipe.hgetall(poll_key(session_id, pid))
             pipe.hgetall(poll_counts_key(session_id, pid))
             raw, counts = await pipe.execute()
-        return Poll.from_hash(raw, counts) if raw else None
+        if not raw:
+            return None
+        words = await self.cloud.top(session_id, pid) if raw.get(b"kind") == b"words" else ()
+        return Poll.from_hash(raw, counts, words)
+
+    async def on_screen(self, session_id: str) -> str | None:
+        """The closed poll whose result is on screen."""
+        pid: Any = await self.redis.get(poll_screen_key(session_id))
+        return pid.decode() if pid else None
 
     async def moderate(self, session_id: str, command: PollModerate) -> bytes:
+        if command.action == "clear":
+            return await self.clear(session_id, command.pid)
         poll = await self.get(session_id, command.pid)
         if poll is None:
             raise QAError("no such poll", "not_found")
+        if command.action == "hide":
+            if poll.kind != "words" or command.word is None:
+                raise QAError("only a word cloud's entries can be hidden", "bad_state")
+            return await self.cloud.hide(session_id, poll.id, command.word)
         if poll.v != command.v:
             raise QAError(
                 f"another moderator changed this poll just now: it is {poll.state}", "conflict"
@@ -151,32 +197,64 @@ class Polls:
         state: PollState = "open" if command.action == "open" else "closed"
         marks = Marks.fresh()
         view = replace(poll, state=state, v=poll.v + 1).view(marks)
-        payload = encode({"type": "poll", "action": command.action, "poll": view})
+        payload = encode(
+            {"type": "poll", "action": command.action, "poll": view, "screen": marks.screen}
+        )
         keys = [
             poll_key(session_id, poll.id),
             poll_counts_key(session_id, poll.id),
             stream_key(session_id),
+            poll_words_key(session_id, poll.id),
+            poll_labels_key(session_id, poll.id),
+            poll_hidden_key(session_id, poll.id),
+            poll_screen_key(session_id),
         ]
-        args = [poll.v, state, STREAM_MAXLEN, payload, marks.counts, marks.voters]
+        args = [
+            poll.v, state, STREAM_MAXLEN, payload, marks.counts, marks.voters, marks.words,
+            marks.screen, poll.id, WORD_CLOUD_TOP,
+        ]  # fmt: skip
         result = await self._change(keys=keys, args=args)
         if int(result[0]) != 1:
             raise QAError("another moderator changed this poll just now", "conflict")
         return bytes(result[1])
 
+    async def clear(self, session_id: str, pid: str) -> bytes:
+        """Take ``pid``'s result off screen, everywhere; the event's id."""
+        payload = encode({"type": "poll", "action": "clear", "poll": pid, "screen": None})
+        keys = [poll_screen_key(session_id), stream_key(session_id)]
+        result = await self._clear(keys=keys, args=[pid, STREAM_MAXLEN, payload])
+        if int(result[0]) != 1:
+            raise QAError("this poll is not on screen", "not_on_screen")
+        return bytes(result[1])
+
     async def check(self, session_id: str, command: PollAnswer) -> None:
         """Refuse an answer that cannot fit the poll (no such poll, no such option, two
-        options in a single-choice poll)."""
+        options in a single-choice or rating poll, choices for a word cloud or words for
+        the others)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(poll_key(session_id, command.pid), "options")
             pipe.hget(poll_key(session_id, command.pid), "kind")
             raw, kind = await pipe.execute()
         if raw is None:
             raise QAError("no such poll", "not_found")
+        if kind == b"words":
+            if not command.words:
+                raise QAError("a word cloud is answered with words")
+            return
+        if command.words:
+            raise QAError("this poll is answered with choices")
         options = json.loads(raw)
         if any(choice >= len(options) for choice in command.choices):
             raise QAError("choices must be a list of option numbers")
         if kind != b"multiple" and len(command.choices) != 1:
             raise QAError("choose exactly one option", "one_choice")
+
+    async def answer_words(
+        self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
+    ) -> tuple[bytes, list[str]]:
+        """Record ``uid``'s entries in a word cloud (refused as :meth:`answer` refuses)."""
+        await self.check(session_id, command)
+        return await self.cloud.answer(session_id, uid, command, address=address)
 
     async def answer(
         self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
@@ -184,6 +262,8 @@ class Polls:
         """Record ``uid``'s answer; refused if they answered before, the poll is not open, or
         ``address`` (a tag; '' for none) has :data:`MAX_POLL_ANSWERS_PER_ADDRESS` in it."""
         await self.check(session_id, command)
+        if command.words:
+            raise QAError("a word cloud's entries are recorded by answer_words")
         marks = Marks.fresh()
         payload = encode(
             {
@@ -220,8 +300,8 @@ class Polls:
             )
         return bytes(result[1])
 
-    async def answered(self, session_id: str, pids: list[str], uid: str) -> dict[str, list[int]]:
-        """``uid``'s answers to ``pids``."""
+    async def answered(self, session_id: str, pids: list[str], uid: str) -> dict[str, list[Any]]:
+        """``uid``'s answers to ``pids`` (option numbers; a word cloud's entry keys)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for pid in pids:
                 pipe.hget(poll_answers_key(session_id, pid), uid)

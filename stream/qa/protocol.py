@@ -1,14 +1,16 @@
 """The Q&A and poll frames on the chat socket, parsed into validated commands.
 
 Client → server: ``qa.sync`` (the current state), ``qa.ask``, ``qa.vote``, ``qa.mod``,
-``poll.create``, ``poll.answer``, ``poll.mod``. Server → client: ``qa.snapshot``, ``qa.ack``
-and ``qa.error`` (with the request's ``cid``), and the stored events ``qa`` and ``poll``.
+``poll.create``, ``poll.answer`` (``choices``, or ``words`` for a word cloud), ``poll.mod``.
+Server → client: ``qa.snapshot``, ``qa.ack`` and ``qa.error`` (with the request's ``cid``), and
+the stored events ``qa`` and ``poll``.
 Parsers raise :class:`QAError` with exact messages; tests assert them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +22,13 @@ from stream.qa.limits import (
     MAX_OPTIONS,
     MAX_POLL_QUESTION_LENGTH,
     MAX_QUESTION_LENGTH,
+    MAX_WORD_LENGTH,
+    MAX_WORDS_PER_ANSWER,
     MIN_OPTIONS,
     MIN_QUESTION_LENGTH,
+    RATING_OPTIONS,
 )
-from stream.qa.model import SOURCES, PollKind, Source
+from stream.qa.model import POLL_KINDS, SOURCES, PollKind, Source
 
 QUESTION_ID = re.compile(r"^q[0-9]{1,9}$")
 POLL_ID = re.compile(r"^p[0-9]{1,9}$")
@@ -31,7 +36,9 @@ QUESTION_ACTIONS = frozenset(
     {"approve", "reject", "edit", "merge", "answer", "dismiss", "reopen", "stage", "reply"}
 )
 SESSION_ACTIONS = frozenset({"unstage", "premod"})
-POLL_ACTIONS = frozenset({"open", "close"})
+# open/close a poll (close puts its result on screen), clear it from screen, hide a word
+# cloud's entry.
+POLL_ACTIONS = frozenset({"open", "close", "clear", "hide"})
 FRAME_TYPES = ("qa.sync", "qa.ask", "qa.vote", "qa.mod", "poll.create", "poll.answer", "poll.mod")
 # Types of the stored events (a client starts from qa.sync, then applies these).
 EVENT_TYPES = ("qa", "poll")
@@ -82,16 +89,26 @@ class PollCreate:
 
 
 @dataclass(frozen=True, slots=True)
+class Word:
+    """A word cloud entry: as shown (its first spelling) and as counted (``key``)."""
+
+    label: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class PollAnswer:
     pid: str
-    choices: tuple[int, ...]
+    choices: tuple[int, ...] = ()
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class PollModerate:
     action: str
     pid: str
-    v: int
+    v: int = 0
+    word: Word | None = None
 
 
 def _bool(data: dict[str, Any], key: str) -> bool:
@@ -165,11 +182,48 @@ def parse_moderate(data: dict[str, Any]) -> QAModerate:
     return QAModerate(action, qid, v)
 
 
+def word_key(label: str) -> str:
+    """How an entry is counted: compatibility-normalised, case-folded, spaces collapsed (so
+    "Kaffe", "KAFFE" and "kaffe" in full-width letters are one entry)."""
+    return " ".join(unicodedata.normalize("NFKC", label).casefold().split())
+
+
+def parse_word(value: Any) -> Word:
+    if not isinstance(value, str):
+        raise QAError("words must be strings")
+    too_long = QAError(f"a word is longer than {MAX_WORD_LENGTH} characters", "too_long")
+    try:
+        label = clean_text(value)
+    except ProtocolError as exc:
+        raise (too_long if exc.code == "too_long" else QAError("a word is empty")) from None
+    if len(label) > MAX_WORD_LENGTH:
+        raise too_long
+    key = word_key(label)
+    # Only invisible characters (zero-width spaces, joiners, lone combining marks): empty.
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in key):
+        raise QAError("a word is empty")
+    return Word(label, key)
+
+
+def _words(raw: Any) -> tuple[Word, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_WORDS_PER_ANSWER:
+        raise QAError(f"words must be a list of 1 to {MAX_WORDS_PER_ANSWER} strings")
+    words: dict[str, Word] = {}
+    for value in raw:
+        word = parse_word(value)
+        words.setdefault(word.key, word)  # the same entry twice counts once
+    return tuple(words.values())
+
+
 def parse_poll_create(data: dict[str, Any]) -> PollCreate:
     question = _text(data, "question", MAX_POLL_QUESTION_LENGTH)
     kind = data.get("kind", "single")
-    if kind not in ("single", "multiple"):
-        raise QAError("kind must be single or multiple")
+    if kind not in POLL_KINDS:
+        raise QAError("kind must be single, multiple, rating or words")
+    if kind in ("rating", "words"):
+        if data.get("options") not in (None, []):
+            raise QAError(f"a {kind} poll takes no options")
+        return PollCreate(question, kind, RATING_OPTIONS if kind == "rating" else ())
     raw = data.get("options")
     if not isinstance(raw, list) or not MIN_OPTIONS <= len(raw) <= MAX_OPTIONS:
         raise QAError(f"options must be a list of {MIN_OPTIONS} to {MAX_OPTIONS} strings")
@@ -181,6 +235,10 @@ def parse_poll_create(data: dict[str, Any]) -> PollCreate:
 
 def parse_poll_answer(data: dict[str, Any]) -> PollAnswer:
     pid = _id(data, "poll", POLL_ID)
+    if "words" in data:
+        if "choices" in data:
+            raise QAError("give choices or words, not both")
+        return PollAnswer(pid, words=_words(data["words"]))
     raw = data.get("choices")
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_OPTIONS:
         raise QAError("choices must be a list of option numbers")
@@ -197,4 +255,9 @@ def parse_poll_moderate(data: dict[str, Any]) -> PollModerate:
     action = data.get("action")
     if not isinstance(action, str) or action not in POLL_ACTIONS:
         raise QAError("unknown poll action")
-    return PollModerate(str(action), _id(data, "poll", POLL_ID), _int(data, "v", 1, 2**31))
+    pid = _id(data, "poll", POLL_ID)
+    if action == "clear":
+        return PollModerate(action, pid)
+    if action == "hide":
+        return PollModerate(action, pid, word=parse_word(data.get("word")))
+    return PollModerate(action, pid, _int(data, "v", 1, 2**31))

@@ -18,6 +18,7 @@ from stream.common import times
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, LIVE, QA, REDIS, SETTINGS, TEMPLATES
+from stream.http.render import identity_context
 from stream.http.urls import absolute_url
 from stream.program.schedule import State, live_lookup, state_of
 from stream.program.sessions import Session
@@ -55,7 +56,9 @@ def phone_url(request: web.Request, session_id: str) -> str:
     return absolute_url(request.app[SETTINGS], f"/q/{session_id}", request)
 
 
-def _render(request: web.Request, name: str, session: Session, **extra: object) -> web.Response:
+async def _render(
+    request: web.Request, name: str, session: Session, **extra: object
+) -> web.Response:
     url = phone_url(request, session.id)
     context = {
         "session": session,
@@ -65,7 +68,8 @@ def _render(request: web.Request, name: str, session: Session, **extra: object) 
         "ended": state_of(session, times.now(), live_lookup(request.app[LIVE].now(), session.id))
         is State.ENDED,
     }
-    response = request.app[TEMPLATES].render(request, name, {**context, **extra})
+    header = await identity_context(request)  # who is logged in, with log out
+    response = request.app[TEMPLATES].render(request, name, {**context, **header, **extra})
     response.headers["Vary"] = VARY
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -73,7 +77,7 @@ def _render(request: web.Request, name: str, session: Session, **extra: object) 
 
 async def phone_page(request: web.Request) -> web.Response:
     """The light page for the room: ask, vote, answer polls; no video."""
-    return _render(request, "qa_phone.html", await _session(request))
+    return await _render(request, "qa_phone.html", await _session(request))
 
 
 async def stage_page(request: web.Request) -> web.Response:
@@ -84,7 +88,7 @@ async def stage_page(request: web.Request) -> web.Response:
         qr = qr_svg(phone_url(request, session.id))
     except ValueError:
         qr = ""  # an absurd Host header: the short link still shows
-    return _render(request, "stage.html", session, transparent=transparent, qr=qr)
+    return await _render(request, "stage.html", session, transparent=transparent, qr=qr)
 
 
 async def qr_image(request: web.Request) -> web.Response:

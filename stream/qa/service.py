@@ -302,6 +302,11 @@ class QAService:
             session_id, me, "poll answers", QA_POLL_ANSWER_PER_IDENTITY, QA_POLL_ANSWER_PER_ADDRESS
         )
         address = "" if me.moderator else me.address_tag
+        if command.words:
+            entry, words = await self.polls.answer_words(
+                session_id, me.uid, command, address=address
+            )
+            return {"type": "qa.ack", "poll": command.pid, "words": words, "id": entry.decode()}
         entry = await self.polls.answer(session_id, me.uid, command, address=address)
         return {
             "type": "qa.ack",

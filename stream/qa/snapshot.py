@@ -1,4 +1,5 @@
-"""The Q&A state a client starts from: questions, the stage, polls, and its own votes/answers.
+"""The Q&A state a client starts from: questions, the stage, polls (and the one on screen), and
+its own votes/answers.
 
 ``at`` is the Stream's last id read *before* the state, so every change after it is also an
 event with a larger id: a client applies the snapshot, then the events after ``at`` it got
@@ -15,6 +16,7 @@ from stream.qa.keys import (
     order_key,
     poll_counts_key,
     poll_key,
+    poll_screen_key,
     polls_key,
     question_key,
     settings_key,
@@ -23,6 +25,7 @@ from stream.qa.keys import (
 from stream.qa.model import VISIBLE, Poll, Question
 from stream.qa.polls import Polls
 from stream.qa.votes import Votes
+from stream.qa.wordcloud import WordCloud
 from stream.store import Redis
 
 
@@ -39,7 +42,8 @@ async def load_questions(redis: Redis, session_id: str) -> list[Question]:
     return [Question.from_hash(row) for row in rows if row]
 
 
-async def load_polls(redis: Redis, session_id: str) -> list[Poll]:
+async def load_polls(redis: Redis, session_id: str, cloud: WordCloud | None = None) -> list[Poll]:
+    """Every poll of the session, with its results (a word cloud's top entries)."""
     raw: Any = await redis.zrange(polls_key(session_id), 0, -1)
     pids = [p.decode() for p in raw]
     if not pids:
@@ -49,7 +53,16 @@ async def load_polls(redis: Redis, session_id: str) -> list[Poll]:
             pipe.hgetall(poll_key(session_id, pid))
             pipe.hgetall(poll_counts_key(session_id, pid))
         rows = await pipe.execute()
-    return [Poll.from_hash(rows[i], rows[i + 1]) for i in range(0, len(rows), 2) if rows[i]]
+    polls: list[Poll] = []
+    for i in range(0, len(rows), 2):
+        if not rows[i]:
+            continue
+        words: tuple[tuple[str, int], ...] = ()
+        if rows[i].get(b"kind") == b"words":
+            cloud = cloud or WordCloud(redis)
+            words = await cloud.top(session_id, rows[i][b"id"].decode())
+        polls.append(Poll.from_hash(rows[i], rows[i + 1], words))
+    return polls
 
 
 async def snapshot(
@@ -57,11 +70,12 @@ async def snapshot(
 ) -> dict[str, Any]:
     at = await log.last_id(session_id)
     questions = await load_questions(redis, session_id)
-    all_polls = await load_polls(redis, session_id)
+    all_polls = await load_polls(redis, session_id, polls.cloud)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.get(stage_key(session_id))
         pipe.hget(settings_key(session_id), "premod")
-        stage, premod = await pipe.execute()
+        pipe.get(poll_screen_key(session_id))
+        stage, premod, screen = await pipe.execute()
     if me.moderator:
         views = [q.moderator() for q in questions]
     else:
@@ -75,6 +89,8 @@ async def snapshot(
         "stage": stage.decode() if stage else None,
         "premod": premod != b"0",
         "polls": [p.view() for p in all_polls],
+        # The closed poll whose result stays on screen until a moderator clears it.
+        "screen": screen.decode() if screen else None,
         "voted": sorted(await votes.voted(session_id, visible, me.uid)),
         "answers": await polls.answered(session_id, [p.id for p in all_polls], me.uid),
         "me": {"uid": me.uid, "name": me.name, "role": me.role},

@@ -123,7 +123,12 @@ async def session_status(request: web.Request) -> web.Response:
     session_id = validate_session_id(request.match_info["session"])
     room = request.app[ROOMS].get(session_id)
     if room is not None and room.live:
-        body = {"session": session_id, "live": True, "viewers": room.viewer_count}
+        body = {
+            "session": session_id,
+            "live": True,
+            "viewers": room.viewer_count,
+            "video": room.codecs().get("video"),  # the watch page's HLS fallback needs H.264
+        }
     else:
         # Another node may host it; our own record may lag behind our room by a refresh.
         elsewhere = await request.app[PRESENCE].lookup(session_id)

@@ -30,6 +30,14 @@ def test_positions_on_a_timeline_of_two_segments() -> None:
     assert question_position(index, 1_103_000, 2500) == 12.5
     assert question_position(index, 1_005_000, 4000) == 4.0
     assert question_position(index, 1_005_000, None) == 5.0
+    # The segment's file starts at its first keyframe, 0.4 s after the room went live.
+    leading = RecordingIndex(
+        "s", [index.segments[0], Segment("segment-001.mp4", 1100.0, 5.0, True, lead=0.4)]
+    )
+    assert question_position(leading, 1_103_000, 2900) == 12.5
+    # A position measured from segment 1's live start (the live record not yet refreshed)
+    # cannot lie after the moment of asking: cut back to it.
+    assert question_position(leading, 1_103_000, 95_000) == 13.0
 
 
 def test_chapters_vtt() -> None:
@@ -71,7 +79,7 @@ async def test_ended_session_replays_with_chat_questions_and_chapters(
             assert response.status == 200
             data = await response.json()
         assert data["segments"] == [
-            {"url": "/s/rp/recording/segment-000.mp4", "offset": 0.0,
+            {"url": "/s/rp/recording/segment-000.mp4", "type": "video/mp4", "offset": 0.0,
              "duration": index.segments[0].duration}
         ]  # fmt: skip
         assert [(q["text"], q["at"], q["answered"]) for q in data["questions"]] == [

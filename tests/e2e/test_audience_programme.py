@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import base_url
 from tests.e2e.audience import DESKTOP, PHONE, no_horizontal_scroll, screenshot
@@ -14,6 +14,7 @@ from tests.e2e.conftest import FAILED_RESOURCE, PageLog, text
 from tests.program.test_pages import fill
 
 STAR = '.session-card[data-session="{id}"] [data-star]'
+NARROW = {"width": 360, "height": 740}  # the narrowest phones in use
 
 
 async def test_filters_narrow_the_programme_from_the_keyboard(
@@ -107,6 +108,9 @@ async def test_the_programme_fits_a_phone_and_a_desktop(
     await page.goto(f"{base}/")
     assert await no_horizontal_scroll(page)
     await screenshot(page, "programme-phone")
+    await page.goto(f"{base}/?view=mine")
+    assert await no_horizontal_scroll(page)
+    await screenshot(page, "programme-mine-phone")
     await page.goto(f"{base}/?view=mine&lang=en")
     assert await no_horizontal_scroll(page)
     assert page_log.problems() == []
@@ -147,3 +151,49 @@ async def test_one_time_format_per_language_in_the_events_zone(
         await context.close()
     # The player asks for a broadcast that has not started: 409 until it does.
     assert page_log.problems(allow=[FAILED_RESOURCE.format(status=409)]) == []
+
+
+async def test_on_a_phone_the_filters_fold_behind_a_toggle(
+    server: TestServer, page: Page, page_log: PageLog
+) -> None:
+    await fill(server)
+    base = base_url(server)
+    toggle = page.locator("[data-filters-toggle]")
+    fields = page.locator("#filters-fields")
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{base}/")
+    await expect(toggle).to_be_hidden()  # a desktop has room for the bar
+    await expect(fields).to_be_visible()
+
+    await page.set_viewport_size(NARROW)
+    await page.goto(f"{base}/")
+    await expect(toggle).to_be_visible()
+    await expect(toggle).to_have_text("Filter")
+    await expect(toggle).to_have_attribute("aria-expanded", "false")
+    await expect(toggle).to_have_attribute("aria-controls", "filters-fields")
+    await expect(fields).to_be_hidden()
+    assert await no_horizontal_scroll(page)
+
+    await toggle.focus()
+    await page.keyboard.press("Enter")
+    await expect(toggle).to_have_attribute("aria-expanded", "true")
+    await expect(fields).to_be_visible()
+    await expect(page.locator("#filter-q")).to_be_focused()  # straight on to the search
+    assert await no_horizontal_scroll(page)
+    await page.keyboard.type("skogen")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/?q=skogen**")
+    # Filters in use stay in sight (the chips) and the button counts them.
+    await expect(fields).to_be_hidden()
+    await expect(toggle).to_have_text("Filter (1)")
+    await expect(page.locator(".chips .chip").first).to_be_visible()
+    await toggle.focus()
+    await page.keyboard.press("Space")
+    await expect(toggle).to_have_attribute("aria-expanded", "true")
+    await page.keyboard.press("Shift+Tab")  # from the search field back to the button
+    await expect(toggle).to_be_focused()
+    await page.keyboard.press("Space")
+    await expect(toggle).to_have_attribute("aria-expanded", "false")
+    await expect(fields).to_be_hidden()
+    assert await no_horizontal_scroll(page)
+    assert page_log.problems() == []

@@ -5,6 +5,7 @@ when WebRTC cannot connect."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -22,6 +23,7 @@ from tests.archive.helpers import (
     recording_state,
 )
 from tests.conftest import MakeServer, base_url, create_session
+from tests.e2e.audience import PHONE, no_horizontal_scroll, screenshot
 from tests.e2e.conftest import PageLog, text
 from tests.ingest.rtmp.avclient import PublisherProcess
 from tests.ingest.rtmp.conftest import free_port, rtmp_url
@@ -108,6 +110,14 @@ async def test_whip_recording_replays_in_chromium(
         " ok(t.cues ? [...t.cues].map((c) => [c.startTime, c.text]) : []), 500)); }"
     )
     assert cues == [[2.5, "Vad händer nu?"]]
+    # Each chat line says when it was said, on the day's clock (Swedish: 24 hours, zone named).
+    await _seek_and_wait(page, 3.0)
+    said = await text(page, "#replay-chat li:not([hidden]) .replay__clock")
+    assert re.fullmatch(r"\d\d:\d\d CES?T", said), said
+    await screenshot(page, "replay-desktop")
+    await page.set_viewport_size(PHONE)
+    assert await no_horizontal_scroll(page)
+    await screenshot(page, "replay-phone")
     assert not page_log.problems(), page_log.problems()
 
 

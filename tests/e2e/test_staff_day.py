@@ -228,6 +228,16 @@ async def test_a_moderator_link_moderates_until_it_is_revoked(
     await expect(moderator.locator("[data-staff-login-note]")).to_be_hidden()
     assert "#token" not in moderator.url  # the fragment is dropped from the address bar
     assert not [r for r in requests if "token" in r]  # and never sent
+    # The header says who moderates, and as what; logging out forgets the link's key.
+    who = moderator.locator("[data-link-user]")
+    await expect(who).to_have_text(re.compile(r"Maja Moderator · moderator \(länk\)"))
+    await who.locator("[data-link-logout]").click()
+    await expect(moderator.locator("[data-mod-login]")).to_be_visible()
+    await expect(who).to_be_hidden()
+    await expect(moderator.locator("[data-mod-login-error]")).to_be_hidden()
+    await moderator.goto(url)  # the link again (a new page load, not a jump in this one)
+    await moderator.reload()
+    await expect(who).to_be_visible()
 
     # The link is listed (name, expiry) and revoked from the staff page.
     await staff.goto(f"{day.base}/admin/sessions/skogens-dag")
@@ -319,10 +329,23 @@ async def test_the_studio_shows_its_audience_and_the_changeover(staff: Page, day
 
 
 async def test_the_header_shows_who_is_logged_in_and_logs_out(staff: Page, day: Day) -> None:
-    for path in ("/admin", "/admin/sessions/skogens-dag", "/studio/skogens-dag"):
+    pages = (
+        "/admin",
+        "/admin/sessions/skogens-dag",
+        "/studio/skogens-dag",
+        "/moderate/skogens-dag",
+        "/q/skogens-dag",
+        "/stage/skogens-dag",
+    )
+    for path in pages:
         await staff.goto(day.base + path)
-        who = staff.locator(".site-header .site-user")
+        who = staff.locator(".site-user")
         await expect(who).to_contain_text("Inloggad som Anna (Arrangör)")
+        await expect(who.locator('form[action="/logout"][method=post] button')).to_be_visible()
+        token = who.locator('form[action="/logout"] input[name=csrf_token]')
+        assert await token.get_attribute("value"), f"{path}: log out carries its CSRF token"
+    await staff.goto(f"{day.base}/stage/skogens-dag?transparent=1")
+    await expect(staff.locator(".site-user")).to_have_count(0)  # nothing on the OBS overlay
     await staff.goto(f"{day.base}/admin?lang=en")
     await expect(staff.locator(".site-user")).to_contain_text("Signed in as Anna (Arranger)")
     await staff.locator(".site-user button[type=submit]").focus()

@@ -15,3 +15,20 @@ def test_times_name_the_events_zone() -> None:
     assert when.timezone == "Europe/Stockholm"
     assert When("en").range(at("10:00"), at("11:30")) == "Tuesday 21 January 2031 10:00\u201311:30"
     assert when.range(at("10:00"), at("11:30")) == "tisdag 21 januari 2031 10:00\u201311:30"
+
+
+def test_one_markup_for_every_time_the_pages_show() -> None:
+    when = When("sv")
+    one = when.time(at("14:05"))
+    assert one == (
+        '<time datetime="2031-01-21T14:05:00+01:00" data-clock="2031-01-21T14:05:00+01:00">'
+        '14:05</time> <abbr class="zone" title="Europe/Stockholm">CET</abbr>'
+    )
+    slot = when.time(at("10:00"), at("11:30"))
+    assert ">10:00\u201311:30</time>" in slot
+    assert 'data-clock-end="2031-01-21T11:30:00+01:00"' in slot
+    summer = When("en").time(at("10:00", date(2031, 6, 17)), day=True)
+    assert ">Tuesday 17 June 2031 10:00</time>" in summer
+    assert 'data-clock-style="day"' in summer
+    assert summer.endswith(">CEST</abbr>")
+    assert when.time(None) == ""

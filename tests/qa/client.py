@@ -78,11 +78,13 @@ class QAClient(ChatClient):
         return [e for e in self.events if e.get("type") in ("qa", "poll")]
 
     def state(self) -> dict[str, Any]:
-        """Questions by id, the stage and polls by id, as a page would show them now."""
+        """Questions by id, the stage, polls by id and the poll on screen, as a page would
+        show them now."""
         assert self.snapshot is not None
         questions = {q["id"]: q for q in self.snapshot["questions"]}
         polls = {p["id"]: p for p in self.snapshot["polls"]}
         stage = self.snapshot["stage"]
+        screen = self.snapshot.get("screen")
         at = _id(self.snapshot["at"])
         for event in self.qa_events():
             if _id(event["id"]) <= at:
@@ -99,14 +101,14 @@ class QAClient(ChatClient):
                 if "stage" in event:
                     stage = event["stage"]
             elif event["action"] == "results":
-                polls[event["poll"]] = {
-                    **polls.get(event["poll"], {}),
-                    "counts": event["counts"],
-                    "voters": event["voters"],
-                }
+                results = {k: event[k] for k in ("counts", "words", "voters") if k in event}
+                polls[event["poll"]] = {**polls.get(event["poll"], {}), **results}
+            elif event["action"] == "clear":
+                screen = event["screen"]
             else:
                 polls[event["poll"]["id"]] = event["poll"]
-        return {"questions": questions, "stage": stage, "polls": polls}
+                screen = event.get("screen", screen)
+        return {"questions": questions, "stage": stage, "polls": polls, "screen": screen}
 
     def question(self, qid: str) -> Frame:
         found: Frame = self.state()["questions"].get(qid, {})

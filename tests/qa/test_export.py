@@ -100,3 +100,40 @@ async def test_logged_in_moderator_exports_without_a_token(server: TestServer) -
         auth = {"Authorization": f"Bearer {other_token}"}
         async with http.get(base_url(server) + f"/api/qa/{SESSION}/export.json", headers=auth) as r:
             assert r.status == 401
+
+
+async def test_export_rating_average_and_word_cloud(server: TestServer) -> None:
+    await create_session(server, SESSION)
+    token = await moderator_token(server, SESSION)
+    mod = await QAClient.join(server, SESSION, moderator_token=token)
+    viewers = [await QAClient.join(server, SESSION) for _ in range(3)]
+    try:
+        rating = (await mod.request("poll.create", question="Betyg?", kind="rating"))["poll"]
+        cloud = (await mod.request("poll.create", question="Ord?", kind="words"))["poll"]
+        for pid in (rating, cloud):
+            assert (await mod.request("poll.mod", action="open", poll=pid, v=1))["type"] == "qa.ack"
+        for viewer, stars, word in zip(
+            viewers, (4, 5, 5), ("=SUM(A1)", "Fika", "fika"), strict=True
+        ):
+            await viewer.request("poll.answer", poll=rating, choices=[stars - 1])
+            await viewer.request("poll.answer", poll=cloud, words=[word])
+    finally:
+        for viewer in viewers:
+            await viewer.close()
+        await mod.close()
+    url = base_url(server) + f"/api/qa/{SESSION}"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/export.json", headers=auth) as response:
+            polls = {p["id"]: p for p in (await response.json())["polls"]}
+        async with http.get(url + "/polls.csv", headers=auth) as response:
+            rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert polls[rating]["average"] == 4.7  # (4 + 5 + 5) / 3, one decimal
+    assert [r["count"] for r in polls[rating]["results"]] == [0, 0, 0, 1, 2]
+    assert polls[cloud]["average"] is None
+    assert polls[cloud]["results"] == [
+        {"option": "Fika", "count": 2},
+        {"option": "=SUM(A1)", "count": 1},
+    ]
+    words = [(r["option"], r["count"]) for r in rows if r["poll"] == cloud]
+    assert words == [("Fika", "2"), ("'=SUM(A1)", "1")]

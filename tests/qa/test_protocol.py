@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stream.chat.protocol import Extension, parse_command
+from stream.qa.limits import MAX_WORD_LENGTH, MAX_WORDS_PER_ANSWER, RATING_OPTIONS
 from stream.qa.protocol import (
     FRAME_TYPES,
     QAError,
@@ -19,6 +20,7 @@ from stream.qa.protocol import (
     parse_poll_create,
     parse_poll_moderate,
     parse_vote,
+    word_key,
 )
 
 PARSERS = (
@@ -37,7 +39,7 @@ JSON = st.recursive(
 )
 KEYS = st.sampled_from(
     ["text", "anon", "source", "delay_ms", "q", "up", "action", "v", "into", "into_v", "on",
-     "question", "kind", "options", "poll", "choices"]
+     "question", "kind", "options", "poll", "choices", "words", "word"]
 )  # fmt: skip
 
 
@@ -64,6 +66,24 @@ REFUSALS: list[tuple[Any, dict[str, Any], str]] = [
     ),
     (parse_poll_answer, {"poll": "p1", "choices": []}, "choices must be a list of option numbers"),
     (parse_poll_moderate, {"action": "delete", "poll": "p1", "v": 1}, "unknown poll action"),
+    (
+        parse_poll_create,
+        {"question": "Q", "kind": "stars"},
+        "kind must be single, multiple, rating or words",
+    ),
+    (
+        parse_poll_create,
+        {"question": "Q", "kind": "words", "options": ["a"]},
+        "a words poll takes no options",
+    ),
+    (
+        parse_poll_answer,
+        {"poll": "p1", "words": ["a"], "choices": [0]},
+        "give choices or words, not both",
+    ),
+    (parse_poll_answer, {"poll": "p1", "words": "kaffe"}, "words must be a list of 1 to 3 strings"),
+    (parse_poll_answer, {"poll": "p1", "words": ["\u200b\u200d"]}, "a word is empty"),
+    (parse_poll_moderate, {"action": "hide", "poll": "p1"}, "words must be strings"),
 ]
 
 
@@ -79,3 +99,32 @@ def test_registered_types_come_back_as_extensions() -> None:
     assert command == Extension("qa.vote", {"type": "qa.vote", "cid": "c1", "q": "q1"}, "c1")
     with pytest.raises(ValueError, match="unknown frame type"):
         parse_command('{"type":"qa.vote"}')
+
+
+def test_rating_polls_have_fixed_options() -> None:
+    command = parse_poll_create({"question": "Betyg?", "kind": "rating"})
+    assert (command.kind, command.options) == ("rating", RATING_OPTIONS)
+    assert parse_poll_moderate({"action": "clear", "poll": "p3"}).pid == "p3"
+
+
+WORDS = st.lists(st.text(max_size=60), min_size=1, max_size=MAX_WORDS_PER_ANSWER)
+
+
+@given(WORDS)
+def test_words_parse_bounded_and_normalised(words: list[str]) -> None:
+    """Any entries either parse into at most the allowed number of distinct, bounded entries
+    whose keys are stable (normalising a label again gives its key), or are refused."""
+    try:
+        command = parse_poll_answer({"poll": "p1", "words": words})
+    except QAError as refused:
+        code = refused.code
+    else:
+        code = ""
+    if code:
+        assert code in ("bad_request", "too_long")
+        return
+    keys = [w.key for w in command.words]
+    assert 1 <= len(keys) == len(set(keys)) <= MAX_WORDS_PER_ANSWER
+    for word in command.words:
+        assert 1 <= len(word.label) <= MAX_WORD_LENGTH
+        assert word_key(word.label) == word.key == word_key(word.key)

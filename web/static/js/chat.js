@@ -4,6 +4,7 @@
 // Every string that came from a person goes into the page through `textContent` or a text node;
 // links are built as elements with a checked http(s) URL. Nothing is ever parsed as HTML.
 // Unacknowledged messages are resent with their client id (the server stores each once).
+import { formatTime } from "./i18n.js";
 import { liveSocket, moderatorTokenKey, newCid } from "./live.js";
 
 export { moderatorTokenKey };
@@ -13,11 +14,6 @@ const RESEND_MS = 1000;
 const TIMEOUT_SECONDS = 300;
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/giu;
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"»”’]+$/u;
-const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv", {
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZone: "Europe/Stockholm",
-});
 
 
 const chats = new Map();
@@ -324,7 +320,7 @@ export class Chat extends EventTarget {
       const time = document.createElement("time");
       time.className = "chat__time";
       time.dateTime = new Date(millis).toISOString();
-      time.textContent = TIME_FORMAT.format(millis);
+      time.textContent = formatTime(millis);
       head.append(" ", time);
     }
     const body = document.createElement("p");

@@ -4,12 +4,15 @@
 // the browser has no WebRTC at all), the same <video> plays the session's live HLS
 // (/hls/{id}/index.m3u8): natively where the browser plays HLS (Safari), else with the vendored
 // hls.js over Media Source Extensions. The page says so, and offers to try WebRTC again.
+// HLS carries H.264 only: for a publisher that sends VP8 (a browser that did not negotiate
+// H.264) there is no HLS, and the page says that instead.
 
 import { t } from "./i18n.js";
 
 const FALLBACK_AFTER_MS = 6000;
 const HLS_JS = "/static/vendor/hls.light.min.mjs";
 const HLS_TYPE = "application/vnd.apple.mpegurl";
+const HLS_VIDEO_CODECS = ["H264"];
 
 /** `/whep/{id}` → `/hls/{id}/index.m3u8`. */
 export function hlsUrlFor(endpoint) {
@@ -51,17 +54,17 @@ export class HlsPlayback {
   }
 }
 
-function notice(root, onRetry) {
+function notice(root, onRetry, message = "player.hls.notice", button = "player.hls.retry") {
   const box = document.createElement("p");
   box.className = "player__notice";
   box.id = "player-hls-notice";
   box.setAttribute("role", "status");
   const text = document.createElement("span");
-  text.textContent = `${t("player.hls.notice")} `;
+  text.textContent = `${t(message)} `;
   const retry = document.createElement("button");
   retry.type = "button";
   retry.className = "button button--quiet";
-  retry.textContent = t("player.hls.retry");
+  retry.textContent = t(button);
   retry.addEventListener("click", onRetry);
   box.append(text, retry);
   root.after(box);
@@ -80,6 +83,18 @@ export function hlsFallback(player, root, { afterMs = FALLBACK_AFTER_MS } = {}) 
     if (playback || player.state === "live") return;
     const status = await player.currentStatus().catch(() => null);
     if (status && status.live === false) return arm(); // not live: nothing to fall back to
+    // The codec is in the status JSON only (the session socket's presence has no codec).
+    const detail = await player.fetchStatus().catch(() => null);
+    if (detail && detail.video && !HLS_VIDEO_CODECS.includes(detail.video)) {
+      // WebRTC is all there is: the player keeps trying; the button hides this and waits.
+      const dismiss = () => {
+        box?.remove();
+        box = null;
+        arm();
+      };
+      if (!box) box = notice(root, dismiss, "player.hls.unavailable", "player.hls.dismiss");
+      return;
+    }
     player.stop();
     root.dataset.transport = "hls";
     playback = new HlsPlayback(player.video, url);

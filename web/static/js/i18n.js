@@ -49,21 +49,59 @@ function browserLocales() {
   return preferred.length ? preferred : ["en"];
 }
 
-/** The clock time of `date` as this page's language shows it, in the event's zone. */
-export function formatClock(date) {
-  if (lang === "sv") {
-    return new Intl.DateTimeFormat("sv-SE", {
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-      timeZone: TIME_ZONE,
-    }).format(date);
+const clockFormats = new Map();
+
+function clockFormat(seconds) {
+  let format = clockFormats.get(seconds);
+  if (!format) {
+    const second = seconds ? { second: "2-digit" } : {};
+    format =
+      lang === "sv"
+        ? new Intl.DateTimeFormat("sv-SE", {
+            hour: "2-digit",
+            minute: "2-digit",
+            ...second,
+            hourCycle: "h23",
+            timeZone: TIME_ZONE,
+          })
+        : new Intl.DateTimeFormat(browserLocales(), {
+            hour: "numeric",
+            minute: "2-digit",
+            ...second,
+            timeZone: TIME_ZONE,
+          });
+    clockFormats.set(seconds, format);
   }
-  return new Intl.DateTimeFormat(browserLocales(), {
-    hour: "numeric",
-    minute: "2-digit",
-    timeZone: TIME_ZONE,
-  }).format(date);
+  return format;
+}
+
+/** The clock time of `date` as this page's language shows it, in the event's zone. */
+export function formatClock(date, { seconds = false } = {}) {
+  return clockFormat(Boolean(seconds)).format(date);
+}
+
+const offsetFormat = new Intl.DateTimeFormat("en-US", {
+  timeZone: TIME_ZONE,
+  timeZoneName: "shortOffset",
+});
+const ZONE_NAMES = { "GMT+1": "CET", "GMT+2": "CEST" };
+
+/** The event zone's name at `date`: CET, or CEST in summer (as the server's pages say). */
+export function zoneName(date) {
+  const part = offsetFormat.formatToParts(date).find((p) => p.type === "timeZoneName");
+  const offset = part?.value || "";
+  return ZONE_NAMES[offset] || offset;
+}
+
+/**
+ * A moment as every script shows it (chat messages, questions, the moderation log): the clock
+ * in this page's language and the event's zone, zone named: `14:05 CET` on Swedish pages,
+ * `2:05 PM CET` on English ones in a US browser. The server's pages say the same
+ * (`When.time` in stream/common/display.py).
+ */
+export function formatTime(date, { seconds = false } = {}) {
+  const moment = date instanceof Date ? date : new Date(date);
+  return `${formatClock(moment, { seconds })} ${zoneName(moment)}`;
 }
 
 function formatRange(start, end, withDay) {

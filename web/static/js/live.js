@@ -9,6 +9,7 @@
 //   "chat"      a stored chat event (msg, mod), history and live alike
 //   "qa"        a stored Q&A or poll event (qa, poll)
 //   "presence"  {live, viewers}, pushed when it changes
+//   "moderation" {pending, merged, declined, removed}: counts only, pushed when they change
 //   "identity"  my new name (and token, kept here for the next visit; "welcome" carries the
 //               token of an anonymous viewer's first connection, kept the same way)
 //   "reply"     an answer no request here waits for (an error without a cid)
@@ -58,6 +59,7 @@ export class LiveSocket extends EventTarget {
     this.me = null;
     this.state = null;
     this.presence = { live: false, viewers: 0 };
+    this.moderation = null; // the last moderation counts, once told
     this.welcomed = false;
     this.started = false;
     this.socket = null;
@@ -219,6 +221,15 @@ export class LiveSocket extends EventTarget {
       case "presence":
         this.presence = { live: Boolean(frame.live), viewers: Number(frame.viewers) || 0 };
         this.emit("presence", this.presence);
+        break;
+      case "moderation":
+        this.moderation = {
+          pending: Number(frame.pending) || 0,
+          merged: Number(frame.merged) || 0,
+          declined: Number(frame.declined) || 0,
+          removed: Number(frame.removed) || 0,
+        };
+        this.emit("moderation", this.moderation);
         break;
       default:
         if (ANSWERS.has(frame.type)) this.onAnswer(frame);

@@ -4,14 +4,9 @@
 // ever set with `textContent`.
 
 import { chatFor } from "./chat.js";
+import { formatTime, t } from "./i18n.js";
 import { moderatorTokenKey } from "./live.js";
 
-const TIME_FORMAT = new Intl.DateTimeFormat(document.documentElement.lang || "sv", {
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-  timeZone: "Europe/Stockholm",
-});
 const MAX_LOG = 200;
 
 const root = document.querySelector("[data-moderate]");
@@ -62,6 +57,11 @@ class Console {
     this.result = panel("result");
     this.triedToken = Boolean(linkToken);
 
+    // A moderator link has no account: the header says so, and logging out forgets its key.
+    this.linkUser = document.querySelector("[data-link-user]");
+    this.linkUser
+      ?.querySelector("[data-link-logout]")
+      ?.addEventListener("click", () => this.onLinkLogout());
     panel("login-form").addEventListener("submit", (event) => this.onLogin(event));
     for (const input of root.querySelectorAll("[data-mod-switch]")) {
       input.addEventListener("change", () =>
@@ -120,8 +120,38 @@ class Console {
     chat.reconnect();
   }
 
+  onLinkLogout() {
+    try {
+      window.sessionStorage.removeItem(moderatorTokenKey(this.session));
+    } catch {
+      /* storage unavailable: nothing to forget */
+    }
+    this.triedToken = false;
+    this.linkUser.hidden = true;
+    chat.reconnect();
+  }
+
+  showLinkUser(frame) {
+    if (!this.linkUser) return;
+    let viaLink = false;
+    try {
+      viaLink = Boolean(window.sessionStorage.getItem(moderatorTokenKey(this.session)));
+    } catch {
+      viaLink = false;
+    }
+    const shown = viaLink && frame.you?.role === "moderator";
+    this.linkUser.hidden = !shown;
+    if (shown) {
+      const name = frame.you.name || "";
+      this.linkUser.querySelector("[data-link-user-text]").textContent = t("header.link_user", {
+        name,
+      });
+    }
+  }
+
   onWelcome(frame) {
     const moderator = frame.you?.role === "moderator";
+    this.showLinkUser(frame);
     this.login.hidden = moderator;
     this.settings.hidden = !moderator;
     this.queuePanel.hidden = !moderator;
@@ -208,7 +238,7 @@ class Console {
     const item = document.createElement("li");
     const time = document.createElement("time");
     time.dateTime = new Date(millis).toISOString();
-    time.textContent = TIME_FORMAT.format(millis);
+    time.textContent = formatTime(millis, { seconds: true });
     item.append(time, " ", document.createTextNode(text("log.line", { who, what })));
     this.log.prepend(item);
     while (this.log.children.length > MAX_LOG) this.log.lastElementChild.remove();

@@ -122,3 +122,24 @@ render();
 refreshAll();
 setInterval(refreshAll, REFRESH_MS);
 document.addEventListener("visibilitychange", refreshAll);
+
+// ---- The filter bar on a phone: folded behind its "Filter" button ----
+
+function collapsibleFilters(form) {
+  const toggle = form?.querySelector("[data-filters-toggle]");
+  if (!toggle) return;
+  form.classList.add("filters--collapsible");
+  toggle.hidden = false;
+  const open = (yes) => {
+    form.classList.toggle("filters--open", yes);
+    toggle.setAttribute("aria-expanded", String(yes));
+  };
+  open(false);
+  toggle.addEventListener("click", () => {
+    const opening = toggle.getAttribute("aria-expanded") !== "true";
+    open(opening);
+    if (opening) form.querySelector("#filter-q")?.focus();
+  });
+}
+
+collapsibleFilters(document.querySelector("form.filters"));

@@ -17,6 +17,8 @@ export class QALive extends EventTarget {
     this.voted = new Set();
     this.answers = {};
     this.stage = null;
+    // The closed poll whose result is on screen until a moderator clears it.
+    this.screen = null;
     this.premod = true;
     this.me = null;
     this.connected = false;
@@ -100,6 +102,7 @@ export class QALive extends EventTarget {
     this.voted = new Set(frame.voted);
     this.answers = frame.answers || {};
     this.stage = frame.stage;
+    this.screen = frame.screen ?? null;
     this.premod = frame.premod;
     this.me = frame.me || this.me;
     this.at = frame.at;
@@ -117,9 +120,14 @@ export class QALive extends EventTarget {
     if (event.type === "poll") {
       if (event.action === "results") {
         const poll = this.polls.get(event.poll);
-        if (poll) this.polls.set(event.poll, { ...poll, counts: event.counts, voters: event.voters });
-      } else if (event.poll && (this.moderator || event.poll.state !== "draft")) {
-        this.polls.set(event.poll.id, event.poll);
+        const results = {};
+        for (const key of ["counts", "words", "voters"]) if (Object.hasOwn(event, key)) results[key] = event[key];
+        if (poll) this.polls.set(event.poll, { ...poll, ...results });
+      } else if (event.action === "clear") {
+        this.screen = event.screen ?? null;
+      } else if (event.poll && typeof event.poll === "object") {
+        if (this.moderator || event.poll.state !== "draft") this.polls.set(event.poll.id, event.poll);
+        if (Object.hasOwn(event, "screen")) this.screen = event.screen;
       }
       return;
     }

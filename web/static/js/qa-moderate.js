@@ -2,8 +2,9 @@
 // export, with keyboard shortcuts. Every action names the question's revision it was taken on;
 // if another moderator changed it first the server refuses and the reason is announced.
 
-import { t, tn } from "./i18n.js";
-import { countsText, pollResults } from "./qa.js";
+import { formatTime, t, tn } from "./i18n.js";
+import { pollResults } from "./poll-view.js";
+import { countsText } from "./qa.js";
 import { moderatorTokenKey, QALive } from "./qa-live.js";
 
 const root = document.querySelector("[data-qa-moderate]");
@@ -58,11 +59,20 @@ class QAConsole {
       if (item) this.current = item.dataset.id;
     });
     $("poll-form").addEventListener("submit", (event) => this.onCreatePoll(event));
+    $("poll-form").elements.kind.addEventListener("change", () => this.renderPollForm());
+    this.renderPollForm();
     $("polls").addEventListener("click", (event) => {
+      const hide = event.target.closest("button[data-poll-hide]");
+      if (hide) {
+        this.act("poll.mod", { action: "hide", poll: hide.dataset.poll, word: hide.dataset.pollHide });
+        return;
+      }
       const button = event.target.closest("button[data-poll-action]");
       if (!button) return;
       const poll = this.live.polls.get(button.dataset.poll);
-      if (poll) this.act("poll.mod", { action: button.dataset.pollAction, poll: poll.id, v: poll.v });
+      if (!poll) return;
+      const action = button.dataset.pollAction;
+      this.act("poll.mod", action === "clear" ? { action, poll: poll.id } : { action, poll: poll.id, v: poll.v });
     });
     for (const button of root.querySelectorAll("[data-qa-mod-export]")) {
       button.addEventListener("click", () => this.download(button.dataset.qaModExport));
@@ -193,16 +203,28 @@ class QAConsole {
     }
   }
 
+  /** Options are written for choice polls only (a rating's are 1 to 5, a cloud has none). */
+  renderPollForm() {
+    const form = $("poll-form");
+    const choices = ["single", "multiple"].includes(form.elements.kind.value);
+    $("poll-options").hidden = !choices;
+    form.elements.options.required = choices;
+    form.elements.options.disabled = !choices;
+  }
+
   async onCreatePoll(event) {
     event.preventDefault();
     const form = event.target;
-    const options = form.elements.options.value.split("\n").map((o) => o.trim()).filter(Boolean);
-    const reply = await this.act("poll.create", {
-      question: form.elements.question.value,
-      kind: form.elements.kind.value,
-      options,
-    });
-    if (reply.type === "qa.ack") form.reset();
+    const kind = form.elements.kind.value;
+    const params = { question: form.elements.question.value, kind };
+    if (kind === "single" || kind === "multiple") {
+      params.options = form.elements.options.value.split("\n").map((o) => o.trim()).filter(Boolean);
+    }
+    const reply = await this.act("poll.create", params);
+    if (reply.type === "qa.ack") {
+      form.reset();
+      this.renderPollForm();
+    }
   }
 
   async download(what) {
@@ -276,6 +298,7 @@ class QAConsole {
       tn("qa.votes", Number(question.votes) || 0),
       t(`qa.state.${question.state}`),
     ];
+    if (Number(question.ts) > 0) parts.push(formatTime(Number(question.ts)));
     if (question.pos !== null && question.pos !== undefined) parts.push(t("qa.mod.position", { time: formatPosition(question.pos) }));
     if (question.askers?.length > 1) parts.push(tn("qa.askers", question.askers.length));
     if (question.id === this.live.stage) parts.push(t("qa.on_stage"));
@@ -333,22 +356,43 @@ class QAConsole {
 
   renderPolls() {
     const container = $("polls");
+    const focused = container.contains(document.activeElement) ? document.activeElement : null;
     const polls = [...this.live.polls.values()].sort((a, b) => b.created - a.created);
     container.replaceChildren(
       ...polls.map((poll) => {
         const section = element("section", "qa__poll");
+        section.dataset.pollId = poll.id;
+        section.dataset.pollKind = poll.kind;
         section.append(element("h3", "qa__subtitle", poll.question));
-        section.append(element("p", "qa__meta", t(`qa.poll.state.${poll.state}`)));
-        section.append(pollResults(poll));
-        const action = poll.state === "open" ? "close" : "open";
-        const button = element("button", "qa__control", t(`qa.poll.${action}`));
-        button.type = "button";
-        button.dataset.pollAction = action;
-        button.dataset.poll = poll.id;
-        section.append(button);
+        const meta = [t(`qa.mod.poll_${poll.kind}`), t(`qa.poll.state.${poll.state}`)];
+        const onScreen = poll.id === this.live.screen;
+        if (onScreen) meta.push(t("qa.poll.on_screen"));
+        section.append(element("p", "qa__meta", meta.join(" · ")));
+        section.append(pollResults(poll, null, { hide: poll.kind === "words" }));
+        const bar = element("div", "moderate-qa__controls");
+        const actions = [poll.state === "open" ? "close" : "open"];
+        if (onScreen) actions.push("clear");
+        for (const action of actions) {
+          const button = element("button", "qa__control", t(`qa.poll.${action}`));
+          button.type = "button";
+          button.dataset.pollAction = action;
+          button.dataset.poll = poll.id;
+          bar.append(button);
+        }
+        section.append(bar);
         return section;
       }),
     );
+    // Keep the keyboard where it was (a hide or clear button re-rendered away).
+    if (focused?.dataset) {
+      const { poll, pollAction, pollHide } = focused.dataset;
+      const selector = pollHide
+        ? `button[data-poll="${CSS.escape(poll)}"][data-poll-hide="${CSS.escape(pollHide)}"]`
+        : pollAction
+          ? `button[data-poll="${CSS.escape(poll)}"][data-poll-action]`
+          : null;
+      if (selector) (container.querySelector(selector) || container.querySelector(`[data-poll-id="${CSS.escape(poll)}"] button`))?.focus();
+    }
   }
 }
 

@@ -3,8 +3,11 @@
 // polls. Text from people is only ever set with `textContent`. After the session
 // (`data-qa-ended`) the panel is read-only: the questions (answered ones too) and poll results.
 
-import { t, tn } from "./i18n.js";
+import { formatTime, t, tn } from "./i18n.js";
+import { formAnswer, pollForm, pollResults } from "./poll-view.js";
 import { QALive } from "./qa-live.js";
+
+export { pollResults };
 
 const DELAY_KEY = "stream.player.delay_ms";
 
@@ -133,12 +136,14 @@ class Panel {
     event.preventDefault();
     const form = event.target.closest("form[data-poll]");
     if (!form) return;
-    const choices = [...form.querySelectorAll("input:checked")].map((input) => Number(input.value));
-    if (!choices.length) return;
-    const reply = await this.live.request("poll.answer", { poll: form.dataset.poll, choices });
+    const answer = formAnswer(form);
+    if (!answer) return;
+    const reply = await this.live.request("poll.answer", { poll: form.dataset.poll, ...answer });
     if (reply.type === "qa.ack" || reply.code === "answered") {
-      this.live.answers[form.dataset.poll] = reply.choices || choices;
+      this.live.answers[form.dataset.poll] = reply.words || reply.choices || answer.choices || answer.words;
       this.render();
+    } else if (reply.code === "too_long" && answer.words) {
+      this.say(t("qa.error.word_too_long"));
     } else {
       this.say(this.error(reply));
     }
@@ -191,6 +196,12 @@ class Panel {
     const meta = element("p", "qa__meta");
     const who = question.anon || !question.name ? t("qa.anonymous") : question.name;
     meta.append(element("span", "qa__who", who));
+    const asked = Number(question.ts);
+    if (asked > 0) {
+      const time = element("time", "qa__time", formatTime(asked));
+      time.dateTime = new Date(asked).toISOString();
+      meta.append(" · ", time);
+    }
     if (question.source === "room") meta.append(" · ", element("span", "qa__tag", t("qa.source.room")));
     if (question.askers > 1) meta.append(" · ", tn("qa.askers", question.askers));
     if (question.edited) meta.append(" · ", t("qa.edited"));
@@ -250,71 +261,42 @@ class Panel {
     this.$("mine-panel").hidden = items.length === 0;
   }
 
+  /** Open polls, and the closed one whose result is on screen until a moderator clears it
+   * (after the session: every result). */
   renderPolls() {
     const container = this.$("polls");
-    const polls = [...this.live.polls.values()].filter((p) => p.state !== "draft");
-    const focusedInput = container.contains(document.activeElement) ? document.activeElement : null;
-    if (focusedInput && focusedInput.tagName === "INPUT") return; // don't pull the form away mid-choice
+    const live = this.live;
+    const polls = [...live.polls.values()]
+      .filter((p) => p.state !== "draft")
+      .filter((p) => this.ended || p.state === "open" || p.id === live.screen)
+      .sort((a, b) => a.created - b.created);
+    const focused = container.contains(document.activeElement) ? document.activeElement : null;
+    if (focused && focused.tagName === "INPUT") return; // don't pull the form away mid-choice
     container.replaceChildren(...polls.map((poll) => this.pollElement(poll)));
   }
 
   pollElement(poll) {
     const section = element("section", "qa__poll");
+    section.dataset.pollId = poll.id;
+    section.dataset.pollKind = poll.kind;
     const titleId = `poll-${poll.id}-title`;
     section.setAttribute("aria-labelledby", titleId);
+    if (poll.id === this.live.screen) {
+      section.classList.add("qa__poll--result");
+      section.dataset.pollScreen = "";
+      section.append(element("p", "qa__eyebrow", t("qa.poll.result")));
+    }
     const title = element("h3", "qa__subtitle", poll.question);
     title.id = titleId;
     section.append(title);
     const answered = this.live.answers[poll.id];
     if (poll.state === "open" && !answered && !this.ended) {
-      const form = element("form", "qa__poll-form");
-      form.dataset.poll = poll.id;
-      const fieldset = element("fieldset");
-      fieldset.append(element("legend", "visually-hidden", poll.question));
-      poll.options.forEach((option, index) => {
-        const label = element("label", "qa__check");
-        const input = element("input");
-        input.type = poll.kind === "multiple" ? "checkbox" : "radio";
-        input.name = `poll-${poll.id}`;
-        input.value = String(index);
-        label.append(input, " ", option);
-        fieldset.append(label);
-      });
-      const submit = element("button", "qa__button", t("qa.poll.submit"));
-      submit.type = "submit";
-      form.append(fieldset, submit);
-      section.append(form);
+      section.append(pollForm(poll));
       return section;
     }
     section.append(pollResults(poll, answered));
     return section;
   }
-}
-
-/** Results as labelled meters (no inline styles: CSP). */
-export function pollResults(poll, answered = null) {
-  const list = element("ul", "qa__results");
-  const total = poll.voters || 0;
-  poll.options.forEach((option, index) => {
-    const count = poll.counts?.[index] ?? 0;
-    const item = element("li", "qa__result");
-    const id = `poll-${poll.id}-${index}`;
-    const label = element("label", "qa__result-label", option);
-    label.htmlFor = id;
-    if (answered?.includes(index)) label.append(" ✓");
-    const meter = element("meter", "qa__meter");
-    meter.id = id;
-    meter.min = 0;
-    meter.max = Math.max(total, 1);
-    meter.value = count;
-    const percent = total ? Math.round((count / total) * 100) : 0;
-    item.append(label, meter, element("span", "qa__result-count", `${percent} % (${count})`));
-    list.append(item);
-  });
-  const wrap = element("div");
-  const state = poll.state === "closed" ? t("qa.poll.closed") : t("qa.poll.live");
-  wrap.append(list, element("p", "qa__meta", `${state} · ${tn("qa.poll.respondents", total)}`));
-  return wrap;
 }
 
 for (const root of document.querySelectorAll("[data-qa-session]")) new Panel(root);

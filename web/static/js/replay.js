@@ -2,7 +2,7 @@
 // on one timeline), lists its chapters (the questions) to jump to, and shows the chat and the
 // questions as they came, at their moments.
 
-import { t, tn } from "./i18n.js";
+import { formatTime, t, tn } from "./i18n.js";
 
 const root = document.getElementById("replay");
 const video = document.getElementById("replay-video");
@@ -103,6 +103,17 @@ function renderChapters(questions, timeline) {
   }
 }
 
+/** When it was said, on the clock of the day (the event's zone, zone named). */
+function wallClock(entry) {
+  const ts = Number(entry.ts);
+  if (!(ts > 0)) return null;
+  const time = document.createElement("time");
+  time.className = "replay__clock";
+  time.dateTime = new Date(ts).toISOString();
+  time.textContent = formatTime(ts);
+  return time;
+}
+
 function renderMoments(listId, items, label, timeline, extra = () => null) {
   const list = document.getElementById(listId);
   if (!list) return [];
@@ -111,6 +122,8 @@ function renderMoments(listId, items, label, timeline, extra = () => null) {
     item.hidden = true;
     item.dataset.at = String(entry.at);
     item.append(jumpButton(entry.at, label(entry), timeline, extra(entry)));
+    const clockTime = wallClock(entry);
+    if (clockTime) item.append(clockTime);
     list.append(item);
     return item;
   });
@@ -162,6 +175,10 @@ async function start() {
   if (!data.segments.length) {
     status.textContent = t("replay.error");
     return;
+  }
+  // WebM (VP8) or MP4 (H.264): a browser that plays neither is told so, not left waiting.
+  if (data.segments.some((segment) => segment.type && !video.canPlayType(segment.type))) {
+    status.textContent = t("replay.unsupported");
   }
   document.getElementById("replay-duration").textContent = t("replay.duration", {
     time: clock(data.duration),

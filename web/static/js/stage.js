@@ -1,10 +1,12 @@
 // The stage screen / OBS overlay (/stage/{session}): the question on stage in large type, the
-// next questions by votes, live counts. A viewer's socket: anonymous askers stay nameless.
+// next questions by votes, live counts, the open poll's live results or, once closed, its
+// result until a moderator clears it. A viewer's socket: anonymous askers stay nameless.
 // As an OBS overlay (?transparent=1) it draws nothing at all while nothing is on stage.
 
 import { t, tn } from "./i18n.js";
+import { pollResults } from "./poll-view.js";
 import { QALive } from "./qa-live.js";
-import { countsText, pollResults } from "./qa.js";
+import { countsText } from "./qa.js";
 
 const NEXT_COUNT = 3;
 const body = document.body;
@@ -18,9 +20,13 @@ function who(question) {
 function render() {
   const current = live.stage && live.questions.get(live.stage);
   body.classList.toggle("stage--empty", !current?.text);
-  const open = [...live.polls.values()].some((p) => p.state === "open");
+  // The open poll (the newest one) with live results, else the closed one on screen.
+  const poll =
+    [...live.polls.values()].filter((p) => p.state === "open").sort((a, b) => b.created - a.created)[0] ||
+    (live.screen && live.polls.get(live.screen)) ||
+    null;
   // Nothing on stage: the transparent overlay shows nothing at all (qa.css), not empty boxes.
-  body.classList.toggle("stage--idle", !current?.text && !open);
+  body.classList.toggle("stage--idle", !current?.text && !poll);
   $("text").textContent = current?.text || t("qa.stage.none");
   $("meta").textContent = current?.text
     ? `${who(current)} · ${tn("qa.votes", Number(current.votes) || 0)}`
@@ -44,11 +50,11 @@ function render() {
       return item;
     }),
   );
-  // The open poll (the newest one), with live results.
-  const poll = [...live.polls.values()]
-    .filter((p) => p.state === "open")
-    .sort((a, b) => b.created - a.created)[0];
   $("poll").hidden = !poll;
+  if (poll) {
+    $("poll").dataset.pollId = poll.id;
+    $("poll").dataset.pollKind = poll.kind;
+  }
   $("poll-title").textContent = poll ? poll.question : "";
   $("poll-results").replaceChildren(...(poll ? [pollResults(poll)] : []));
   const counts = live.counts();

@@ -1,0 +1,197 @@
+"""Word clouds: a poll whose answers are a few short words, counted per normalised entry.
+
+An answer stores the person's entries once (one answer per person, as in every poll) and adds
+one to each entry's count, in one Lua call that also appends the new cloud as an event. A poll
+keeps at most ``MAX_DISTINCT_WORDS_PER_POLL`` distinct entries: an entry new to a full poll is
+not counted (the answer keeps only what was counted, so the counts always equal the stored
+answers). Viewers get the ``WORD_CLOUD_TOP`` most given entries; an entry a moderator hid is
+never sent again (its count stays, for the record).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stream.chat.keys import stream_key
+from stream.chat.log import STREAM_MAXLEN
+from stream.chat.protocol import encode
+from stream.qa.keys import (
+    poll_addresses_key,
+    poll_answers_key,
+    poll_hidden_key,
+    poll_key,
+    poll_labels_key,
+    poll_words_key,
+)
+from stream.qa.limits import (
+    MAX_DISTINCT_WORDS_PER_POLL,
+    MAX_POLL_ANSWERS_PER_ADDRESS,
+    WORD_CLOUD_TOP,
+)
+from stream.qa.lua import SPLICE
+from stream.qa.model import Marks
+from stream.qa.protocol import PollAnswer, QAError, Word
+from stream.store import Redis
+
+# cloud(words, labels, hidden, top): the most given entries that are not hidden, as a JSON
+# array of [label, count] (cjson escapes the text; ties in a stable order).
+CLOUD = """
+local function cloud(words, labels, hidden, top)
+  local hidden_count = redis.call('SCARD', hidden)
+  local raw = redis.call('ZREVRANGE', words, 0, top + hidden_count - 1, 'WITHSCORES')
+  local out = {}
+  for i = 1, #raw, 2 do
+    if #out >= top then break end
+    if redis.call('SISMEMBER', hidden, raw[i]) == 0 then
+      out[#out + 1] = {redis.call('HGET', labels, raw[i]) or raw[i], tonumber(raw[i + 1])}
+    end
+  end
+  if #out == 0 then return '[]' end
+  return cjson.encode(out)
+end
+"""
+
+_READ = (
+    CLOUD
+    + """
+-- KEYS: words, labels, hidden.  ARGV: top.
+return cloud(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]))
+"""
+)
+
+_ANSWER = (
+    SPLICE
+    + CLOUD
+    + """
+-- KEYS: poll, answers, words, stream, answers by address, labels, hidden.
+-- ARGV: uid, maxlen, payload, words mark, voters mark, address tag ('' for none), answers per
+--       address, distinct entries per poll, top, then key and label of each entry.
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {-1} end
+if state ~= 'open' then return {-2} end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {0} end
+if ARGV[6] ~= '' then
+  if tonumber(redis.call('HGET', KEYS[5], ARGV[6]) or '0') >= tonumber(ARGV[7]) then
+    return {-3}
+  end
+  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)
+end
+local kept = {}
+for i = 10, #ARGV, 2 do
+  local key = ARGV[i]
+  if redis.call('ZSCORE', KEYS[3], key)
+     or redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[8]) then
+    redis.call('ZINCRBY', KEYS[3], 1, key)
+    redis.call('HSETNX', KEYS[6], key, ARGV[i + 1])
+    kept[#kept + 1] = key
+  end
+end
+local stored = '[]'
+if #kept > 0 then stored = cjson.encode(kept) end
+redis.call('HSET', KEYS[2], ARGV[1], stored)
+local voters = redis.call('HINCRBY', KEYS[1], 'voters', 1)
+local payload = splice(ARGV[3], ARGV[4], cloud(KEYS[3], KEYS[6], KEYS[7], tonumber(ARGV[9])))
+payload = splice(payload, ARGV[5], tostring(voters))
+return {1, xadd(KEYS[4], ARGV[2], payload, ''), stored}
+"""
+)
+
+_HIDE = (
+    SPLICE
+    + CLOUD
+    + """
+-- KEYS: poll, words, labels, hidden, stream.
+-- ARGV: key, maxlen, payload, words mark, voters mark, top.
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {0} end
+if redis.call('SADD', KEYS[4], ARGV[1]) == 0 then return {0} end
+local voters = tostring(tonumber(redis.call('HGET', KEYS[1], 'voters') or '0'))
+local payload = splice(ARGV[3], ARGV[4], cloud(KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[6])))
+payload = splice(payload, ARGV[5], voters)
+return {1, xadd(KEYS[5], ARGV[2], payload, '')}
+"""
+)
+
+
+def _results_payload(pid: str, marks: Marks) -> bytes:
+    return encode(
+        {
+            "type": "poll",
+            "action": "results",
+            "poll": pid,
+            "words": marks.words,
+            "voters": marks.voters,
+        }
+    )
+
+
+class WordCloud:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._read = redis.register_script(_READ)
+        self._answer = redis.register_script(_ANSWER)
+        self._hide = redis.register_script(_HIDE)
+
+    async def top(self, session_id: str, pid: str) -> tuple[tuple[str, int], ...]:
+        """The entries viewers see, most given first."""
+        keys = [
+            poll_words_key(session_id, pid),
+            poll_labels_key(session_id, pid),
+            poll_hidden_key(session_id, pid),
+        ]
+        raw = await self._read(keys=keys, args=[WORD_CLOUD_TOP])
+        return tuple((str(label), int(count)) for label, count in json.loads(raw))
+
+    async def answer(
+        self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
+    ) -> tuple[bytes, list[str]]:
+        """Record ``uid``'s entries (refused as :meth:`stream.qa.polls.Polls.answer` refuses);
+        the event's id and the entries counted (by their keys)."""
+        marks = Marks.fresh()
+        keys = [
+            poll_key(session_id, command.pid),
+            poll_answers_key(session_id, command.pid),
+            poll_words_key(session_id, command.pid),
+            stream_key(session_id),
+            poll_addresses_key(session_id, command.pid),
+            poll_labels_key(session_id, command.pid),
+            poll_hidden_key(session_id, command.pid),
+        ]
+        args: list[Any] = [
+            uid, STREAM_MAXLEN, _results_payload(command.pid, marks), marks.words, marks.voters,
+            address, MAX_POLL_ANSWERS_PER_ADDRESS, MAX_DISTINCT_WORDS_PER_POLL, WORD_CLOUD_TOP,
+        ]  # fmt: skip
+        for word in command.words:
+            args += [word.key, word.label]
+        result = await self._answer(keys=keys, args=args)
+        status = int(result[0])
+        if status == -1:
+            raise QAError("no such poll", "not_found")
+        if status == -2:
+            raise QAError("this poll is not open", "poll_closed")
+        if status == 0:
+            raise QAError("you have answered this poll already", "answered")
+        if status == -3:
+            raise QAError(
+                "this poll has all the answers it takes from your address", "address_full"
+            )
+        return bytes(result[1]), [str(k) for k in json.loads(result[2])]
+
+    async def hide(self, session_id: str, pid: str, word: Word) -> bytes:
+        """Leave ``word`` out of the cloud from now on; the event's id."""
+        marks = Marks.fresh()
+        keys = [
+            poll_key(session_id, pid),
+            poll_words_key(session_id, pid),
+            poll_labels_key(session_id, pid),
+            poll_hidden_key(session_id, pid),
+            stream_key(session_id),
+        ]
+        args: list[Any] = [
+            word.key, STREAM_MAXLEN, _results_payload(pid, marks), marks.words, marks.voters,
+            WORD_CLOUD_TOP,
+        ]  # fmt: skip
+        result = await self._hide(keys=keys, args=args)
+        if int(result[0]) != 1:
+            raise QAError("no such entry in the cloud", "not_found")
+        return bytes(result[1])

@@ -1,0 +1,50 @@
+"""``/admin/recordings`` over HTTP: arranger staff see and delete only their own arranger's
+recordings; a delete needs the CSRF token; the JSON gives the disk usage too."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from stream.archive.index import RecordingIndex, Segment, write_index
+from stream.archive.state import save_state
+from stream.http.keys import ARCHIVE
+from tests.auth.staff import Staff, redis_of
+
+Login = Callable[[str], Awaitable[Staff]]
+
+
+async def _recorded(staff: Staff, session_id: str) -> None:
+    directory = staff.server.app[ARCHIVE].recordings / session_id
+    directory.mkdir(parents=True)
+    (directory / "segment-000.mp4").write_bytes(b"\0" * 2500)
+    write_index(
+        directory, RecordingIndex(session_id, [Segment("segment-000.mp4", 1.0, 61.0, True)])
+    )
+    await save_state(redis_of(staff.server), session_id, "recording", "done")
+
+
+async def test_arrangers_see_and_delete_only_their_own(login: Login) -> None:
+    anna = await login("anna")  # skog's: skogens-dag is hers, crispr is noden's
+    await _recorded(anna, "skogens-dag")
+    await _recorded(anna, "crispr")
+    status, html = await anna.get("/admin/recordings")
+    assert status == 200
+    assert 'data-session="skogens-dag"' in html
+    assert "1:01" in html
+    assert 'data-session="crispr"' not in html
+    status, _, _ = await anna.post("/admin/recordings/crispr/delete", {})
+    assert status == 404
+    assert (anna.server.app[ARCHIVE].recordings / "crispr").is_dir()
+    status, _, _ = await anna.post("/admin/recordings/skogens-dag/delete", {}, csrf=False)
+    assert status == 403
+    status, _, location = await anna.post("/admin/recordings/skogens-dag/delete", {})
+    assert (status, location) == (303, "/admin/recordings?notice=deleted")
+    assert not (anna.server.app[ARCHIVE].recordings / "skogens-dag").exists()
+
+    admin = await login("admin")
+    async with admin.http.get(f"{admin.base}/admin/api/recordings") as response:
+        body = await response.json()
+    assert [r["session"] for r in body["recordings"]] == ["crispr"]
+    assert body["recordings_bytes"] >= 2500
+    assert body["free_bytes"] > 0
+    assert body["hls_bytes"] == 0
