@@ -87,6 +87,9 @@ class Room:
         self.keyframes = KeyframeRequester(self._send_keyframe_request)
         self._gop: list[MediaFrame] = []
         self._outbox: deque[MediaFrame] = deque()
+        # Audio has its own queue: it goes out first, also between two batches of a video
+        # frame's viewers, so it never waits behind a keyframe's burst.
+        self._audio: deque[MediaFrame] = deque()
         self._wakeup = asyncio.Event()
         self._connected: set[str] = set()  # viewers to start before the next frame
         self._fanout_task: asyncio.Task[None] | None = None
@@ -183,9 +186,9 @@ class Room:
             runs=runs,
             octets=octets,
         )
-        if len(self._outbox) >= MAX_OUTBOX_FRAMES:
+        if len(self._outbox) + len(self._audio) >= MAX_OUTBOX_FRAMES:
             self._shed()
-        self._outbox.append(frame)
+        (self._audio if kind == "audio" else self._outbox).append(frame)
         self._wakeup.set()
         if self._fanout_task is None:
             self._fanout_task = asyncio.get_running_loop().create_task(self._fanout())
@@ -220,8 +223,9 @@ class Room:
 
     def _shed(self) -> None:
         """Fan-out fell a second behind: drop the backlog, restart video at a keyframe."""
-        self.frames_shed += len(self._outbox)
+        self.frames_shed += len(self._outbox) + len(self._audio)
         self._outbox.clear()
+        self._audio.clear()
         for subscriber in self.subscribers.values():
             output = subscriber.outputs.get("video")
             if output is not None:
@@ -232,6 +236,10 @@ class Room:
         while True:
             if self._connected:
                 self._start_connected()
+            if self._audio:
+                self._send_audio()
+                await asyncio.sleep(0)
+                continue
             if not self._outbox:
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -240,26 +248,38 @@ class Room:
             if frame.kind == "video":
                 self._cache_gop(frame)
             clock = SendClock.now()
-            record = self.relay_latency.add
             for index, subscriber in enumerate(list(self.subscribers.values())):
-                output = subscriber.outputs.get(frame.kind)
-                if output is None:
-                    continue
-                try:
-                    if output.waiting_for_keyframe and not frame.keyframe:
-                        self._start(output, clock)
-                        continue
-                    latency = output.send(frame, clock)
-                except Exception:  # one broken viewer never stops the room
-                    logger.exception("%s viewer %s failed", self.log_prefix, subscriber.id[:6])
-                    self.unsubscribe(subscriber.id)
-                    self._spawn(subscriber.disconnect("send failed"))
-                    continue
-                if latency is not None:
-                    record(latency)
+                self._deliver(frame, subscriber, clock)
                 if index % FANOUT_BATCH == FANOUT_BATCH - 1:
                     await asyncio.sleep(0)
+                    if self._audio:
+                        self._send_audio()
                     clock = SendClock.now()
+
+    def _send_audio(self) -> None:
+        """Every queued audio frame to every viewer (small: one packet each)."""
+        while self._audio:
+            frame = self._audio.popleft()
+            clock = SendClock.now()
+            for subscriber in list(self.subscribers.values()):
+                self._deliver(frame, subscriber, clock)
+
+    def _deliver(self, frame: MediaFrame, subscriber: Subscriber, clock: SendClock) -> None:
+        output = subscriber.outputs.get(frame.kind)
+        if output is None or self.subscribers.get(subscriber.id) is not subscriber:
+            return  # no such stream, or dropped meanwhile
+        try:
+            if output.waiting_for_keyframe and not frame.keyframe:
+                self._start(output, clock)
+                return
+            latency = output.send(frame, clock)
+        except Exception:  # one broken viewer never stops the room
+            logger.exception("%s viewer %s failed", self.log_prefix, subscriber.id[:6])
+            self.unsubscribe(subscriber.id)
+            self._spawn(subscriber.disconnect("send failed"))
+            return
+        if latency is not None:
+            self.relay_latency.add(latency)
 
     def viewer_connected(self, subscriber_id: str) -> None:
         """A viewer's connection is up: start it now rather than at the next frame of its kind.

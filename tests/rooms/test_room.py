@@ -155,6 +155,36 @@ async def test_a_viewer_starts_when_it_connects_not_at_the_next_frame(
     await room.close("done")
 
 
+async def test_audio_goes_out_between_batches_of_a_video_frame() -> None:
+    room = Room("r")
+    room.attach(FakePublisher("d" * 8))
+    order: list[tuple[str, str]] = []
+
+    class Recording(FakeOutput):
+        def send(self, frame: MediaFrame, clock: SendClock) -> float | None:
+            order.append((self.name, frame.kind))
+            return super().send(frame, clock)
+
+    viewers = 3 * room_module.FANOUT_BATCH
+    for n in range(viewers):
+        outputs: dict[str, Output] = {}
+        for kind in ("video", "audio"):
+            output = Recording(kind)
+            output.name = f"v{n}"  # type: ignore[attr-defined]
+            outputs[kind] = output
+        room.subscribe(f"v{n}", disconnect, outputs)
+    room.push("video", "H264", IDR, 0)
+    # arrives while the keyframe is being written (after the first batch of viewers)
+    asyncio.get_running_loop().call_soon(room.push, "audio", "opus", b"a", 0)
+    await settle()
+    kinds = [kind for _, kind in order]
+    assert kinds.count("video") == kinds.count("audio") == viewers
+    first_audio = kinds.index("audio")
+    assert room_module.FANOUT_BATCH <= first_audio < viewers  # not behind the whole keyframe
+    assert kinds[first_audio : first_audio + viewers] == ["audio"] * viewers
+    await room.close("done")
+
+
 async def test_rtmp_like_publisher_serves_new_viewers_from_the_gop_cache() -> None:
     room = Room("r")
     publisher = FakePublisher("b" * 8, answers_keyframe_requests=False)
