@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from stream.program.sessions import Session, SessionStore
 from stream.store import EmbeddedRedis, connect
 
 LOOPBACK = ("127.0.0.1",)
+SERVER_CLOSE_SECONDS = 30.0  # a server that takes longer to close fails with its tasks' stacks
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +70,24 @@ async def make_server() -> AsyncIterator[MakeServer]:
 
     yield start
     for server in reversed(servers):
-        await server.close()
+        await close_or_explain(server)
+
+
+async def close_or_explain(server: TestServer) -> None:
+    """Close a test server; if it hangs, fail with the stack of every task still pending."""
+    closing = asyncio.ensure_future(server.close())
+    done, _ = await asyncio.wait({closing}, timeout=SERVER_CLOSE_SECONDS)
+    if closing in done:
+        closing.result()
+        return
+    report = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(limit=12, file=report)
+    closing.cancel()
+    pytest.fail(
+        f"the server did not close within {SERVER_CLOSE_SECONDS:.0f} s:\n{report.getvalue()}"
+    )
 
 
 @pytest.fixture
