@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 
-from stream.chat.wire import close_frame, encode_text_frame, socket_transport
+from stream.chat.wire import (
+    WireContractBroken,
+    close_frame,
+    encode_text_frame,
+    socket_transport,
+)
 from stream.chat.ws import SLOW_CLOSE_REASON, SocketSubscriber, socket_response
 from tests.chat.client import ws_url
 from tests.conftest import create_session
@@ -72,6 +77,13 @@ def test_close_frame_reason_is_bounded() -> None:
     assert close_frame(1013, b"x" * 123)[1] == 125
     with pytest.raises(ValueError, match="123 bytes"):
         close_frame(1013, b"x" * 124)
+
+
+def test_a_socket_with_deflate_is_refused_loudly() -> None:
+    request = make_mocked_request("GET", "/ws/talk")
+    with pytest.raises(WireContractBroken, match="deflate"):
+        socket_transport(request, web.WebSocketResponse(compress=True))
+    assert not socket_response().compress
 
 
 async def test_frames_of_every_length_form_reach_a_real_client_between_aiohttps_own() -> None:
