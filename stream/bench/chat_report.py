@@ -38,6 +38,10 @@ class Phase:
     server_cpu_percent: float = 0.0
     server_cpu_us_per_delivery: float = 0.0
     deliveries_per_core_s: float = 0.0
+    # Of the CPU per delivery, the kernel's (system time: the socket writes, mostly), and how
+    # many deliveries one socket write carried (above 1 when a tick grouped messages).
+    server_kernel_us_per_delivery: float = 0.0
+    deliveries_per_write: float = 0.0
     redis_cpu_percent: float = 0.0
     generator_cpu_percent: float = 0.0
     probe_p50_ms: float | None = None
@@ -111,7 +115,8 @@ def print_report(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"rate {args.rate:g} msg/s, window {args.seconds:g} s, {os.cpu_count()} cores")
     header = (
         f"{'strategy':>11} {'procs':>5} {'clients':>7} {'deliv/s':>9} {'share':>6} "
-        f"{'srv CPU%':>8} {'us/deliv':>8} {'deliv/core-s':>12} {'probe p50/p95/p99 ms':>22} "
+        f"{'srv CPU%':>8} {'us/deliv':>8} {'kernel':>6} {'d/write':>7} {'deliv/core-s':>12} "
+        f"{'probe p50/p95/p99 ms':>22} "
         f"{'server p50/p99':>14} {'kB/client':>9} {'redis%':>6} {'gen%':>5} {'wait%':>5} "
         f"{'load':>4}"
     )
@@ -124,6 +129,7 @@ def print_report(result: dict[str, Any], args: argparse.Namespace) -> None:
             f"{phase.strategy:>11} {phase.processes:>5} {phase.clients:>7} "
             f"{phase.deliveries_per_s:>9,.0f} {phase.delivered_share:>6.1%} "
             f"{phase.server_cpu_percent:>8.1f} {phase.server_cpu_us_per_delivery:>8.1f} "
+            f"{phase.server_kernel_us_per_delivery:>6.1f} {phase.deliveries_per_write:>7.2f} "
             f"{phase.deliveries_per_core_s:>12,.0f} {probe:>22} "
             f"{_fmt(phase.server_p50_ms):>6}/{_fmt(phase.server_p99_ms):<7} "
             f"{phase.rss_per_client_bytes / 1000:>9.1f} "

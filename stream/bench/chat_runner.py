@@ -42,7 +42,12 @@ from stream.bench.chat_config import (
 from stream.bench.chat_probes import ProbeProcess
 from stream.bench.chat_report import Phase
 from stream.bench.chat_servers import latency_diff, rss_bytes, server_stats, servers
-from stream.bench.relay_server import ServerProcess, cpu_seconds, runqueue_wait_seconds
+from stream.bench.relay_server import (
+    ServerProcess,
+    cpu_seconds,
+    runqueue_wait_seconds,
+    system_cpu_seconds,
+)
 from stream.chat.stats import percentile_from_counts
 from stream.program.sessions import Session, SessionStore
 from stream.store import EmbeddedRedis, connect, wait_ready
@@ -192,6 +197,7 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     redis_pid = window.redis_server.pid
     stats_before = [await server_stats(http, server) for server in running]
     server_cpu = sum(server.cpu_seconds() for server in running)
+    server_kernel = sum(system_cpu_seconds(server.pid) for server in running)
     redis_cpu = cpu_seconds(redis_pid) if redis_pid else 0.0
     own_cpu = cpu_seconds()
     waited = _waits(running)
@@ -203,6 +209,7 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     elapsed = time.perf_counter() - started
     phase.sent = counter.sent - sent
     server_cpu = sum(server.cpu_seconds() for server in running) - server_cpu
+    server_kernel = sum(system_cpu_seconds(server.pid) for server in running) - server_kernel
     redis_cpu = (cpu_seconds(redis_pid) if redis_pid else 0.0) - redis_cpu
     own_cpu = cpu_seconds() - own_cpu
     waited_after = _waits(running)
@@ -223,6 +230,9 @@ async def _measure(phase: Phase, window: Window, args: argparse.Namespace) -> No
     if server_deliveries:
         phase.server_cpu_us_per_delivery = 1e6 * server_cpu / server_deliveries
         phase.deliveries_per_core_s = server_deliveries / server_cpu if server_cpu else 0.0
+        phase.server_kernel_us_per_delivery = 1e6 * server_kernel / server_deliveries
+        writes = sum(s["writes"] for s in stats_after) - sum(s["writes"] for s in stats_before)
+        phase.deliveries_per_write = server_deliveries / writes if writes else 0.0
     phase.probe_p50_ms = _percentile(latencies, 50)
     phase.probe_p95_ms = _percentile(latencies, 95)
     phase.probe_p99_ms = _percentile(latencies, 99)

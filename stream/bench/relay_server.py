@@ -58,6 +58,12 @@ def cpu_seconds(pid: int | None = None) -> float:
     return float(times.user) + float(times.system)
 
 
+def system_cpu_seconds(pid: int | None = None) -> float:
+    """System (kernel) CPU seconds of a process: for a fan-out, mostly the sockets' sends."""
+    times: Any = psutil.Process(pid).cpu_times()
+    return float(times.system)
+
+
 def rss_mb(pid: int | None = None) -> float | None:
     """Resident memory of a process in MB (10^6 bytes); ``None`` if it is gone."""
     try:

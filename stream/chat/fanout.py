@@ -167,6 +167,7 @@ class SessionReader:
                 viewers += 1
         self.cursor = last
         stats.entries += len(entries)
+        stats.writes += viewers + moderators
         stats.deliveries += viewers * len(viewer_events) + moderators * len(entries)
         if viewers or moderators:
             now_ms = time.time() * 1000

@@ -22,7 +22,8 @@ from stream.chat.identity import TokenSigner, shared_secret
 from stream.chat.limits import ChatLimits
 from stream.chat.protocol import ENTRY_ID_PATTERN
 from stream.chat.roles import TokenRoles
-from stream.chat.ws import ChatSockets, encode_text_frame
+from stream.chat.wire import encode_text_frame
+from stream.chat.ws import ChatSockets
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.keys import CHAT, CHAT_SOCKETS, LIMITER, REDIS, SETTINGS, TEMPLATES

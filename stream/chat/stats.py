@@ -20,6 +20,9 @@ LATENCY_BOUNDS_MS = (
 @dataclass(slots=True)
 class FanoutStats:
     deliveries: int = 0
+    # Frames written to sockets (one write each): deliveries / writes is how many events a
+    # write carries on average.
+    writes: int = 0
     entries: int = 0
     dropped_slow: int = 0
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
@@ -30,6 +33,7 @@ class FanoutStats:
     def snapshot(self) -> dict[str, Any]:
         return {
             "deliveries": self.deliveries,
+            "writes": self.writes,
             "entries": self.entries,
             "dropped_slow": self.dropped_slow,
             "latency_bounds_ms": list(LATENCY_BOUNDS_MS),

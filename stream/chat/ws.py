@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import struct
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -50,6 +49,7 @@ from stream.chat.protocol import (
     parse_command,
 )
 from stream.chat.roles import Grant
+from stream.chat.wire import close_frame, encode_text_frame, socket_transport
 from stream.common.errors import Forbidden, RateLimited, StreamError
 from stream.common.grants import Permission
 from stream.common.ids import validate_session_id
@@ -64,28 +64,10 @@ JOIN_TIMEOUT = 15.0
 CLOSE_TIMEOUT = 1.0
 # Frames refused as malformed before the socket is closed (a client that only sends garbage).
 MAX_REFUSED_FRAMES = 50
-TEXT_OPCODE = 0x81  # FIN + text
-CLOSE_OPCODE = 0x88  # FIN + close
 # A socket dropped for falling behind is told why, then closed; one that does not read even
 # that is cut off after this long.
 SLOW_CLOSE_GRACE_SECONDS = 5.0
 SLOW_CLOSE_REASON = b"too far behind: reconnect with your last id"
-
-
-def close_frame(code: int, reason: bytes) -> bytes:
-    """An unmasked server -> client close frame (RFC 6455 5.5.1); ``reason`` under 124 bytes."""
-    body = struct.pack("!H", code) + reason
-    return struct.pack("!BB", CLOSE_OPCODE, len(body)) + body
-
-
-def encode_text_frame(payload: bytes) -> bytes:
-    """An unmasked server → client text frame (RFC 6455 §5.2) carrying ``payload``."""
-    length = len(payload)
-    if length < 126:
-        return struct.pack("!BB", TEXT_OPCODE, length) + payload
-    if length < 65536:
-        return struct.pack("!BBH", TEXT_OPCODE, 126, length) + payload
-    return struct.pack("!BBQ", TEXT_OPCODE, 127, length) + payload
 
 
 class AddressSlots:
@@ -112,20 +94,20 @@ class SocketSubscriber:
     def __init__(
         self,
         ws: web.WebSocketResponse,
-        request: web.Request,
+        transport: asyncio.Transport,
         moderator: bool,
         max_behind: int,
         on_drop: Callable[[], None],
     ) -> None:
         self.ws = ws
-        self.transport = request.transport
+        self.transport = transport
         self.moderator = moderator
         self.max_behind = max_behind
         self._on_drop = on_drop
 
     def deliver(self, frame: bytes) -> None:
         transport = self.transport
-        if transport is None or transport.is_closing() or self.ws.closed:
+        if transport.is_closing() or self.ws.closed:
             return
         if transport.get_write_buffer_size() > self.max_behind:
             self._drop(transport)
@@ -140,6 +122,19 @@ class SocketSubscriber:
         transport.write(close_frame(WSCloseCode.TRY_AGAIN_LATER, SLOW_CLOSE_REASON))
         transport.close()
         asyncio.get_running_loop().call_later(SLOW_CLOSE_GRACE_SECONDS, transport.abort)
+
+
+def socket_response() -> web.WebSocketResponse:
+    """A session socket before ``prepare``: no per-message deflate (the fan-out writes the same
+    frame bytes to every socket, see ``stream.chat.wire``); ``timeout`` is how long a close
+    waits for the client's answer (a client that never reads cannot hold a socket, or the
+    shutdown, open)."""
+    return web.WebSocketResponse(
+        compress=False,
+        max_msg_size=MAX_WIRE_BYTES,
+        heartbeat=HEARTBEAT_SECONDS,
+        timeout=CLOSE_TIMEOUT,
+    )
 
 
 # Answers an extension frame (session id, who sent it, the frame) with a frame to send back.
@@ -187,14 +182,7 @@ class ChatSockets:
         if not self.slots.take(address, self.service.limits.max_connections_per_address):
             raise RateLimited("too many chat connections from your address")
         try:
-            # ``timeout``: how long a close waits for the client's answer (a client that never
-            # reads cannot hold a socket, or the shutdown, open).
-            ws = web.WebSocketResponse(
-                compress=False,
-                max_msg_size=MAX_WIRE_BYTES,
-                heartbeat=HEARTBEAT_SECONDS,
-                timeout=CLOSE_TIMEOUT,
-            )
+            ws = socket_response()
             await ws.prepare(request)
             self.open.add(ws)
             try:
@@ -233,7 +221,7 @@ class ChatSockets:
                     await channel.ready()
                     subscriber = SocketSubscriber(
                         ws,
-                        request,
+                        socket_transport(request, ws),
                         participant.moderator,
                         service.limits.max_behind_bytes,
                         self._count_drop,

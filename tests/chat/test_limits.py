@@ -9,7 +9,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.chat.limits import ChatLimits
-from stream.chat.ws import SLOW_CLOSE_REASON, SocketSubscriber, close_frame
+from stream.chat.wire import close_frame
+from stream.chat.ws import SLOW_CLOSE_REASON, SocketSubscriber
 from tests.chat.client import ChatClient, chat_service, ws_url
 from tests.conftest import create_session
 
@@ -76,17 +77,12 @@ class FakeSocket:
     closed = False
 
 
-class FakeRequest:
-    def __init__(self, transport: FakeTransport) -> None:
-        self.transport = transport
-
-
 async def test_socket_far_behind_is_dropped_and_told_why() -> None:
     drops: list[bool] = []
     transport = FakeTransport(buffered=1000)
     subscriber = SocketSubscriber(
         FakeSocket(),  # type: ignore[arg-type]
-        FakeRequest(transport),  # type: ignore[arg-type]
+        transport,  # type: ignore[arg-type]
         moderator=False,
         max_behind=4096,
         on_drop=lambda: drops.append(True),
@@ -110,7 +106,7 @@ async def test_socket_that_never_reads_its_drop_notice_is_cut_off(
     transport = FakeTransport(buffered=5000)
     subscriber = SocketSubscriber(
         FakeSocket(),  # type: ignore[arg-type]
-        FakeRequest(transport),  # type: ignore[arg-type]
+        transport,  # type: ignore[arg-type]
         moderator=False,
         max_behind=4096,
         on_drop=lambda: None,

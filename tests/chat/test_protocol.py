@@ -30,7 +30,7 @@ from stream.chat.protocol import (
     parse_command,
     presence_frame,
 )
-from stream.chat.ws import encode_text_frame
+from stream.chat.wire import encode_text_frame
 from stream.config import ConfigError
 
 SIGNER = TokenSigner(b"0123456789abcdef0123456789abcdef")
