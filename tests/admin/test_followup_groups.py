@@ -29,7 +29,8 @@ def test_a_chain_of_merges_lands_under_the_question_kept() -> None:
     ]
     groups = group_questions(questions)
     assert {m.id for m in groups.merged["root"]} == {"mid", "leaf", "leaf2"}
-    assert "mid" not in groups.merged and "leaf" not in groups.merged
+    assert "mid" not in groups.merged
+    assert "leaf" not in groups.merged
     assert groups.merged_elsewhere == []
     assert shown(groups) == {x.id for x in questions}
     assert groups.counts() == {
