@@ -150,22 +150,23 @@ async def load_followup(request: web.Request) -> Followup:
         recording_of(request, session_id),
         load_curve(redis, session_id),
         load_questions(redis, session_id),
-        load_polls(redis, session_id),
+        load_polls(redis, session_id, record=True),
     )
     shown = [p for p in polls if p.state != "draft"]
     return Followup(session, recording, curve, questions, shown)
 
 
 def poll_rows(poll: Poll) -> list[dict[str, Any]]:
-    """Each option (a word cloud: each entry) with its count and share of the respondents,
-    whatever the poll's kind."""
+    """Each option (a word cloud: each stored entry, hidden ones flagged) with its count and
+    share of the respondents, whatever the poll's kind."""
     return [
         {
-            "option": option,
-            "count": count,
-            "percent": round(100 * count / poll.voters) if poll.voters else 0,
+            "option": r.label,
+            "count": r.count,
+            "hidden": r.hidden,
+            "percent": round(100 * r.count / poll.voters) if poll.voters else 0,
         }
-        for option, count in poll.results()
+        for r in poll.results()
     ]
 
 

@@ -108,7 +108,7 @@ async def export_data(request: web.Request) -> web.Response:
     session = await _session(request)
     redis = request.app[REDIS]
     questions = await load_questions(redis, session.id)
-    polls = await load_polls(redis, session.id)
+    polls = await load_polls(redis, session.id, record=True)
     what = request.match_info["what"]
     headers = {
         "Cache-Control": "no-store",

@@ -30,7 +30,7 @@ from stream.qa.limits import (
     WORD_CLOUD_TOP,
 )
 from stream.qa.lua import SPLICE
-from stream.qa.model import Marks
+from stream.qa.model import Marks, WordEntry
 from stream.qa.protocol import PollAnswer, QAError, Word
 from stream.store import Redis
 
@@ -141,6 +141,21 @@ class WordCloud:
         ]
         raw = await self._read(keys=keys, args=[WORD_CLOUD_TOP])
         return tuple((str(label), int(count)) for label, count in json.loads(raw))
+
+    async def everything(self, session_id: str, pid: str) -> tuple[WordEntry, ...]:
+        """Every stored entry (at most ``MAX_DISTINCT_WORDS_PER_POLL``) with its count and
+        whether it is hidden, most given first: the record, not the view."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrevrange(poll_words_key(session_id, pid), 0, -1, withscores=True)
+            pipe.hgetall(poll_labels_key(session_id, pid))
+            pipe.smembers(poll_hidden_key(session_id, pid))
+            ranked, labels, hidden = await pipe.execute()
+        return tuple(
+            WordEntry(
+                (labels.get(key) or key).decode("utf-8", "replace"), int(score), key in hidden
+            )
+            for key, score in ranked
+        )
 
     async def answer(
         self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
