@@ -43,8 +43,9 @@ async def qa_context(app: web.Application) -> AsyncIterator[None]:
     for event_type in EVENT_TYPES:
         app[CHAT].exclude_from_history(event_type)
     yield
-    if service.tally is not None:
-        await service.tally.close()
+    for tally in (service.tally, service.poll_tally):
+        if tally is not None:
+            await tally.close()
 
 
 async def _session(request: web.Request) -> Session:
