@@ -58,6 +58,8 @@ class QuestionGroups:
     unanswered: list[Question] = field(default_factory=list)  # approved or pending
     held_back: list[Question] = field(default_factory=list)  # rejected or dismissed
     merged: dict[str, list[Question]] = field(default_factory=dict)  # by the question kept
+    # Merged questions whose chain leads to no kept question (a missing target, a cycle).
+    merged_elsewhere: list[Question] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -66,6 +68,7 @@ class QuestionGroups:
             + len(self.unanswered)
             + len(self.held_back)
             + sum(len(m) for m in self.merged.values())
+            + len(self.merged_elsewhere)
         )
 
     def counts(self) -> dict[str, int]:
@@ -74,18 +77,41 @@ class QuestionGroups:
             "answered": len(self.answered),
             "unanswered": len(self.unanswered),
             "held_back": len(self.held_back),
-            "merged": sum(len(m) for m in self.merged.values()),
+            "merged": sum(len(m) for m in self.merged.values()) + len(self.merged_elsewhere),
         }
 
 
+def merge_root(question: Question, by_id: dict[str, Question]) -> str:
+    """The kept question at the end of a merged question's chain (a merged into b merged into
+    c: c), or "" when the chain ends at a missing question or goes round; bounded by the
+    number of questions."""
+    seen = {question.id}
+    current = question
+    for _ in range(len(by_id) + 1):
+        target = by_id.get(current.into)
+        if target is None or target.id in seen:
+            return ""
+        if target.state != "merged":
+            return target.id
+        seen.add(target.id)
+        current = target
+    return ""
+
+
 def group_questions(questions: list[Question]) -> QuestionGroups:
-    """Most votes first in each group; a merged question under the one it was merged into."""
+    """Most votes first in each group; a merged question under the kept question its merge
+    chain ends at, or among the merged elsewhere when there is none."""
     groups = QuestionGroups()
+    by_id = {q.id: q for q in questions}
     for q in sorted(questions, key=lambda q: (-q.votes, q.ts)):
         if q.state == "answered":
             groups.answered.append(q)
         elif q.state == "merged":
-            groups.merged.setdefault(q.into, []).append(q)
+            root = merge_root(q, by_id)
+            if root:
+                groups.merged.setdefault(root, []).append(q)
+            else:
+                groups.merged_elsewhere.append(q)
         elif q.state in HIDDEN:
             groups.held_back.append(q)
         else:
@@ -124,22 +150,23 @@ async def load_followup(request: web.Request) -> Followup:
         recording_of(request, session_id),
         load_curve(redis, session_id),
         load_questions(redis, session_id),
-        load_polls(redis, session_id),
+        load_polls(redis, session_id, record=True),
     )
     shown = [p for p in polls if p.state != "draft"]
     return Followup(session, recording, curve, questions, shown)
 
 
 def poll_rows(poll: Poll) -> list[dict[str, Any]]:
-    """Each option (a word cloud: each entry) with its count and share of the respondents,
-    whatever the poll's kind."""
+    """Each option (a word cloud: each stored entry, hidden ones flagged) with its count and
+    share of the respondents, whatever the poll's kind."""
     return [
         {
-            "option": option,
-            "count": count,
-            "percent": round(100 * count / poll.voters) if poll.voters else 0,
+            "option": r.label,
+            "count": r.count,
+            "hidden": r.hidden,
+            "percent": round(100 * r.count / poll.voters) if poll.voters else 0,
         }
-        for option, count in poll.results()
+        for r in poll.results()
     ]
 
 

@@ -14,7 +14,9 @@ QUESTION_COLUMNS = (
     "id", "state", "text", "name", "anonymous", "source", "votes", "asked_at",
     "stream_position_s", "askers", "merged_into", "private_answer", "edited",
 )  # fmt: skip
-POLL_COLUMNS = ("poll", "question", "kind", "state", "option", "count", "respondents")
+POLL_COLUMNS = (
+    "poll", "question", "kind", "state", "option", "count", "hidden", "respondents",
+)  # fmt: skip
 # A cell starting with one of these is a formula to a spreadsheet: it is quoted with '.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -49,7 +51,7 @@ def poll_record(p: Poll) -> dict[str, Any]:
         "state": p.state,
         "respondents": p.voters,
         "created_at": _iso(p.created),
-        "results": [{"option": o, "count": c} for o, c in p.results()],
+        "results": [{"option": r.label, "count": r.count, "hidden": r.hidden} for r in p.results()],
         "average": p.average(),
     }
 
@@ -88,7 +90,7 @@ def polls_csv(polls: list[Poll]) -> str:
     writer = csv.writer(out)
     writer.writerow(POLL_COLUMNS)
     for p in polls:
-        for option, count in p.results():
-            row = [p.id, p.question, p.kind, p.state, option, count, p.voters]
+        for r in p.results():
+            row = [p.id, p.question, p.kind, p.state, r.label, r.count, r.hidden, p.voters]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()

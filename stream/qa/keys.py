@@ -35,6 +35,12 @@ def score_key(session_id: str) -> str:
     return f"{_base(session_id)}:score"
 
 
+def states_key(session_id: str) -> str:
+    """Hash: how many questions are in each state, kept by the scripts that change a state;
+    field ``~counted`` once it was counted from the questions themselves."""
+    return f"{_base(session_id)}:states"
+
+
 def stage_key(session_id: str) -> str:
     """The id of the question on stage (at most one)."""
     return f"{_base(session_id)}:stage"

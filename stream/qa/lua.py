@@ -20,6 +20,13 @@ local function xadd(stream, maxlen, public, moderator)
   if moderator ~= '' then fields[#fields + 1] = 'm'; fields[#fields + 1] = moderator end
   return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
 end
+-- The session's count of questions in each state (:func:`stream.qa.keys.states_key`), moved
+-- in the same call that changes a question's state.
+local function move_state(counts, before, after)
+  if before == after then return end
+  if before then redis.call('HINCRBY', counts, before, -1) end
+  if after then redis.call('HINCRBY', counts, after, 1) end
+end
 local function json_id(value)
   if value then return '"' .. value .. '"' end
   return 'null'

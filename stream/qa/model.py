@@ -181,6 +181,15 @@ POLL_STATES: tuple[PollState, ...] = ("draft", "open", "closed")
 
 
 @dataclass(frozen=True, slots=True)
+class WordEntry:
+    """One entry of a word cloud as stored: its label, how many gave it, whether hidden."""
+
+    label: str
+    count: int
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Poll:
     id: str
     question: str
@@ -193,6 +202,8 @@ class Poll:
     counts: tuple[int, ...] = field(default=())
     # A word cloud's most given entries (hidden ones left out), most given first.
     words: tuple[tuple[str, int], ...] = field(default=())
+    # A word cloud's every stored entry, hidden ones flagged (read for the record only).
+    entries: tuple[WordEntry, ...] = field(default=())
 
     @classmethod
     def from_hash(
@@ -200,6 +211,7 @@ class Poll:
         raw: dict[bytes, bytes],
         counts: dict[bytes, bytes],
         words: tuple[tuple[str, int], ...] = (),
+        entries: tuple[WordEntry, ...] = (),
     ) -> Poll:
         options = tuple(str(o) for o in json.loads(raw.get(b"options") or b"[]"))
         kind = _text(raw, "kind", "single")
@@ -215,13 +227,15 @@ class Poll:
             voters=_int(raw, "voters"),
             counts=tuple(int(counts.get(str(i).encode()) or 0) for i in range(len(options))),
             words=words,
+            entries=entries,
         )
 
-    def results(self) -> list[tuple[str, int]]:
-        """(option or entry, how many gave it), in the order shown."""
+    def results(self) -> list[WordEntry]:
+        """Every option, or every stored entry of a word cloud (hidden ones flagged; the
+        poll read with ``entries``), with how many gave it, in the order shown."""
         if self.kind == "words":
-            return list(self.words)
-        return list(zip(self.options, self.counts, strict=True))
+            return list(self.entries)
+        return [WordEntry(o, c) for o, c in zip(self.options, self.counts, strict=True)]
 
     def average(self) -> float | None:
         """A rating poll's mean rating, to one decimal (None: no answers, or not a rating)."""

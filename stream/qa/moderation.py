@@ -17,7 +17,14 @@ from typing import Any
 from stream.chat.keys import stream_key
 from stream.chat.log import STREAM_MAXLEN
 from stream.chat.protocol import encode
-from stream.qa.keys import question_key, score_key, settings_key, stage_key, voters_key
+from stream.qa.keys import (
+    question_key,
+    score_key,
+    settings_key,
+    stage_key,
+    states_key,
+    voters_key,
+)
 from stream.qa.lua import SPLICE
 from stream.qa.model import VISIBLE, Marks, Question, as_state
 from stream.qa.protocol import QAError, QAModerate
@@ -45,14 +52,16 @@ LEAVES_STAGE = frozenset({"answer", "reject", "dismiss"})
 _CHANGE = (
     SPLICE
     + """
--- KEYS: question, score, stage, stream, settings.
+-- KEYS: question, score, stage, stream, settings, states.
 -- ARGV: expected v, maxlen, score op (add/rem/-), stage op (set/clear_if/-), qid,
 --       public payload, moderator payload, votes mark, stage mark, rejected (+1/-1/0),
 --       then the hash's field/value pairs.
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return {-1} end
 if v ~= ARGV[1] then return {0} end
+local before = redis.call('HGET', KEYS[1], 'state')
 redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+move_state(KEYS[6], before, redis.call('HGET', KEYS[1], 'state'))
 if ARGV[10] ~= '0' then redis.call('HINCRBY', KEYS[5], 'rejected', tonumber(ARGV[10])) end
 local votes = redis.call('HGET', KEYS[1], 'votes') or '0'
 if ARGV[3] == 'add' then redis.call('ZADD', KEYS[2], votes, ARGV[5]) end
@@ -71,7 +80,8 @@ return {1, xadd(KEYS[4], ARGV[2], public, moderator)}
 _MERGE = (
     SPLICE
     + """
--- KEYS: source, target, source voters, target voters, score, stage, stream, settings.
+-- KEYS: source, target, source voters, target voters, score, stage, stream, settings,
+--       states.
 -- ARGV: source v, target v, maxlen, source id, target id, public, moderator,
 --       target visible (1/0), source fields (JSON), target fields (JSON), votes mark,
 --       stage mark, rejected (+1/-1/0).
@@ -81,8 +91,12 @@ if not sv or not tv then return {-1} end
 if sv ~= ARGV[1] or tv ~= ARGV[2] then return {0} end
 redis.call('SUNIONSTORE', KEYS[4], KEYS[4], KEYS[3])
 local votes = redis.call('SCARD', KEYS[4])
+local source_before = redis.call('HGET', KEYS[1], 'state')
+local target_before = redis.call('HGET', KEYS[2], 'state')
 for field, value in pairs(cjson.decode(ARGV[9])) do redis.call('HSET', KEYS[1], field, value) end
 for field, value in pairs(cjson.decode(ARGV[10])) do redis.call('HSET', KEYS[2], field, value) end
+move_state(KEYS[9], source_before, redis.call('HGET', KEYS[1], 'state'))
+move_state(KEYS[9], target_before, redis.call('HGET', KEYS[2], 'state'))
 if ARGV[13] ~= '0' then redis.call('HINCRBY', KEYS[8], 'rejected', tonumber(ARGV[13])) end
 redis.call('HSET', KEYS[2], 'votes', votes)
 redis.call('ZREM', KEYS[5], ARGV[4])
@@ -186,6 +200,7 @@ class QAModeration:
             stage_key(session_id),
             stream_key(session_id),
             settings_key(session_id),
+            states_key(session_id),
         ]
         result = await self._change(keys=keys, args=args)
         await self._check(session_id, question.id, int(result[0]))
@@ -253,6 +268,7 @@ class QAModeration:
             stage_key(session_id),
             stream_key(session_id),
             settings_key(session_id),
+            states_key(session_id),
         ]
         args: list[Any] = [
             source.v, target.v, STREAM_MAXLEN, source.id, target.id, encode(public),

@@ -2,9 +2,11 @@
 
 Four kinds: single and multiple choice, a rating from 1 to 5 (five fixed options, one chosen)
 and a word cloud (:mod:`stream.qa.wordcloud`). Creating a poll stores it as a draft that only
-moderators see. Opening, closing and every answer change Redis and append an event with the
-live results in one Lua call; an answer is stored once per person (a second counts nothing on
-any node) and at most ``MAX_POLL_ANSWERS_PER_ADDRESS`` times per address.
+moderators see. Opening and closing change Redis and append an event with the live results in
+one Lua call; so does an answer in a quiet session, while in a busy one the answers' results go
+out once per tick (:class:`stream.qa.tally.Tally`, :meth:`Polls.publish_results`: one entry a
+poll, read when published, the last one exact); an answer is stored once per person (a second
+counts nothing on any node) and at most ``MAX_POLL_ANSWERS_PER_ADDRESS`` times per address.
 Closing a poll puts its result on screen (the watch and phone pages, the stage) until a
 moderator clears it or opens the poll again; which poll is on screen is kept in Redis.
 Results stay with the session.
@@ -36,7 +38,7 @@ from stream.qa.limits import MAX_POLL_ANSWERS_PER_ADDRESS, MAX_POLLS_PER_SESSION
 from stream.qa.lua import SPLICE
 from stream.qa.model import Marks, Poll, PollState
 from stream.qa.protocol import PollAnswer, PollCreate, PollModerate, QAError
-from stream.qa.wordcloud import CLOUD, WordCloud
+from stream.qa.wordcloud import CLOUD, WordCloud, results_payload
 from stream.store import Redis
 
 # Builds the results array and fills the marks of a poll payload (the marks come with it).
@@ -120,11 +122,56 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 for i = 9, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 redis.call('HINCRBY', KEYS[1], 'voters', 1)
+if ARGV[4] == '' then return {1, ''} end
 return {1, xadd(KEYS[4], ARGV[3], results(KEYS[1], KEYS[3], ARGV[4], ARGV[5], ARGV[6]), '')}
 """
 )
 
+# One ``results`` entry per poll with its results as they are now, read in the script (a
+# later entry never holds less than an earlier one, whichever node wrote it).
+_PUBLISH = (
+    SPLICE
+    + _RESULTS
+    + CLOUD
+    + """
+-- KEYS: stream, then per poll: poll, counts, words, labels, hidden.
+-- ARGV: maxlen, top, counts mark, voters mark, words mark, then per poll: the payload for
+--       choices, the payload for a word cloud.
+local published = 0
+for p = 0, (#KEYS - 1) / 5 - 1 do
+  local poll = KEYS[2 + p * 5]
+  local kind = redis.call('HGET', poll, 'kind')
+  if kind then
+    local payload
+    if kind == 'words' then
+      local base = 2 + p * 5
+      local words = cloud(KEYS[base + 2], KEYS[base + 3], KEYS[base + 4], tonumber(ARGV[2]))
+      local voters = tostring(tonumber(redis.call('HGET', poll, 'voters') or '0'))
+      payload = splice(splice(ARGV[7 + p * 2], ARGV[5], words), ARGV[4], voters)
+    else
+      payload = results(poll, KEYS[3 + p * 5], ARGV[6 + p * 2], ARGV[3], ARGV[4])
+    end
+    xadd(KEYS[1], ARGV[1], payload, '')
+    published = published + 1
+  end
+end
+return published
+"""
+)
+
 NEXT_STATE = {"open": ("draft", "closed"), "close": ("open",)}
+
+
+def _choices_payload(pid: str, marks: Marks) -> bytes:
+    return encode(
+        {
+            "type": "poll",
+            "action": "results",
+            "poll": pid,
+            "counts": marks.counts,
+            "voters": marks.voters,
+        }
+    )
 
 
 class Polls:
@@ -134,6 +181,7 @@ class Polls:
         self._change = redis.register_script(_CHANGE)
         self._answer = redis.register_script(_ANSWER)
         self._clear = redis.register_script(_CLEAR)
+        self._publish = redis.register_script(_PUBLISH)
         self.cloud = WordCloud(redis)
 
     async def create(self, session_id: str, command: PollCreate) -> tuple[str, bytes]:
@@ -250,30 +298,36 @@ class Polls:
             raise QAError("choose exactly one option", "one_choice")
 
     async def answer_words(
-        self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
+        self,
+        session_id: str,
+        uid: str,
+        command: PollAnswer,
+        *,
+        address: str = "",
+        publish: bool = True,
     ) -> tuple[bytes, list[str]]:
         """Record ``uid``'s entries in a word cloud (refused as :meth:`answer` refuses)."""
         await self.check(session_id, command)
-        return await self.cloud.answer(session_id, uid, command, address=address)
+        return await self.cloud.answer(session_id, uid, command, address=address, publish=publish)
 
     async def answer(
-        self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
+        self,
+        session_id: str,
+        uid: str,
+        command: PollAnswer,
+        *,
+        address: str = "",
+        publish: bool = True,
     ) -> bytes:
         """Record ``uid``'s answer; refused if they answered before, the poll is not open, or
-        ``address`` (a tag; '' for none) has :data:`MAX_POLL_ANSWERS_PER_ADDRESS` in it."""
+        ``address`` (a tag; '' for none) has :data:`MAX_POLL_ANSWERS_PER_ADDRESS` in it.
+        ``publish``: the answer appends the new results itself (the event's id); otherwise
+        they go out with :meth:`publish_results` (b"")."""
         await self.check(session_id, command)
         if command.words:
             raise QAError("a word cloud's entries are recorded by answer_words")
         marks = Marks.fresh()
-        payload = encode(
-            {
-                "type": "poll",
-                "action": "results",
-                "poll": command.pid,
-                "counts": marks.counts,
-                "voters": marks.voters,
-            }
-        )
+        payload = _choices_payload(command.pid, marks) if publish else b""
         keys = [
             poll_key(session_id, command.pid),
             poll_answers_key(session_id, command.pid),
@@ -299,6 +353,25 @@ class Polls:
                 "this poll has all the answers it takes from your address", "address_full"
             )
         return bytes(result[1])
+
+    async def publish_results(self, session_id: str, pids: list[str]) -> None:
+        """Append each poll's results as they are now (one entry a poll; the answers that
+        did not publish their own: :class:`stream.qa.tally.Tally`)."""
+        marks = Marks.fresh()
+        keys = [stream_key(session_id)]
+        args: list[Any] = [
+            STREAM_MAXLEN, WORD_CLOUD_TOP, marks.counts, marks.voters, marks.words,
+        ]  # fmt: skip
+        for pid in pids:
+            keys += [
+                poll_key(session_id, pid),
+                poll_counts_key(session_id, pid),
+                poll_words_key(session_id, pid),
+                poll_labels_key(session_id, pid),
+                poll_hidden_key(session_id, pid),
+            ]
+            args += [_choices_payload(pid, marks), results_payload(pid, marks)]
+        await self._publish(keys=keys, args=args)
 
     async def answered(self, session_id: str, pids: list[str], uid: str) -> dict[str, list[Any]]:
         """``uid``'s answers to ``pids`` (option numbers; a word cloud's entry keys)."""

@@ -28,6 +28,7 @@ from stream.qa.keys import (
     question_seq_key,
     score_key,
     settings_key,
+    states_key,
 )
 from stream.qa.limits import (
     ASK_DEDUP_TTL_SECONDS,
@@ -43,7 +44,7 @@ from stream.store import Redis
 _ASK = (
     SPLICE
     + """
--- KEYS: question, order, score, stream, asked by address, dedup, settings.
+-- KEYS: question, order, score, stream, asked by address, dedup, settings, states.
 -- ARGV: qid, ts, maxlen, address tag ('' for none), questions per address, dedup ttl,
 --       max questions, visible (1/0), public payload ('' for none), moderator payload,
 --       max stored, then the hash's field/value pairs.
@@ -58,6 +59,7 @@ local rejected = tonumber(redis.call('HGET', KEYS[7], 'rejected') or '0')
 if stored - rejected >= tonumber(ARGV[7]) or stored >= tonumber(ARGV[11]) then return {3} end
 if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[4], 1) end
 redis.call('HSET', KEYS[1], unpack(ARGV, 12))
+move_state(KEYS[8], false, redis.call('HGET', KEYS[1], 'state'))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 if ARGV[8] == '1' then redis.call('ZADD', KEYS[3], 0, ARGV[1]) end
 local id = xadd(KEYS[4], ARGV[3], ARGV[9], ARGV[10])
@@ -139,6 +141,7 @@ class Questions:
             asked_by_address_key(session_id),
             ask_dedup_key(session_id, who.uid, cid),
             settings_key(session_id),
+            states_key(session_id),
         ]
         result = await self._ask(keys=keys, args=args)
         status = int(result[0])

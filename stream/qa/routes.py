@@ -43,8 +43,9 @@ async def qa_context(app: web.Application) -> AsyncIterator[None]:
     for event_type in EVENT_TYPES:
         app[CHAT].exclude_from_history(event_type)
     yield
-    if service.tally is not None:
-        await service.tally.close()
+    for tally in (service.tally, service.poll_tally):
+        if tally is not None:
+            await tally.close()
 
 
 async def _session(request: web.Request) -> Session:
@@ -108,7 +109,7 @@ async def export_data(request: web.Request) -> web.Response:
     session = await _session(request)
     redis = request.app[REDIS]
     questions = await load_questions(redis, session.id)
-    polls = await load_polls(redis, session.id)
+    polls = await load_polls(redis, session.id, record=True)
     what = request.match_info["what"]
     headers = {
         "Cache-Control": "no-store",

@@ -127,6 +127,19 @@ class QAService:
         )
         self.moderation = QAModeration(redis, self.questions)
         self.polls = Polls(redis)
+        # Poll results coalesced the same way: an answer in a busy session leaves its poll's
+        # results to the end of the tick (one entry a poll, however many answers).
+        self.poll_tally = (
+            Tally(redis, vote_tick_ms, self.polls.publish_results, "poll results")
+            if vote_tick_ms
+            else None
+        )
+        self._poll_inline: Callable[[str], bool] = (
+            self.poll_tally.inline if self.poll_tally is not None else _always
+        )
+        self._poll_answered: Callable[[str, str], None] = (
+            self.poll_tally.changed if self.poll_tally is not None else _published_by_the_vote
+        )
         self._sessions: dict[str, tuple[float, Session]] = {}
         self._admitted: set[tuple[str, str]] = set()
         self.handlers: dict[str, Handler] = {
@@ -302,15 +315,19 @@ class QAService:
             session_id, me, "poll answers", QA_POLL_ANSWER_PER_IDENTITY, QA_POLL_ANSWER_PER_ADDRESS
         )
         address = "" if me.moderator else me.address_tag
+        inline = self._poll_inline(session_id)
+        ack: dict[str, Any] = {"type": "qa.ack", "poll": command.pid}
         if command.words:
             entry, words = await self.polls.answer_words(
-                session_id, me.uid, command, address=address
+                session_id, me.uid, command, address=address, publish=inline
             )
-            return {"type": "qa.ack", "poll": command.pid, "words": words, "id": entry.decode()}
-        entry = await self.polls.answer(session_id, me.uid, command, address=address)
-        return {
-            "type": "qa.ack",
-            "poll": command.pid,
-            "choices": list(command.choices),
-            "id": entry.decode(),
-        }
+            ack["words"] = words
+        else:
+            entry = await self.polls.answer(
+                session_id, me.uid, command, address=address, publish=inline
+            )
+            ack["choices"] = list(command.choices)
+        if not inline:
+            self._poll_answered(session_id, command.pid)
+        ack["id"] = entry.decode() or None
+        return ack

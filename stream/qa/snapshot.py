@@ -22,7 +22,7 @@ from stream.qa.keys import (
     settings_key,
     stage_key,
 )
-from stream.qa.model import VISIBLE, Poll, Question
+from stream.qa.model import VISIBLE, Poll, Question, WordEntry
 from stream.qa.polls import Polls
 from stream.qa.votes import Votes
 from stream.qa.wordcloud import WordCloud
@@ -42,8 +42,11 @@ async def load_questions(redis: Redis, session_id: str) -> list[Question]:
     return [Question.from_hash(row) for row in rows if row]
 
 
-async def load_polls(redis: Redis, session_id: str, cloud: WordCloud | None = None) -> list[Poll]:
-    """Every poll of the session, with its results (a word cloud's top entries)."""
+async def load_polls(
+    redis: Redis, session_id: str, cloud: WordCloud | None = None, *, record: bool = False
+) -> list[Poll]:
+    """Every poll of the session, with its results: a word cloud's top entries, and (for the
+    ``record``: exports, the follow-up) every stored entry, hidden ones flagged."""
     raw: Any = await redis.zrange(polls_key(session_id), 0, -1)
     pids = [p.decode() for p in raw]
     if not pids:
@@ -58,10 +61,15 @@ async def load_polls(redis: Redis, session_id: str, cloud: WordCloud | None = No
         if not rows[i]:
             continue
         words: tuple[tuple[str, int], ...] = ()
+        entries: tuple[WordEntry, ...] = ()
         if rows[i].get(b"kind") == b"words":
             cloud = cloud or WordCloud(redis)
-            words = await cloud.top(session_id, rows[i][b"id"].decode())
-        polls.append(Poll.from_hash(rows[i], rows[i + 1], words))
+            pid = rows[i][b"id"].decode()
+            if record:
+                entries = await cloud.everything(session_id, pid)
+            else:
+                words = await cloud.top(session_id, pid)
+        polls.append(Poll.from_hash(rows[i], rows[i + 1], words, entries))
     return polls
 
 

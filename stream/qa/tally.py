@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from stream.chat.keys import stream_key
 from stream.chat.log import STREAM_MAXLEN
@@ -82,16 +82,30 @@ class SessionTally:
         self.last_publish = float("-inf")
 
 
-class Tally:
-    """This process's vote publisher (see the module docstring)."""
+# Publishes the current values of a session's changed items (question ids; poll ids).
+Publisher = Callable[[str, list[str]], Awaitable[None]]
 
-    def __init__(self, redis: Redis, tick_ms: float = VOTE_TICK_MS) -> None:
+
+class Tally:
+    """This process's vote publisher (see the module docstring); given ``publish``, the same
+    per tick coalescing for other items (:meth:`stream.qa.polls.Polls.publish_results`: poll
+    results), ``what`` naming them in the log."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        tick_ms: float = VOTE_TICK_MS,
+        publish: Publisher | None = None,
+        what: str = "vote counts",
+    ) -> None:
         if not 0 < tick_ms <= MAX_VOTE_TICK_MS:
             raise ValueError(f"vote tick must be above 0 and at most {MAX_VOTE_TICK_MS:g} ms")
         self.redis = redis
         self.tick = tick_ms / 1000
         self.publications = 0
+        self.what = what
         self._publish = redis.register_script(_PUBLISH)
+        self._publisher: Publisher = publish or self._publish_votes
         self._sessions: dict[str, SessionTally] = {}
         self._closed = False
 
@@ -150,7 +164,7 @@ class Tally:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # Redis away: keep them for the next round
-                    logger.warning("[%s] vote counts: %s", session_id, type(exc).__name__)
+                    logger.warning("[%s] %s: %s", session_id, self.what, type(exc).__name__)
                     tally.changed.update(qids[:MAX_PENDING_QUESTIONS])
                     await asyncio.sleep(RETRY_DELAY)
         finally:
@@ -158,10 +172,13 @@ class Tally:
             if not tally.changed and self._sessions.get(session_id) is tally:
                 del self._sessions[session_id]
 
-    async def _publish_counts(self, session_id: str, qids: list[str]) -> None:
+    async def _publish_counts(self, session_id: str, ids: list[str]) -> None:
+        await self._publisher(session_id, ids)
+        self.publications += 1
+
+    async def _publish_votes(self, session_id: str, qids: list[str]) -> None:
         keys = [stream_key(session_id), *(question_key(session_id, qid) for qid in qids)]
         await self._publish(keys=keys, args=[STREAM_MAXLEN, *qids])
-        self.publications += 1
 
     async def close(self) -> None:
         """Publish what is pending (bounded), then stop."""

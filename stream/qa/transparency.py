@@ -1,10 +1,14 @@
 """How moderation went, in counts the audience may see: questions waiting for approval, merged,
 declined (rejected or dismissed), and chat messages removed. Never a text, never an author.
 
-The counts are read from what Redis holds (each question's state, the chat's set of deleted
-messages), so they are exact after a restart and on every node alike. Every change to them is
+The counts are read from what Redis holds, so they are exact after a restart and on every node
+alike: how many questions are in each state is a hash (:func:`stream.qa.keys.states_key`) the
+scripts that ask or change a question move in the same call, and the removed chat messages are
+the chat's set of deleted messages; reading them is two commands however many questions there
+are. A session's hash is counted once from the questions themselves when it is first read
+without its ``~counted`` mark (a session from before the hash). Every change to the counts is
 also an entry in the session's log, so a reader that remembers the log's last id skips the
-count while nothing happened (the chat's audience watcher asks at most once a second).
+read while nothing happened (the chat's audience watcher asks at most once a second).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream.chat.keys import deleted_key, stream_key
-from stream.qa.keys import order_key, question_key
+from stream.qa.keys import order_key, question_key, states_key
 from stream.qa.model import HIDDEN, VISIBLE
 from stream.store import Redis
 
@@ -40,20 +44,22 @@ class ModerationCounts:
         }
 
 
-# KEYS: the chat's deleted set, then every question's hash. Returns the deleted count, then
-# (state, how many questions are in it) pairs: one round trip however many questions there are.
-_COUNT = """
-local by_state = {}
-for i = 2, #KEYS do
+COUNTED = b"~counted"
+RECOUNT_TRIES = 3
+
+# KEYS: the states hash, the order, then every question's hash. Counts the states from the
+# questions themselves unless that was done; 0 when a question was asked since the order was
+# read (read it again), else 1.
+_RECOUNT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('ZCARD', KEYS[2]) ~= #KEYS - 2 then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 3, #KEYS do
   local state = redis.call('HGET', KEYS[i], 'state')
-  if state then by_state[state] = (by_state[state] or 0) + 1 end
+  if state then redis.call('HINCRBY', KEYS[1], state, 1) end
 end
-local out = {redis.call('SCARD', KEYS[1])}
-for state, n in pairs(by_state) do
-  out[#out + 1] = state
-  out[#out + 1] = n
-end
-return out
+redis.call('HSET', KEYS[1], ARGV[1], 1)
+return 1
 """
 
 
@@ -62,6 +68,7 @@ def tally(by_state: dict[str, int], removed: int, at: bytes) -> ModerationCounts
     as :func:`stream.qa.model.as_state` reads it)."""
     pending = merged = declined = 0
     for state, count in by_state.items():
+        count = max(count, 0)
         if state == "merged":
             merged += count
         elif state in HIDDEN:
@@ -77,18 +84,32 @@ async def read_counts(
     """The session's counts, or None when the log has not moved since ``since`` was counted.
 
     The log's last id is read first: anything that changes after it moves the log again, and
-    the next read counts afresh."""
+    the next read reads afresh."""
     rows: Any = await redis.xrevrange(stream_key(session_id), count=1)
     at = bytes(rows[0][0]) if rows else b""
     if since is not None and since.at == at:
         return None
-    qids: Any = await redis.zrange(order_key(session_id), 0, -1)
-    keys = [deleted_key(session_id)]
-    keys += [question_key(session_id, qid.decode()) for qid in qids]
-    result: Any = await redis.eval(_COUNT, len(keys), *keys)
-    pairs = result[1:]
+    for _ in range(RECOUNT_TRIES + 1):
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(states_key(session_id))
+            pipe.scard(deleted_key(session_id))
+            raw, removed = await pipe.execute()
+        if COUNTED in raw:
+            break
+        await recount(redis, session_id)
     by_state = {
-        bytes(pairs[i]).decode("utf-8", "replace"): int(pairs[i + 1])
-        for i in range(0, len(pairs), 2)
+        bytes(state).decode("utf-8", "replace"): int(n)
+        for state, n in raw.items()
+        if state != COUNTED
     }
-    return tally(by_state, int(result[0]), at)
+    return tally(by_state, int(removed), at)
+
+
+async def recount(redis: Redis, session_id: str) -> None:
+    """Count the session's questions in each state from the questions themselves, once."""
+    for _ in range(RECOUNT_TRIES):
+        qids: Any = await redis.zrange(order_key(session_id), 0, -1)
+        keys = [states_key(session_id), order_key(session_id)]
+        keys += [question_key(session_id, qid.decode()) for qid in qids]
+        if await redis.eval(_RECOUNT, len(keys), *keys, COUNTED):
+            return

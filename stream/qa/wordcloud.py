@@ -1,7 +1,8 @@
 """Word clouds: a poll whose answers are a few short words, counted per normalised entry.
 
 An answer stores the person's entries once (one answer per person, as in every poll) and adds
-one to each entry's count, in one Lua call that also appends the new cloud as an event. A poll
+one to each entry's count, in one Lua call that also appends the new cloud as an event in a
+quiet session (in a busy one the cloud goes out once per tick: :mod:`stream.qa.polls`). A poll
 keeps at most ``MAX_DISTINCT_WORDS_PER_POLL`` distinct entries: an entry new to a full poll is
 not counted (the answer keeps only what was counted, so the counts always equal the stored
 answers). Viewers get the ``WORD_CLOUD_TOP`` most given entries; an entry a moderator hid is
@@ -30,7 +31,7 @@ from stream.qa.limits import (
     WORD_CLOUD_TOP,
 )
 from stream.qa.lua import SPLICE
-from stream.qa.model import Marks
+from stream.qa.model import Marks, WordEntry
 from stream.qa.protocol import PollAnswer, QAError, Word
 from stream.store import Redis
 
@@ -91,6 +92,7 @@ local stored = '[]'
 if #kept > 0 then stored = cjson.encode(kept) end
 redis.call('HSET', KEYS[2], ARGV[1], stored)
 local voters = redis.call('HINCRBY', KEYS[1], 'voters', 1)
+if ARGV[3] == '' then return {1, '', stored} end
 local payload = splice(ARGV[3], ARGV[4], cloud(KEYS[3], KEYS[6], KEYS[7], tonumber(ARGV[9])))
 payload = splice(payload, ARGV[5], tostring(voters))
 return {1, xadd(KEYS[4], ARGV[2], payload, ''), stored}
@@ -113,7 +115,7 @@ return {1, xadd(KEYS[5], ARGV[2], payload, '')}
 )
 
 
-def _results_payload(pid: str, marks: Marks) -> bytes:
+def results_payload(pid: str, marks: Marks) -> bytes:
     return encode(
         {
             "type": "poll",
@@ -142,11 +144,34 @@ class WordCloud:
         raw = await self._read(keys=keys, args=[WORD_CLOUD_TOP])
         return tuple((str(label), int(count)) for label, count in json.loads(raw))
 
+    async def everything(self, session_id: str, pid: str) -> tuple[WordEntry, ...]:
+        """Every stored entry (at most ``MAX_DISTINCT_WORDS_PER_POLL``) with its count and
+        whether it is hidden, most given first: the record, not the view."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrevrange(poll_words_key(session_id, pid), 0, -1, withscores=True)
+            pipe.hgetall(poll_labels_key(session_id, pid))
+            pipe.smembers(poll_hidden_key(session_id, pid))
+            ranked, labels, hidden = await pipe.execute()
+        return tuple(
+            WordEntry(
+                (labels.get(key) or key).decode("utf-8", "replace"), int(score), key in hidden
+            )
+            for key, score in ranked
+        )
+
     async def answer(
-        self, session_id: str, uid: str, command: PollAnswer, *, address: str = ""
+        self,
+        session_id: str,
+        uid: str,
+        command: PollAnswer,
+        *,
+        address: str = "",
+        publish: bool = True,
     ) -> tuple[bytes, list[str]]:
         """Record ``uid``'s entries (refused as :meth:`stream.qa.polls.Polls.answer` refuses);
-        the event's id and the entries counted (by their keys)."""
+        the event's id (b"" unless ``publish``: the cloud then goes out with
+        :meth:`stream.qa.polls.Polls.publish_results`) and the entries counted (by their
+        keys)."""
         marks = Marks.fresh()
         keys = [
             poll_key(session_id, command.pid),
@@ -158,7 +183,8 @@ class WordCloud:
             poll_hidden_key(session_id, command.pid),
         ]
         args: list[Any] = [
-            uid, STREAM_MAXLEN, _results_payload(command.pid, marks), marks.words, marks.voters,
+            uid, STREAM_MAXLEN, results_payload(command.pid, marks) if publish else b"",
+            marks.words, marks.voters,
             address, MAX_POLL_ANSWERS_PER_ADDRESS, MAX_DISTINCT_WORDS_PER_POLL, WORD_CLOUD_TOP,
         ]  # fmt: skip
         for word in command.words:
@@ -188,7 +214,7 @@ class WordCloud:
             stream_key(session_id),
         ]
         args: list[Any] = [
-            word.key, STREAM_MAXLEN, _results_payload(pid, marks), marks.words, marks.voters,
+            word.key, STREAM_MAXLEN, results_payload(pid, marks), marks.words, marks.voters,
             WORD_CLOUD_TOP,
         ]  # fmt: skip
         result = await self._hide(keys=keys, args=args)

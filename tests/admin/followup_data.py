@@ -58,6 +58,8 @@ async def fill_session(
         await mod.request("poll.mod", action="open", poll=cloud, v=1)
         await viewer.request("poll.answer", poll=cloud, words=["<i>skog</i>", "vatten"])
         await other.request("poll.answer", poll=cloud, words=["<i>skog</i>"])
+        # A hidden entry stays in the record, flagged.
+        await mod.request("poll.mod", action="hide", poll=cloud, word="vatten")
         await viewer.say(HOSTILE_CHAT)
         for n in range(chat_messages - 1):
             await other.say(f"meddelande {n}")

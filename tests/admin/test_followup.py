@@ -70,6 +70,7 @@ async def test_the_page_shows_everything_and_escapes_what_visitors_wrote(
     cloud = html.split("Ett ord?")[1].split("</ul>")[0]
     assert "&lt;i&gt;skog&lt;/i&gt;</span>" in cloud
     assert '<span class="followup-poll__count" data-count>2</span>' in cloud
+    assert 'vatten</span> <span class="followup-poll__hidden" data-hidden>(dold)</span>' in cloud
     # Nothing a visitor wrote is markup.
     for hostile in (HOSTILE_Q, HOSTILE_NAME, HOSTILE_CHAT, HOSTILE_OPTION):
         assert hostile not in html
@@ -147,6 +148,7 @@ async def test_the_zip_holds_every_file_with_the_right_counts(
         ("<i>skog</i>", "2"),
         ("vatten", "1"),
     ]
+    assert [r["hidden"] for r in polls if r["question"] == "Ett ord?"] == ["no", "yes"]
     chat = rows("chat.csv")
     assert len(chat) == messages
     assert chat[0]["text"] == HOSTILE_CHAT

@@ -12,6 +12,9 @@ from aiohttp.test_utils import TestServer
 
 from stream.common.grants import Role
 from stream.http.keys import REDIS
+from stream.qa.limits import MAX_WORDS_PER_ANSWER, WORD_CLOUD_TOP
+from stream.qa.protocol import PollAnswer, parse_word
+from stream.qa.wordcloud import WordCloud
 from stream.rooms.presence import presence_key
 from tests.auth.staff import Staff, cheap_passwords, make_user
 from tests.chat.client import moderator_token
@@ -61,8 +64,8 @@ async def test_export_questions_and_polls(server: TestServer) -> None:
         assert question["source"] == "remote"
         assert 85 <= question["stream_position_s"] <= 95
         assert data["polls"][0]["results"] == [
-            {"option": "Ja", "count": 1},
-            {"option": "Nej", "count": 0},
+            {"option": "Ja", "count": 1, "hidden": False},
+            {"option": "Nej", "count": 0, "hidden": False},
         ]
         async with http.get(url + "/questions.csv", headers=auth) as response:
             assert response.status == 200
@@ -132,8 +135,52 @@ async def test_export_rating_average_and_word_cloud(server: TestServer) -> None:
     assert [r["count"] for r in polls[rating]["results"]] == [0, 0, 0, 1, 2]
     assert polls[cloud]["average"] is None
     assert polls[cloud]["results"] == [
-        {"option": "Fika", "count": 2},
-        {"option": "=SUM(A1)", "count": 1},
+        {"option": "Fika", "count": 2, "hidden": False},
+        {"option": "=SUM(A1)", "count": 1, "hidden": False},
     ]
     words = [(r["option"], r["count"]) for r in rows if r["poll"] == cloud]
     assert words == [("Fika", "2"), ("'=SUM(A1)", "1")]
+
+
+async def test_export_holds_every_word_cloud_entry_hidden_ones_flagged(
+    server: TestServer,
+) -> None:
+    """The record is not the live view: every stored entry (far more than the viewers' top
+    entries) with its count, and a hidden one flagged rather than left out."""
+    await create_session(server, SESSION)
+    token = await moderator_token(server, SESSION)
+    mod = await QAClient.join(server, SESSION, moderator_token=token)
+    cloud = WordCloud(server.app[REDIS])
+    people = 25
+    distinct = people * MAX_WORDS_PER_ANSWER
+    assert distinct > WORD_CLOUD_TOP + 10
+    try:
+        pid = (await mod.request("poll.create", question="Ord?", kind="words"))["poll"]
+        assert (await mod.request("poll.mod", action="open", poll=pid, v=1))["type"] == "qa.ack"
+        for i in range(people):
+            # Everyone gives "fika" and (from the second on) two entries of their own.
+            own = [f"ord{i}x{j}" for j in range(MAX_WORDS_PER_ANSWER - 1)]
+            words = (["fika"] if i else [f"ord{i}x9"]) + own
+            await cloud.answer(
+                SESSION, f"u{i}", PollAnswer(pid, words=tuple(map(parse_word, words)))
+            )
+        hidden = await mod.request("poll.mod", action="hide", poll=pid, word="FIKA")
+        assert hidden["type"] == "qa.ack"
+    finally:
+        await mod.close()
+    url = base_url(server) + f"/api/qa/{SESSION}"
+    auth = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/export.json", headers=auth) as response:
+            (poll,) = (await response.json())["polls"]
+        async with http.get(url + "/polls.csv", headers=auth) as response:
+            rows = list(csv.DictReader(io.StringIO(await response.text())))
+    results = poll["results"]
+    stored = 1 + people * (MAX_WORDS_PER_ANSWER - 1) + 1  # fika, the own ones, ord0x9
+    assert len(results) == stored
+    assert results[0] == {"option": "fika", "count": people - 1, "hidden": True}
+    assert all(r["count"] == 1 and r["hidden"] is False for r in results[1:])
+    assert sum(r["count"] for r in results) == people * MAX_WORDS_PER_ANSWER
+    assert len(rows) == stored
+    assert (rows[0]["option"], rows[0]["count"], rows[0]["hidden"]) == ("fika", "24", "yes")
+    assert {r["hidden"] for r in rows[1:]} == {"no"}

@@ -3,14 +3,26 @@ pushed on the session socket, from Redis, coalesced, never with a text or a name
 
 from __future__ import annotations
 
+import random
 import time
+from collections import Counter
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
+from stream.chat.identity import Identity as ChatIdentity
+from stream.chat.keys import deleted_key
 from stream.config import Settings
 from stream.http.keys import REDIS
+from stream.qa.keys import states_key
+from stream.qa.moderation import QAModeration
+from stream.qa.protocol import Ask, QAError, QAModerate
+from stream.qa.questions import Questions
+from stream.qa.snapshot import load_questions
 from stream.qa.transparency import ModerationCounts, read_counts, tally
+from stream.store import Redis
 from tests.chat.client import ChatClient, moderator_token
 from tests.conftest import MakeServer, create_session
 from tests.qa.client import QAClient
@@ -135,3 +147,72 @@ async def test_nothing_is_read_while_the_log_stands_still(server: TestServer) ->
     counts = await read_counts(store, SESSION)
     assert counts == ModerationCounts(at=b"")
     assert await read_counts(store, SESSION, counts) is None, "unchanged log: no count"
+
+
+ACTIONS = ("approve", "reject", "answer", "dismiss", "reopen", "edit", "merge")
+
+
+async def _full_recount(store: Redis, session_id: str, at: bytes) -> ModerationCounts:
+    questions = await load_questions(store, session_id)
+    removed = await store.scard(deleted_key(session_id))
+    return tally(Counter(q.state for q in questions), removed, at)
+
+
+async def _reads(store: Redis) -> dict[str, int]:
+    """Calls per command since the statistics were reset (Lua's calls counted too)."""
+    stats: Any = await store.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+
+
+async def test_the_kept_counts_equal_a_full_recount_after_random_moderation(
+    server: TestServer,
+) -> None:
+    """Ask, approve, reject, answer, dismiss, reopen, edit and merge at random (re-transitions
+    and merges of merged targets refused or not): after every few steps the counts read equal a
+    count of every question's state; reading them touches no question."""
+    session_id = "open-mod-random"
+    store = server.app[REDIS]
+    questions = Questions(store)
+    moderation = QAModeration(store, questions)
+    by = {"name": "Moa", "label": "Moa"}
+    rng = random.Random(20261207)
+    qids: list[str] = []
+    for n in range(40):
+        who = ChatIdentity(f"u{n}", f"Person {n}", "moderator" if n % 7 == 0 else "viewer")
+        qids.append((await questions.ask(session_id, who, Ask(f"Fråga {n}?"), f"c{n}", None)).qid)
+    applied = 0
+    for step in range(240):
+        qid = rng.choice(qids)
+        current = await questions.get(session_id, qid)
+        assert current is not None
+        action = rng.choice(ACTIONS)
+        command = QAModerate(action, qid, current.v, text=f"Ändrad {step}?")
+        if action == "merge":
+            target = await questions.get(session_id, rng.choice(qids))
+            assert target is not None
+            command = replace(command, into=target.id, into_v=target.v)
+        try:
+            await moderation.apply(session_id, command, by)
+            applied += 1
+        except QAError:
+            pass
+        if step % 20 == 19:
+            counts = await read_counts(store, session_id)
+            assert counts is not None
+            assert counts == await _full_recount(store, session_id, counts.at), step
+    assert applied > 60, applied  # enough of the actions were allowed to mean something
+    final = await _full_recount(store, session_id, b"")
+    assert final.merged > 0
+    assert final.declined > 0
+    # Reading the counts is O(1): no question's hash is read however many there are.
+    await store.config_resetstat()
+    moved = await read_counts(store, session_id, since=ModerationCounts(at=b"stale"))
+    assert moved is not None
+    reads = await _reads(store)
+    assert reads.get("hget", 0) == 0, reads
+    assert reads.get("hgetall", 0) == 1, reads
+    # A session counted before the kept counts existed (no mark) is counted once, exactly.
+    await store.delete(states_key(session_id))
+    again = await read_counts(store, session_id)
+    assert again == await _full_recount(store, session_id, again.at if again else b"")
+    assert await store.hexists(states_key(session_id), "~counted")
