@@ -56,7 +56,9 @@ class Row:
         return clock(self.duration)
 
 
-def _may_manage(identity: Identity, session_id: str, session: Session | None) -> bool:
+def may_manage(identity: Identity, session_id: str, session: Session | None) -> bool:
+    """May this identity see and delete the session's recording? ``session`` None: the session
+    was deleted and its recording was not, which only an admin manages."""
     if identity.is_admin:
         return True
     return session is not None and identity.may(Permission.MANAGE, session_id, session.arranger_id)
@@ -76,7 +78,7 @@ async def _rows(request: web.Request, identity: Identity) -> list[Row]:
     ids = [
         session_id
         for session_id in sorted(set(await asyncio.to_thread(on_disk)) | set(sessions))
-        if _may_manage(identity, session_id, sessions.get(session_id))
+        if may_manage(identity, session_id, sessions.get(session_id))
     ]
     states = await load_states(redis, ids)
     rows = []
@@ -129,7 +131,7 @@ async def recording_delete(request: web.Request) -> web.StreamResponse:
     session_id = validate_session_id(request.match_info["session"])
     programme = await load_programme(request.app[REDIS])
     session = next((s for s in programme.sessions if s.id == session_id), None)
-    if not _may_manage(identity, session_id, session):
+    if not may_manage(identity, session_id, session):
         raise NotFound("no recording of this session")  # another arranger's: not shown
     archive: Archive = request.app[ARCHIVE]
     if session_id in archive.sinks:

@@ -18,6 +18,7 @@ from stream.archive.disk import directory_bytes, disk_usage
 from stream.archive.index import SEGMENT_PATTERN, RecordingIndex, read_index
 from stream.archive.mux import CONTAINERS
 from stream.archive.outputs import HLS_PLAYLIST, HLS_SEGMENT_PATTERN
+from stream.archive.recordings_page import may_manage
 from stream.archive.replay import chapters_vtt, chat_items, question_items
 from stream.archive.service import Archive
 from stream.archive.state import forget_state, load_state
@@ -28,6 +29,7 @@ from stream.common.ids import validate_session_id
 from stream.http import identity as guard
 from stream.http.keys import ARCHIVE, CHAT, REDIS, ROOMS, SETTINGS, TEMPLATES
 from stream.http.urls import base_url
+from stream.program.programme import load_programme
 from stream.program.sessions import Session, SessionStore
 from stream.qa.snapshot import load_questions
 from stream.rooms.presence import read_presence
@@ -222,8 +224,14 @@ async def _status(archive: Archive, request: web.Request, session_id: str) -> di
 
 async def recording_status(request: web.Request) -> web.Response:
     """One session's recording: state (recording, done, failed with its reason, off), length,
-    disk usage."""
+    disk usage. Only for whoever may manage the session (as on ``/admin/recordings``); to
+    anyone else it does not exist."""
+    identity = await guard.require_staff(request)
     session_id = validate_session_id(request.match_info["session"])
+    programme = await load_programme(request.app[REDIS])
+    session = next((s for s in programme.sessions if s.id == session_id), None)
+    if not may_manage(identity, session_id, session):
+        raise NotFound("no recording of this session")
     archive = request.app[ARCHIVE]
     return web.json_response(
         await _status(archive, request, session_id), headers={"Cache-Control": "no-store"}
@@ -231,22 +239,33 @@ async def recording_status(request: web.Request) -> web.Response:
 
 
 async def recordings_status(request: web.Request) -> web.Response:
-    """Every recording on this node's disk, and the total disk usage."""
+    """Every recording on this node's disk the caller may manage (as on ``/admin/recordings``),
+    and, for an organiser or admin, the total disk usage."""
+    identity = await guard.require_staff(request)
     archive = request.app[ARCHIVE]
+    programme = await load_programme(request.app[REDIS])
+    sessions = {s.id: s for s in programme.sessions}
 
     def names() -> list[str]:
         if not archive.recordings.is_dir():
             return []
         return sorted(p.name for p in archive.recordings.iterdir() if p.is_dir())
 
-    items = [await _status(archive, request, name) for name in await asyncio.to_thread(names)]
-    usage = await asyncio.to_thread(disk_usage, archive.recordings, archive.hls, archive.data_dir)
-    body = {
+    items = [
+        await _status(archive, request, name)
+        for name in await asyncio.to_thread(names)
+        if may_manage(identity, name, sessions.get(name))
+    ]
+    body: dict[str, object] = {
         "recordings": items,
         "bytes": sum(int(str(item["bytes"])) for item in items),
-        **usage.as_json(),
-        "retention_days": request.app[SETTINGS].recording_retention_days or None,
     }
+    if identity.is_admin or identity.role is Role.ARRANGER:  # the page's audience
+        usage = await asyncio.to_thread(
+            disk_usage, archive.recordings, archive.hls, archive.data_dir
+        )
+        body.update(usage.as_json())
+        body["retention_days"] = request.app[SETTINGS].recording_retention_days or None
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

@@ -48,3 +48,35 @@ async def test_arrangers_see_and_delete_only_their_own(login: Login) -> None:
     assert body["recordings_bytes"] >= 2500
     assert body["free_bytes"] > 0
     assert body["hls_bytes"] == 0
+
+
+async def test_the_recordings_json_shows_only_what_the_caller_may_manage(login: Login) -> None:
+    anna = await login("anna")  # skog's arranger staff
+    await _recorded(anna, "skogens-dag")
+    await _recorded(anna, "crispr")  # noden's
+    mo = await login("mo")  # skog's moderator, assigned to skogens-dag
+
+    async def get(staff: Staff, path: str) -> tuple[int, dict[str, object]]:
+        async with staff.http.get(f"{staff.base}{path}") as response:
+            body = await response.json() if response.content_type == "application/json" else {}
+            return response.status, body
+
+    status, body = await get(anna, "/admin/api/recordings")
+    assert status == 200
+    assert [r["session"] for r in body["recordings"]] == ["skogens-dag"]  # type: ignore[union-attr]
+    assert int(str(body["recordings_bytes"])) >= 5000  # an organiser sees the disk
+    assert (await get(anna, "/admin/api/recordings/skogens-dag"))[0] == 200
+    assert (await get(anna, "/admin/api/recordings/crispr"))[0] == 404
+
+    status, body = await get(mo, "/admin/api/recordings")
+    assert status == 200
+    assert body["recordings"] == []
+    assert "recordings_bytes" not in body
+    assert "free_bytes" not in body
+    assert (await get(mo, "/admin/api/recordings/skogens-dag"))[0] == 404
+    assert (await get(mo, "/admin/api/recordings/crispr"))[0] == 404
+
+    admin = await login("admin")
+    status, body = await get(admin, "/admin/api/recordings")
+    assert [r["session"] for r in body["recordings"]] == ["crispr", "skogens-dag"]  # type: ignore[union-attr]
+    assert (await get(admin, "/admin/api/recordings/crispr"))[0] == 200
