@@ -5,8 +5,10 @@ Per packet the header is packed into a slot of one process-wide scratch buffer, 
 payload copied after it and libsrtp protects it there (no intermediate ``bytes``). A run of
 packets of equal size (the last may be shorter) goes to the viewer's address in one
 ``sendmsg`` with ``UDP_SEGMENT`` (Linux GSO): the kernel cuts it into the same datagrams it
-would have sent one by one, for a fraction of the cost per packet. Where GSO is refused the
-runs are sent packet by packet from then on.
+would have sent one by one, for a fraction of the cost per packet. Where GSO is refused, that
+writer sends its runs packet by packet from then on (other viewers keep GSO); a run that fails
+for another reason is sent again packet by packet, so an error loses one packet, not a run. A
+packet too large for a slot is protected in a buffer of its own and sent alone.
 
 Everything here runs on the event loop's thread, which is what makes one scratch buffer safe.
 While asyncio's transport holds queued datagrams (the kernel's buffer was full), packets go
@@ -26,6 +28,10 @@ from stream.rtc import internals
 RTP_HEADER = struct.Struct("!BBHII")
 RTP_HEADER_SIZE = RTP_HEADER.size
 SLOT = 1536  # scratch bytes per packet: a whole datagram, a multiple of 4 (libsrtp aligns)
+# What libsrtp may append to a packet: its tag and MKI (pylibsrtp's SRTP_MAX_TRAILER_LEN).
+SRTP_HEADROOM = 144
+# The largest RTP packet (header and payload) a slot takes with the headroom to spare.
+SLOT_PACKET = SLOT - SRTP_HEADROOM
 # Datagrams per sendmsg: the kernel takes at most 64 segments and 64 KiB (40 x 1 536 fits).
 MAX_SEGMENTS = 40
 UDP_SEGMENT = getattr(socket, "UDP_SEGMENT", 103)  # linux/udp.h
@@ -83,7 +89,7 @@ def _get_scratch() -> _Scratch:
 class RtpWriter:
     """One viewer stream's way out: its SRTP context, its socket and address."""
 
-    __slots__ = ("_address", "_context", "_fallback", "_protect", "_udp", "sink")
+    __slots__ = ("_address", "_context", "_fallback", "_protect", "_udp", "gso", "sink")
 
     def __init__(self, srtp: internals.SrtpSession, sink: internals.DatagramSink) -> None:
         in_place = internals.srtp_in_place(srtp)
@@ -93,6 +99,7 @@ class RtpWriter:
         self._udp = sink.sock
         self._fallback = sink.transport
         self._address = sink.address
+        self.gso = True  # False once the kernel refused GSO for this writer's socket
 
     def send(
         self,
@@ -122,8 +129,23 @@ class RtpWriter:
             parts: list[memoryview] = []
             for index in range(start, end):
                 payload = payloads[index]
-                slot = (index - start) * SLOT
                 marker = 0x80 if index == last else 0
+                if head + len(payload) > SLOT_PACKET:
+                    if parts:
+                        self._write(parts, scratch)
+                        parts = []
+                    self._send_large(
+                        first_byte,
+                        marker | payload_type,
+                        sequence,
+                        timestamp,
+                        ssrc,
+                        extensions,
+                        payload,
+                    )
+                    sequence = (sequence + 1) & 0xFFFF
+                    continue
+                slot = (index - start) * SLOT
                 pack_into(view, slot, first_byte, marker | payload_type, sequence, timestamp, ssrc)
                 view[slot + RTP_HEADER_SIZE : slot + head] = extensions
                 size = head + len(payload)
@@ -134,34 +156,60 @@ class RtpWriter:
                     raise SrtpError(f"srtp_protect failed with status {status}")
                 parts.append(view[slot : slot + length[0]])
                 sequence = (sequence + 1) & 0xFFFF
-            self._write(parts, scratch)
+            if parts:
+                self._write(parts, scratch)
+
+    def _send_large(
+        self,
+        first_byte: int,
+        second_byte: int,
+        sequence: int,
+        timestamp: int,
+        ssrc: int,
+        extensions: bytes,
+        payload: bytes,
+    ) -> None:
+        """One packet too large for a slot: protected in a buffer of its own, sent alone."""
+        head = RTP_HEADER_SIZE + len(extensions)
+        size = head + len(payload)
+        buffer, view, length = internals.srtp_scratch(size + SRTP_HEADROOM)
+        RTP_HEADER.pack_into(view, 0, first_byte, second_byte, sequence, timestamp, ssrc)
+        view[RTP_HEADER_SIZE:head] = extensions
+        view[head:size] = payload
+        length[0] = size
+        status = self._protect(self._context, buffer, length)
+        if status:
+            raise SrtpError(f"srtp_protect failed with status {status}")
+        self._write([view[: length[0]]], _scratch or _get_scratch())
 
     def _write(self, parts: list[memoryview], scratch: _Scratch) -> None:
         sock = self._udp
         if sock is None or self.sink.backlog():
             self._queue(parts)
             return
-        try:
-            if len(parts) == 1:
-                sock.sendto(parts[0], self._address)
-            elif scratch.gso:
+        if len(parts) > 1 and self.gso and scratch.gso:
+            try:
                 segment = _SEGMENT_SIZE.pack(len(parts[0]))
                 sock.sendmsg(parts, [(SOL_UDP, UDP_SEGMENT, segment)], 0, self._address)
-            else:
-                for index, part in enumerate(parts):
-                    try:
-                        sock.sendto(part, self._address)
-                    except BlockingIOError:
-                        self._queue(parts[index:])
-                        return
-        except BlockingIOError:
-            self._queue(parts)  # the kernel's buffer is full: asyncio queues and retries
-        except OSError as exc:
-            if len(parts) > 1 and scratch.gso and exc.errno in GSO_UNSUPPORTED:
-                scratch.gso = False
-                self._write(parts, scratch)
-            # Otherwise lost, as asyncio's transport would lose it (an ICMP error for an
-            # earlier datagram, an unreachable network): UDP, and the viewer NACKs.
+                return
+            except BlockingIOError:
+                self._queue(parts)  # the kernel's buffer is full: asyncio queues and retries
+                return
+            except OSError as exc:
+                if exc.errno in GSO_UNSUPPORTED:
+                    self.gso = False  # this socket or its route: one by one from now on
+                # Otherwise (an ICMP error for an earlier datagram, say) the kernel reported
+                # it and cleared it: the run goes again packet by packet.
+        for index, part in enumerate(parts):
+            try:
+                sock.sendto(part, self._address)
+            except BlockingIOError:
+                self._queue(parts[index:])
+                return
+            except OSError:
+                # Lost, as asyncio's transport would lose it (an ICMP error for an earlier
+                # datagram, an unreachable network): UDP, and the viewer NACKs.
+                continue
 
     def _queue(self, parts: list[memoryview]) -> None:
         for part in parts:
@@ -169,12 +217,13 @@ class RtpWriter:
 
 
 def gso_enabled() -> bool:
-    """Whether runs still go out as one ``sendmsg`` each (False once the kernel refused)."""
+    """Whether writers may send a run as one ``sendmsg`` (each writer also stops by itself
+    once the kernel refused it)."""
     return _get_scratch().gso
 
 
 def disable_gso() -> None:
-    """Send packet by packet (tests compare both paths)."""
+    """Send packet by packet everywhere (tests compare both paths)."""
     _get_scratch().gso = False
 
 
