@@ -27,6 +27,9 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
+import secrets
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -38,9 +41,8 @@ from stream.analytics.curve import SAMPLE_INTERVAL, CurveWriter, NodeSample
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.client import client_address
-from stream.http.keys import AUTH_SECRET, REDIS, ROOMS, SETTINGS, VIEWERS
+from stream.http.keys import AUTH_SECRET, REDIS, ROOMS, VIEWERS
 from stream.http.render import Handler
-from stream.http.urls import base_url
 from stream.rooms.presence import presence_key
 from stream.rooms.room import RoomRegistry
 from stream.store import Redis
@@ -203,10 +205,17 @@ class ViewerSampler:
                 logger.warning("viewer sample failed: %s", exc)
 
 
+def node_id() -> str:
+    """This server's field in the curve's per-node hash: host, process and a random suffix,
+    made once at start. Not the node's URL: nodes configured alike (no public URL, the same
+    port) would share it and overwrite each other's counts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 async def viewers_context(app: web.Application) -> AsyncIterator[None]:
     """The tally the handlers feed and the sampler task (after the rooms and the login secret)."""
     tally = ViewerTally(app[AUTH_SECRET])
-    sampler = ViewerSampler(app[REDIS], app[ROOMS], tally, base_url(app[SETTINGS]))
+    sampler = ViewerSampler(app[REDIS], app[ROOMS], tally, node_id())
     app[VIEWERS] = sampler
     sampler.start()
     try:

@@ -280,3 +280,33 @@ async def test_the_curve_survives_a_redis_restart(tmp_path: Path) -> None:
     assert before.peak == 8
     assert before.unique == 3
     assert after == before
+
+
+async def test_nodes_configured_alike_still_count_apart(settings: Settings) -> None:
+    """Two servers with the very same settings (no public URL): each keeps its own field."""
+    servers = [TestServer(create_app(settings), host="127.0.0.1") for _ in range(2)]
+    for server in servers:
+        await server.start_server()
+    a, b = servers
+    sockets: list[ChatClient] = []
+    try:
+        await by_hand(a, b)
+        assert sampler(a).writer.node != sampler(b).writer.node
+        redis = a.app[REDIS]
+        await create_session(a, "twin")
+        # live on a third node: its presence is all these two see
+        await redis.hset(
+            presence_key("twin"), mapping={"origin": "http://elsewhere", "viewers": 0, "since": 0}
+        )
+        sockets = await pages(a, "twin", ["10.0.0.1", "10.0.0.2"])
+        sockets += await pages(b, "twin", ["10.0.0.3", "10.0.0.4", "10.0.0.5"])
+        await sampler(a).sample(T0)
+        await sampler(b).sample(T0 + 1)
+        curve = await load_curve(redis, "twin")
+        assert [(p.at, p.pages) for p in curve.points] == [(T0 - 5, 5)]
+        assert await redis.hlen(nodes_key("twin")) == 2
+    finally:
+        for client in sockets:
+            await client.close()
+        for server in servers:
+            await server.close()
