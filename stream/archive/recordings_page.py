@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from aiohttp import web
 from stream.archive.disk import clock, directory_bytes, disk_usage, human_bytes
 from stream.archive.index import read_index
 from stream.archive.service import Archive
-from stream.archive.state import RecordingState, forget_state, load_states
+from stream.archive.state import RecordingState, load_states
 from stream.common.errors import NotFound
 from stream.common.grants import Identity, Permission, Role
 from stream.common.ids import validate_session_id
@@ -28,7 +27,7 @@ from stream.program.sessions import Session
 
 logger = logging.getLogger(__name__)
 
-NOTICES = ("deleted", "live", "gone")
+NOTICES = ("deleted", "live", "gone", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +133,8 @@ async def recording_delete(request: web.Request) -> web.StreamResponse:
     if not may_manage(identity, session_id, session):
         raise NotFound("no recording of this session")  # another arranger's: not shown
     archive: Archive = request.app[ARCHIVE]
-    if session_id in archive.sinks:
-        raise see_other("/admin/recordings?notice=live")
-    directory = archive.recordings / session_id
-    if not await asyncio.to_thread(directory.is_dir):
-        raise see_other("/admin/recordings?notice=gone")
-    await asyncio.to_thread(shutil.rmtree, directory)
-    await forget_state(request.app[REDIS], session_id)
+    outcome = await archive.delete_recording(session_id)
+    if outcome != "deleted":
+        raise see_other(f"/admin/recordings?notice={outcome}")
     logger.info("[%s] recording deleted by %s", session_id, identity.username)
     raise see_other("/admin/recordings?notice=deleted")

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from stream.archive.outputs import HLS_PLAYLIST, HLS_SEGMENT_PATTERN
 from stream.archive.recordings_page import may_manage
 from stream.archive.replay import chapters_vtt, chat_items, question_items
 from stream.archive.service import Archive
-from stream.archive.state import forget_state, load_state
+from stream.archive.state import load_state
 from stream.auth.invites import remember_invite, require_attendance
 from stream.common.errors import Conflict, Forbidden, NotFound
 from stream.common.grants import Permission, Role
@@ -277,13 +276,12 @@ async def delete_recording(request: web.Request) -> web.Response:
     session = await SessionStore(request.app[REDIS]).get(session_id)
     if not identity.may(Permission.MANAGE, session.id, session.arranger_id):
         raise Forbidden("this session belongs to another arranger")
-    archive = request.app[ARCHIVE]
-    if session_id in archive.sinks:
+    outcome = await request.app[ARCHIVE].delete_recording(session_id)
+    if outcome == "live":
         raise Conflict("the session is being recorded: delete it after it has ended")
-    directory = archive.recordings / session_id
-    if not await asyncio.to_thread(directory.is_dir):
+    if outcome == "gone":
         raise NotFound("no recording of this session")
-    await asyncio.to_thread(shutil.rmtree, directory)
-    await forget_state(request.app[REDIS], session_id)
+    if outcome == "failed":
+        raise Conflict("the recording could not be deleted: try again")
     logger.info("[%s] recording deleted by %s", session_id, identity.username)
     return web.Response(status=204)

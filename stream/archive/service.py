@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 HLS_KEYFRAME_INTERVAL = 2.0  # seconds: WebRTC publishers are asked for a keyframe this often
 RETENTION_SWEEP_INTERVAL = 3600.0
 WRITER_JOIN_TIMEOUT = 10.0
+DELETING = "deleting"  # beside the recordings: where a deleted one goes before it is removed
 DAY = 86_400.0
 
 
@@ -167,6 +169,40 @@ class Archive:
             await save_state(self.redis, session_id, output, state, detail)
         except Exception as exc:  # Redis away: the files are what counts
             logger.warning("[%s] recording state not stored: %s", session_id, exc)
+
+    # -- deleting ---------------------------------------------------------------------------
+
+    def recording(self, session_id: str) -> bool:
+        """Is the session being recorded (live, or its writer still finishing)?"""
+        return session_id in self.sinks or any(w.session_id == session_id for w in self._closing)
+
+    async def delete_recording(self, session_id: str) -> str:
+        """Delete a session's recording: ``deleted``; ``live`` while it is being recorded;
+        ``gone`` if there is none; ``failed`` if the disk refused (nothing was removed).
+
+        The check and a rename out of the recordings happen together on the loop, where a
+        publisher's sink is opened: a broadcast that starts afterwards records into a new
+        directory, never into one half removed. The renamed one is then removed in a thread.
+        """
+        if self.recording(session_id):
+            return "live"
+        directory = self.recordings / session_id
+        trash = self.data_dir / DELETING
+        doomed = trash / f"{session_id}-{secrets.token_hex(4)}"
+        try:
+            trash.mkdir(mode=0o700, exist_ok=True)
+            directory.rename(doomed)
+        except FileNotFoundError:
+            return "gone"
+        except OSError as exc:
+            logger.error("[%s] recording not deleted: %s", session_id, exc)
+            return "failed"
+        try:
+            await asyncio.to_thread(shutil.rmtree, doomed)
+        except OSError as exc:  # out of the recordings already: only the disk space is left
+            logger.error("[%s] deleted recording not fully removed: %s", session_id, exc)
+        await forget_state(self.redis, session_id)
+        return "deleted"
 
     # -- lifetime ---------------------------------------------------------------------------
 

@@ -80,3 +80,32 @@ async def test_the_recordings_json_shows_only_what_the_caller_may_manage(login: 
     status, body = await get(admin, "/admin/api/recordings")
     assert [r["session"] for r in body["recordings"]] == ["crispr", "skogens-dag"]  # type: ignore[union-attr]
     assert (await get(admin, "/admin/api/recordings/crispr"))[0] == 200
+
+
+async def test_a_delete_the_disk_refuses_is_a_notice_and_keeps_the_recording(
+    login: Login,
+) -> None:
+    anna = await login("anna")
+    archive = anna.server.app[ARCHIVE]
+    await _recorded(anna, "skogens-dag")
+    # Where a deleted recording is moved before it is removed cannot be made: the delete fails.
+    blocker = archive.data_dir / "deleting"
+    blocker.write_bytes(b"")
+    status, _, location = await anna.post("/admin/recordings/skogens-dag/delete", {})
+    assert (status, location) == (303, "/admin/recordings?notice=failed")
+    assert (archive.recordings / "skogens-dag" / "segment-000.mp4").is_file()
+    status, html = await anna.get(location)
+    assert status == 200
+    assert "kunde inte raderas" in html  # the page is Swedish unless asked otherwise
+    url = f"{anna.base}/api/sessions/skogens-dag/recording"
+    async with anna.http.delete(url, headers={"X-CSRF-Token": anna.csrf}) as response:
+        assert response.status == 409
+        assert "could not be deleted" in (await response.json())["detail"]
+
+    blocker.unlink()
+    status, _, location = await anna.post("/admin/recordings/skogens-dag/delete", {})
+    assert location == "/admin/recordings?notice=deleted"
+    assert not (archive.recordings / "skogens-dag").exists()
+    assert list((archive.data_dir / "deleting").iterdir()) == []  # removed, not parked
+    status, _, location = await anna.post("/admin/recordings/skogens-dag/delete", {})
+    assert location == "/admin/recordings?notice=gone"

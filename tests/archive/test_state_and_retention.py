@@ -16,7 +16,8 @@ from stream.config import ConfigError, Settings
 from stream.http.keys import ARCHIVE
 from tests.archive.helpers import end_session, publish_for
 from tests.auth.staff import Staff, cheap_passwords, make_user
-from tests.conftest import create_session
+from tests.conftest import base_url, create_session
+from tests.media import publish_loop, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -97,3 +98,29 @@ async def test_staff_see_the_recordings_state_and_delete_it(server: TestServer) 
     finally:
         await staff.close()
         await visitor.close()
+
+
+async def test_a_recording_is_not_deleted_while_it_is_being_written(server: TestServer) -> None:
+    key = await create_session(server, "pagar")
+    await make_user(server, "admin", Role.ADMIN)
+    staff = Staff(server)
+    publisher, _ = await publish_loop(base_url(server), "pagar", key)
+    archive = server.app[ARCHIVE]
+    url = staff.base + "/api/sessions/pagar/recording"
+    try:
+        assert await staff.login("admin") == 303
+        await wait_for(lambda: archive.recording("pagar"), what="recording")
+        await wait_for(lambda: (archive.recordings / "pagar").is_dir(), what="directory")
+        async with staff.http.delete(url, headers={"X-CSRF-Token": staff.csrf}) as response:
+            assert response.status == 409
+        assert await archive.delete_recording("pagar") == "live"
+        assert (archive.recordings / "pagar").is_dir()
+        await publisher.close()
+        await end_session(server, "pagar")
+        await wait_for(lambda: not archive.recording("pagar"), what="writer finished")
+        async with staff.http.delete(url, headers={"X-CSRF-Token": staff.csrf}) as response:
+            assert response.status == 204
+        assert not (archive.recordings / "pagar").exists()
+    finally:
+        await publisher.close()
+        await staff.close()
