@@ -1,9 +1,10 @@
 """Where each live room is: every node records its live rooms in Redis, with a short TTL.
 
 A viewer may reach any node. The node that hosts a session's room (its origin) refreshes
-``room:{session}:live`` every ``PRESENCE_INTERVAL`` seconds with its public URL and viewer
-count; another node can then send the viewer there (WHEP allows a 307 redirect), and pages on
-any node can show the live state. A node that dies stops refreshing and its entries expire.
+``room:{session}:live`` every ``PRESENCE_INTERVAL`` seconds with its public URL, viewer
+count and video codec; another node can then send the viewer there (WHEP allows a 307
+redirect), and pages on any node can show the live state. A node that dies stops refreshing
+and its entries expire.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class RoomPresence:
     origin: str
     viewers: int
     live_since: float
+    video: str | None = None  # the codec (the watch page's HLS fallback needs H.264)
 
 
 class Presence:
@@ -53,6 +55,7 @@ class Presence:
                         "origin": self.origin,
                         "viewers": room.viewer_count,
                         "since": f"{since:.3f}",
+                        "video": room.codecs().get("video") or "",
                     },
                 )
                 pipe.expire(key, PRESENCE_TTL)
@@ -86,6 +89,11 @@ async def read_presence(redis: Redis, session_id: str) -> RoomPresence | None:
         return None
     values = {text(k): text(v) for k, v in raw.items()}
     try:
-        return RoomPresence(values["origin"], int(values["viewers"]), float(values["since"]))
+        return RoomPresence(
+            values["origin"],
+            int(values["viewers"]),
+            float(values["since"]),
+            values.get("video") or None,
+        )
     except (KeyError, ValueError):
         return None

@@ -139,4 +139,6 @@ async def session_status(request: web.Request) -> web.Response:
             "live": elsewhere is not None,
             "viewers": elsewhere.viewers if elsewhere else 0,
         }
+        if elsewhere is not None:
+            body["video"] = elsewhere.video
     return web.json_response(body, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,5 @@
-"""Two nodes on one Redis: the node without the room knows it is live and redirects WHEP."""
+"""Two nodes on one Redis: the node without the room knows it is live (and its video codec)
+and redirects WHEP."""
 
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ async def test_other_node_redirects_viewers_to_the_origin(
                     break
                 await asyncio.sleep(0.1)
             assert live
+            # The watch page's HLS fallback reads the codec from the status, on either node.
+            async with http.get(f"{base_url(origin)}/api/sessions/where/status") as r:
+                video = (await r.json())["video"]
+            assert video
+            async with http.get(f"{base_url(other)}/api/sessions/where/status") as r:
+                assert (await r.json())["video"] == video
             async with http.post(
                 f"{base_url(other)}/whep/where",
                 data="v=0\r\n",
