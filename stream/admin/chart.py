@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from stream.analytics.curve import Curve, Point
 from stream.common import times
@@ -29,7 +30,9 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    time: str  # "10:00-10:05" (an en dash) in Swedish time
+    start: datetime  # the page writes them as every time (``When.time``)
+    end: datetime
+    seconds: bool  # the whole curve is short: the times with seconds
     watching: int  # the most watching at once within the row's time
     pages: int
 
@@ -43,6 +46,7 @@ class Chart:
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
     rows: tuple[Row, ...]
+    zone: str  # the axis's times are in the event's zone, named once (``CET``/``CEST``)
     plot_left: int = LEFT
     plot_right: int = WIDTH - RIGHT
     plot_top: int = TOP
@@ -83,7 +87,8 @@ def _stretches(points: list[Point], gap: float) -> list[list[Point]]:
 
 
 def _clock(epoch: float, span: float) -> str:
-    """``HH:MM`` in Swedish time (with seconds when the whole curve is shorter than 10 min)."""
+    """``HH:MM`` in the event's zone (with seconds when the whole curve is shorter than
+    10 min): the axis's labels; the chart names the zone once (:attr:`Chart.zone`)."""
     moment = times.local(times.from_epoch(epoch))
     return moment.strftime("%H:%M:%S" if span < SHORT_SPAN else "%H:%M")
 
@@ -129,6 +134,7 @@ def build_chart(curve: Curve) -> Chart | None:
         x_ticks=x_ticks,
         y_ticks=y_ticks,
         rows=table_rows(curve, span),
+        zone=times.local(times.from_epoch(start)).tzname() or times.TIMEZONE_NAME,
     )
 
 
@@ -142,7 +148,9 @@ def table_rows(curve: Curve, span: float) -> tuple[Row, ...]:
         chunk = curve.points[start : start + size]
         rows.append(
             Row(
-                f"{_clock(chunk[0].at, span)}\u2013{_clock(chunk[-1].at + curve.interval, span)}",
+                times.from_epoch(chunk[0].at),
+                times.from_epoch(chunk[-1].at + curve.interval),
+                span < SHORT_SPAN,
                 max(p.watching for p in chunk),
                 max(p.pages for p in chunk),
             )

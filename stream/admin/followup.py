@@ -182,6 +182,7 @@ async def first_messages(
             messages.append(
                 {
                     "time": message_time(event),
+                    "at": _at(message_time(event)),
                     "name": str(event.get("name") or ""),
                     "role": str(event.get("role") or ""),
                     "text": str(event.get("text") or ""),
@@ -189,6 +190,15 @@ async def first_messages(
             )
     more = len(messages) > CHAT_SHOWN or page.next is not None
     return messages[:CHAT_SHOWN], more
+
+
+def _at(iso: str) -> datetime | None:
+    """A message's time as a moment (None if it had none): the page writes it with
+    ``When.time`` as every time."""
+    try:
+        return datetime.fromisoformat(iso) if iso else None
+    except ValueError:
+        return None
 
 
 def _moment(epoch: float | None) -> datetime | None:

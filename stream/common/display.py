@@ -55,25 +55,42 @@ class When:
         return times.TIMEZONE_NAME
 
     def time(
-        self, start: datetime | None, end: datetime | None = None, *, day: bool = False
+        self,
+        start: datetime | None,
+        end: datetime | None = None,
+        *,
+        day: bool = False,
+        seconds: bool = False,
     ) -> Markup:
         """``<time …>14:05</time> <abbr …>CET</abbr>`` (a range with ``end``; the day first
-        with ``day``): the clock as this language shows it, in the event's zone, zone named.
-        English pages get the browser's own clock from ``i18n.js`` (``data-clock``)."""
+        with ``day``; ``14:05:30`` with ``seconds``): the clock as this language shows it, in
+        the event's zone, zone named. English pages get the browser's own clock from
+        ``i18n.js`` (``data-clock``)."""
         if start is None:
             return Markup("")
+
+        def clock(moment: datetime) -> str:
+            if seconds:
+                return times.local(moment).strftime("%H:%M:%S")
+            return times.format_clock(moment)
+
         if end is not None and day:
             text = self.range(start, end)
         elif end is not None:
-            text = f"{times.format_clock(start)}{times.EN_DASH}{times.format_clock(end)}"
+            text = f"{clock(start)}{times.EN_DASH}{clock(end)}"
         elif day:
-            text = f"{self.day(start)} {times.format_clock(start)}"
+            text = f"{self.day(start)} {clock(start)}"
         else:
-            text = times.format_clock(start)
+            text = clock(start)
         end_attribute = (
             Markup(' data-clock-end="{}"').format(times.iso_local(end)) if end else Markup("")
         )
-        style = Markup(' data-clock-style="day"') if day else Markup("")
+        if day:
+            style = Markup(' data-clock-style="day"')
+        elif seconds:
+            style = Markup(' data-clock-style="seconds"')
+        else:
+            style = Markup("")
         return Markup(
             '<time datetime="{iso}" data-clock="{iso}"{end}{style}>{text}</time> '
             '<abbr class="zone" title="{zone_id}">{zone}</abbr>'

@@ -56,3 +56,17 @@ def test_a_long_curve_is_grouped_and_keeps_its_peak() -> None:
     assert top_y == pytest.approx(TOP + (HEIGHT - TOP - 28) * (1 - 99 / 100), abs=0.1)
     assert len(chart.rows) <= MAX_TABLE_ROWS
     assert max(row.watching for row in chart.rows) == 99
+
+
+def test_the_table_rows_are_moments_and_the_zone_is_named_once() -> None:
+    long_chart = build_chart(curve([1] * 90))  # a quarter of an hour
+    assert long_chart is not None
+    assert long_chart.zone in {"CET", "CEST"}
+    first = long_chart.rows[0]
+    assert first.start.timestamp() == T0
+    assert first.end > first.start
+    assert not first.seconds
+    short_chart = build_chart(curve([1, 2, 3]))  # half a minute: the times need seconds
+    assert short_chart is not None
+    assert all(row.seconds for row in short_chart.rows)
+    assert short_chart.x_ticks[0].label.count(":") == 2

@@ -57,6 +57,11 @@ async def test_the_page_shows_everything_and_escapes_what_visitors_wrote(
     assert "<svg" in html
     assert "<desc" in html
     assert html.count('<tr><th scope="row">') == 3  # the table beside the chart
+    # Times as on every page (When.time): <time data-clock> and the zone named.
+    assert html.count('<tr><th scope="row"><time datetime="') == 3
+    chat = html.split("data-chat>")[1].split("</ol>")[0]
+    assert chat.count("data-clock=") == chat.count("<li>") > 0
+    assert chat.count('<abbr class="zone"') == chat.count("<li>")
     # Questions in their groups, with votes; the merged one under the one it joined.
     answered = html.split('data-group="answered"')[1].split("</ol>")[0]
     unanswered = html.split('data-group="unanswered"')[1].split("</ol>")[0]

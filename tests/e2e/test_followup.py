@@ -6,6 +6,7 @@ and the polls, at desktop and at phone width (no sideways scrolling). Screenshot
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -80,6 +81,17 @@ async def test_an_arranger_opens_the_followup_from_the_session_page(
     await expect(page.locator('[data-group="unanswered"]')).to_contain_text(HOSTILE_Q)
     await expect(page.locator("[data-poll] [data-count]").first).to_have_text("2")
     await expect(page.locator("[data-chat] li")).to_have_count(6)
+    # Times as on every page: the clock in the event's zone, the zone named.
+    zone = r"CES?T"
+    message_time = page.locator("[data-chat] li").first
+    await expect(message_time.locator("time[data-clock]")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    await expect(message_time.locator("abbr.zone")).to_have_text(re.compile(f"^{zone}$"))
+    await expect(page.locator(".viewer-table tbody th").first).to_have_text(
+        re.compile(rf"^\d\d:\d\d(:\d\d)?\u2013\d\d:\d\d(:\d\d)? {zone}$")
+    )
+    await expect(page.locator("svg[data-chart] text").last).to_have_text(
+        re.compile(rf"\d\d:\d\d(:\d\d)? {zone}$")
+    )
     # The table beside the chart opens from the keyboard.
     await page.focus(".viewer-table summary")
     await page.keyboard.press("Enter")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from stream.common.display import When
 from tests.program.conftest import at
@@ -32,3 +32,10 @@ def test_one_markup_for_every_time_the_pages_show() -> None:
     assert 'data-clock-style="day"' in summer
     assert summer.endswith(">CEST</abbr>")
     assert when.time(None) == ""
+
+
+def test_a_time_with_seconds_says_so_for_the_browser_too() -> None:
+    short = When("sv").time(at("14:05"), at("14:05") + timedelta(seconds=10), seconds=True)
+    assert ">14:05:00\u201314:05:10</time>" in short
+    assert 'data-clock-style="seconds"' in short
+    assert short.endswith(">CET</abbr>")

@@ -104,10 +104,12 @@ export function formatTime(date, { seconds = false } = {}) {
   return `${formatClock(moment, { seconds })} ${zoneName(moment)}`;
 }
 
-function formatRange(start, end, withDay) {
-  const options = withDay
-    ? { dateStyle: "full", timeStyle: "short", timeZone: TIME_ZONE }
-    : { hour: "numeric", minute: "2-digit", timeZone: TIME_ZONE };
+function formatRange(start, end, style) {
+  const options =
+    style === "day"
+      ? { dateStyle: "full", timeStyle: "short", timeZone: TIME_ZONE }
+      : { hour: "numeric", minute: "2-digit", timeZone: TIME_ZONE };
+  if (style === "seconds") options.second = "2-digit";
   const format = new Intl.DateTimeFormat(browserLocales(), options);
   if (!end) return format.format(start);
   return typeof format.formatRange === "function"
@@ -122,7 +124,7 @@ export function localizeTimes(root = document) {
     const start = new Date(element.dataset.clock);
     const end = element.dataset.clockEnd ? new Date(element.dataset.clockEnd) : null;
     if (Number.isNaN(start.getTime()) || (end && Number.isNaN(end.getTime()))) continue;
-    element.textContent = formatRange(start, end, element.dataset.clockStyle === "day");
+    element.textContent = formatRange(start, end, element.dataset.clockStyle);
   }
 }
 
