@@ -344,6 +344,21 @@ async def test_the_header_shows_who_is_logged_in_and_logs_out(staff: Page, day: 
         await expect(who.locator('form[action="/logout"][method=post] button')).to_be_visible()
         token = who.locator('form[action="/logout"] input[name=csrf_token]')
         assert await token.get_attribute("value"), f"{path}: log out carries its CSRF token"
+    # The stage screen faces the audience: who is logged in is not on show there, until the
+    # pointer or the keyboard reaches it.
+    header = staff.locator(".stage__user")
+    await expect(header).to_have_css("opacity", "0")
+    await staff.locator("body").focus()
+    for _ in range(5):  # bounded: the header's links come first in the tab order
+        await staff.keyboard.press("Tab")
+        if await header.evaluate("element => element.matches(':focus-within')"):
+            break
+    await expect(header).to_have_css("opacity", "1")
+    await staff.keyboard.press("Escape")
+    await staff.locator(".stage__main").click(position={"x": 5, "y": 300})
+    await expect(header).to_have_css("opacity", "0")
+    await header.hover()
+    await expect(header).to_have_css("opacity", "1")
     await staff.goto(f"{day.base}/stage/skogens-dag?transparent=1")
     await expect(staff.locator(".site-user")).to_have_count(0)  # nothing on the OBS overlay
     await staff.goto(f"{day.base}/admin?lang=en")
