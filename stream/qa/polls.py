@@ -162,18 +162,6 @@ return published
 NEXT_STATE = {"open": ("draft", "closed"), "close": ("open",)}
 
 
-def _choices_payload(pid: str, marks: Marks) -> bytes:
-    return encode(
-        {
-            "type": "poll",
-            "action": "results",
-            "poll": pid,
-            "counts": marks.counts,
-            "voters": marks.voters,
-        }
-    )
-
-
 class Polls:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -327,7 +315,7 @@ class Polls:
         if command.words:
             raise QAError("a word cloud's entries are recorded by answer_words")
         marks = Marks.fresh()
-        payload = _choices_payload(command.pid, marks) if publish else b""
+        payload = results_payload(command.pid, marks, "counts") if publish else b""
         keys = [
             poll_key(session_id, command.pid),
             poll_answers_key(session_id, command.pid),
@@ -370,7 +358,7 @@ class Polls:
                 poll_labels_key(session_id, pid),
                 poll_hidden_key(session_id, pid),
             ]
-            args += [_choices_payload(pid, marks), results_payload(pid, marks)]
+            args += [results_payload(pid, marks, "counts"), results_payload(pid, marks)]
         await self._publish(keys=keys, args=args)
 
     async def answered(self, session_id: str, pids: list[str], uid: str) -> dict[str, list[Any]]:

@@ -115,15 +115,12 @@ return {1, xadd(KEYS[5], ARGV[2], payload, '')}
 )
 
 
-def results_payload(pid: str, marks: Marks) -> bytes:
+def results_payload(pid: str, marks: Marks, field: str = "words") -> bytes:
+    """A poll's results event, its figures left as marks the Lua script fills in: ``words``
+    for a word cloud, ``counts`` for a choice or rating poll."""
+    figures = marks.words if field == "words" else marks.counts
     return encode(
-        {
-            "type": "poll",
-            "action": "results",
-            "poll": pid,
-            "words": marks.words,
-            "voters": marks.voters,
-        }
+        {"type": "poll", "action": "results", "poll": pid, field: figures, "voters": marks.voters}
     )
 
 
