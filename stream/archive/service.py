@@ -214,6 +214,9 @@ class Archive:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def run_retention(self) -> None:
+        left = await asyncio.to_thread(empty_trash, self.data_dir / DELETING)
+        if left:
+            logger.info("removed %d deleted recordings left from before the start", left)
         while True:
             try:
                 removed = await self.sweep()
@@ -239,6 +242,20 @@ class Archive:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def empty_trash(trash: Path) -> int:
+    """Remove what a delete renamed away but did not finish removing (the process ended, or the
+    disk refused); the number of entries removed."""
+    if not trash.is_dir():
+        return 0
+    entries = list(trash.iterdir())
+    for path in entries:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(entries)
 
 
 def expired_recordings(

@@ -10,13 +10,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.archive.index import RecordingIndex, Segment, write_index
-from stream.archive.service import DAY, expired_recordings
+from stream.archive.service import DAY, DELETING, expired_recordings
 from stream.common.grants import Role
 from stream.config import ConfigError, Settings
 from stream.http.keys import ARCHIVE
 from tests.archive.helpers import end_session, publish_for
 from tests.auth.staff import Staff, cheap_passwords, make_user
-from tests.conftest import base_url, create_session
+from tests.conftest import MakeServer, base_url, create_session
 from tests.media import publish_loop, wait_for
 
 
@@ -124,3 +124,19 @@ async def test_a_recording_is_not_deleted_while_it_is_being_written(server: Test
     finally:
         await publisher.close()
         await staff.close()
+
+
+async def test_a_delete_left_unfinished_is_removed_at_the_next_start(
+    make_server: MakeServer, settings: Settings
+) -> None:
+    trash = settings.data_dir / DELETING
+    left = trash / "seminar-1a2b3c4d"
+    left.mkdir(parents=True)
+    (left / "segment-000.mp4").write_bytes(b"\0" * 1024)
+    kept = settings.data_dir / "recordings" / "seminar"
+    kept.mkdir(parents=True)
+    (kept / "segment-000.mp4").write_bytes(b"\0" * 1024)
+    await make_server(settings)
+    await wait_for(lambda: not left.exists(), what="the unfinished delete removed")
+    assert list(trash.iterdir()) == []
+    assert (kept / "segment-000.mp4").exists()  # the recordings themselves are untouched
