@@ -21,7 +21,6 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,15 +29,14 @@ from pathlib import Path
 import aiohttp
 
 from stream.archive.disk import directory_bytes
+from stream.bench.loopback import encoded_loop, loopback_world
 from stream.bench.relay import _quiet_aiortc
 from stream.bench.relay_config import Config
 from stream.bench.relay_peers import WhepRefused
 from stream.bench.relay_phase import running_phase
 from stream.bench.relay_server import ServerFailed, cpu_count, machine_busy_seconds
-from stream.ingest.sources import EncodedFrame, encode_test_pattern
+from stream.ingest.sources import EncodedFrame
 from stream.ingest.whip_client import WhipError
-from stream.rtc.ice import host_addresses
-from stream.store import EmbeddedRedis
 
 __all__ = ["add_arguments", "run"]
 
@@ -46,7 +44,6 @@ DEFAULT_SECONDS = 15.0  # measuring window per server and round
 DEFAULT_ROUNDS = 2
 DEFAULT_SETTLE = 3.0  # after going live, before the window opens
 GOP_SECONDS = 2.0  # the keyframe interval the README recommends
-LOOP_GOPS = 2
 TARGET_PERCENT = 5.0  # of one core
 MAX_SECONDS = 600.0
 MAX_ROUNDS = 10
@@ -143,34 +140,16 @@ async def _window(
 
 
 async def run_benchmark(config: Config, rounds: int) -> Run:
-    progress(f"encoding {LOOP_GOPS * config.gop_frames} frames of {config.width}x{config.height}")
-    frames = await asyncio.to_thread(
-        encode_test_pattern,
-        width=config.width,
-        height=config.height,
-        fps=config.fps,
-        frames=LOOP_GOPS * config.gop_frames,
-        gop=config.gop_frames,
-        bitrate=config.bitrate,
-    )
+    frames = await encoded_loop(config)
     run = Run()
-    with (
-        tempfile.TemporaryDirectory(prefix="stream-bench-record-") as tmp_name,
-        host_addresses(("127.0.0.1",)),
-    ):
-        tmp = Path(tmp_name)
-        redis = EmbeddedRedis(tmp / "redis")
-        redis.start()
-        try:
-            async with asyncio.timeout(RUN_TIMEOUT), aiohttp.ClientSession() as http:
-                for number in range(rounds):
-                    for mode in MODES:
-                        directory = tmp / f"{mode}-{number}"
-                        run.windows.append(
-                            await _window(config, http, frames, directory, redis.url, mode)
-                        )
-        finally:
-            redis.stop()
+    with loopback_world("stream-bench-record-") as (tmp, redis_url):
+        async with asyncio.timeout(RUN_TIMEOUT), aiohttp.ClientSession() as http:
+            for number in range(rounds):
+                for mode in MODES:
+                    directory = tmp / f"{mode}-{number}"
+                    run.windows.append(
+                        await _window(config, http, frames, directory, redis_url, mode)
+                    )
     return run
 
 

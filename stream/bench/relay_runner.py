@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
-from stream.bench.relay_config import LOOP_GOPS, Config, progress
+from stream.bench.loopback import encoded_loop, loopback_world
+from stream.bench.relay_config import Config, progress
 from stream.bench.relay_measure import describe, measure
 from stream.bench.relay_phase import (
     PublisherLost,
@@ -22,9 +22,7 @@ from stream.bench.relay_phase import (
 )
 from stream.bench.relay_results import Results
 from stream.bench.relay_server import renice
-from stream.ingest.sources import EncodedFrame, encode_test_pattern
-from stream.rtc.ice import host_addresses
-from stream.store import EmbeddedRedis
+from stream.ingest.sources import EncodedFrame
 
 RUN_TIMEOUT = 3600.0
 FIRST_FRAME_TIMEOUT = 15.0
@@ -128,38 +126,17 @@ async def _reencode(
 
 async def run_benchmark(config: Config) -> Results:
     """The whole benchmark; every child process is stopped before this returns or raises."""
-    progress(
-        f"encoding {LOOP_GOPS * config.gop_frames} frames of {config.width}x{config.height} "
-        f"at {config.bitrate / 1e6:.2f} Mbit/s"
-    )
-    frames = await asyncio.to_thread(
-        encode_test_pattern,
-        width=config.width,
-        height=config.height,
-        fps=config.fps,
-        frames=LOOP_GOPS * config.gop_frames,
-        gop=config.gop_frames,
-        bitrate=config.bitrate,
-    )
+    frames = await encoded_loop(config)
     reniced = bool(config.nice) and renice(None, config.nice)
     if config.nice and not reniced:
         progress(f"could not change niceness by {config.nice}: running at normal priority")
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="stream-bench-") as tmp_name,
-            host_addresses(("127.0.0.1",)),
-        ):
-            tmp = Path(tmp_name)
-            redis = EmbeddedRedis(tmp / "redis")
-            redis.start()
-            try:
-                async with asyncio.timeout(RUN_TIMEOUT), aiohttp.ClientSession() as http:
-                    results = await _forward(config, http, frames, tmp, redis.url)
-                    if config.reencode_viewers:
-                        await _reencode(config, http, frames, tmp, redis.url, results)
-                    return results
-            finally:
-                redis.stop()
+        with loopback_world("stream-bench-") as (tmp, redis_url):
+            async with asyncio.timeout(RUN_TIMEOUT), aiohttp.ClientSession() as http:
+                results = await _forward(config, http, frames, tmp, redis_url)
+                if config.reencode_viewers:
+                    await _reencode(config, http, frames, tmp, redis_url, results)
+                return results
     finally:
         if reniced:
             renice(None, -config.nice)  # back to where we were (raising niceness is allowed)

@@ -37,7 +37,7 @@ from stream.qa.keys import (
 from stream.qa.limits import MAX_POLL_ANSWERS_PER_ADDRESS, MAX_POLLS_PER_SESSION, WORD_CLOUD_TOP
 from stream.qa.lua import SPLICE
 from stream.qa.model import Marks, Poll, PollState
-from stream.qa.protocol import PollAnswer, PollCreate, PollModerate, QAError
+from stream.qa.protocol import PollAnswer, PollCreate, PollModerate, QAError, check_answer_status
 from stream.qa.wordcloud import CLOUD, WordCloud, results_payload
 from stream.store import Redis
 
@@ -329,17 +329,7 @@ class Polls:
             MAX_POLL_ANSWERS_PER_ADDRESS, *command.choices,
         ]  # fmt: skip
         result = await self._answer(keys=keys, args=args)
-        status = int(result[0])
-        if status == -1:
-            raise QAError("no such poll", "not_found")
-        if status == -2:
-            raise QAError("this poll is not open", "poll_closed")
-        if status == 0:
-            raise QAError("you have answered this poll already", "answered")
-        if status == -3:
-            raise QAError(
-                "this poll has all the answers it takes from your address", "address_full"
-            )
+        check_answer_status(int(result[0]))
         return bytes(result[1])
 
     async def publish_results(self, session_id: str, pids: list[str]) -> None:

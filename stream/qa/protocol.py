@@ -55,6 +55,18 @@ class QAError(ProtocolError):
         self.retry_after = retry_after
 
 
+def check_answer_status(status: int) -> None:
+    """Raise the refusal a poll-answer script's status stands for (1: counted)."""
+    if status == -1:
+        raise QAError("no such poll", "not_found")
+    if status == -2:
+        raise QAError("this poll is not open", "poll_closed")
+    if status == 0:
+        raise QAError("you have answered this poll already", "answered")
+    if status == -3:
+        raise QAError("this poll has all the answers it takes from your address", "address_full")
+
+
 @dataclass(frozen=True, slots=True)
 class Ask:
     text: str

@@ -32,7 +32,7 @@ from stream.qa.limits import (
 )
 from stream.qa.lua import SPLICE
 from stream.qa.model import Marks, WordEntry
-from stream.qa.protocol import PollAnswer, QAError, Word
+from stream.qa.protocol import PollAnswer, QAError, Word, check_answer_status
 from stream.store import Redis
 
 # cloud(words, labels, hidden, top): the most given entries that are not hidden, as a JSON
@@ -187,17 +187,7 @@ class WordCloud:
         for word in command.words:
             args += [word.key, word.label]
         result = await self._answer(keys=keys, args=args)
-        status = int(result[0])
-        if status == -1:
-            raise QAError("no such poll", "not_found")
-        if status == -2:
-            raise QAError("this poll is not open", "poll_closed")
-        if status == 0:
-            raise QAError("you have answered this poll already", "answered")
-        if status == -3:
-            raise QAError(
-                "this poll has all the answers it takes from your address", "address_full"
-            )
+        check_answer_status(int(result[0]))
         return bytes(result[1]), [str(k) for k in json.loads(result[2])]
 
     async def hide(self, session_id: str, pid: str, word: Word) -> bytes:
