@@ -52,12 +52,14 @@ from stream.http.keys import (
     EMBEDDED_REDIS,
     LIMITER,
     METRICS,
+    NODE_SECRET,
     REDIS,
     REDIS_SUPERVISOR,
     SETTINGS,
     TEMPLATES,
 )
 from stream.http.middleware import error_middleware, security_headers
+from stream.http.nodes import shared_node_secret
 from stream.http.proxy import forwarded_headers
 from stream.http.routing import Guard, Route, mount
 from stream.http.templates import make_templates
@@ -280,6 +282,7 @@ def redis_context(
             raise
         app[REDIS] = client
         app[LIMITER] = Limiter(client)
+        app[NODE_SECRET] = await shared_node_secret(client)
         watch: asyncio.Task[None] | None = None
         if embedded is not None:
             supervisor = RedisSupervisor(

@@ -58,6 +58,13 @@ class Settings:
     ice_servers: tuple[str, ...] = ()
     # The URL other nodes and redirected viewers use to reach this node.
     public_url: str | None = None
+    # How the other nodes of the deployment reach this one's node routes (the relay link a
+    # node pulls a room over, resource requests forwarded to the peer's node):
+    # ``http://host:port``, ``https://…`` or ``unix:/path.sock``; None: the public URL.
+    node_link: str | None = None
+    # A viewer who reaches a node where the session is not live is served by that node from
+    # the room's origin node over a relay link (an edge); off: redirected there (307).
+    edge_relay: bool = True
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the
     # client address behind them is what per-address limits count.
     trusted_proxies: tuple[str, ...] = ()
@@ -130,6 +137,10 @@ class Settings:
             raise ConfigError("STREAM_WEBHOOK_URL must be an http:// or https:// URL")
         if self.webhook_url is not None and not self.webhook_secret:
             raise ConfigError("STREAM_WEBHOOK_URL needs STREAM_WEBHOOK_SECRET")
+        if self.node_link is not None and not self.node_link.startswith(
+            ("http://", "https://", "unix:/")
+        ):
+            raise ConfigError("STREAM_NODE_LINK must be an http(s):// URL or unix:/path")
         if self.publisher_timeout <= 0:
             raise ConfigError("STREAM_PUBLISHER_TIMEOUT must be positive")
         if self.consent_interval <= 0:
@@ -186,6 +197,10 @@ class Settings:
             values["trusted_proxies"] = _split(env["STREAM_TRUSTED_PROXIES"])
         if env.get("STREAM_PUBLIC_URL"):
             values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
+        if env.get("STREAM_NODE_LINK"):
+            values["node_link"] = env["STREAM_NODE_LINK"].rstrip("/")
+        if "STREAM_EDGE_RELAY" in env:
+            values["edge_relay"] = _bool(env, "STREAM_EDGE_RELAY")
         if "STREAM_RECORDING_RETENTION_DAYS" in env:
             values["recording_retention_days"] = _float(env, "STREAM_RECORDING_RETENTION_DAYS")
         if "STREAM_RECORDING_MAX_BYTES" in env:
@@ -222,6 +237,15 @@ def _int(env: Mapping[str, str], key: str) -> int:
         return int(env[key])
     except ValueError:
         raise ConfigError(f"{key}: {env[key]!r} is not an integer") from None
+
+
+def _bool(env: Mapping[str, str], key: str) -> bool:
+    value = env[key].strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key}: {env[key]!r} is not on or off")
 
 
 def _float(env: Mapping[str, str], key: str) -> float:

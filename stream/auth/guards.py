@@ -12,7 +12,10 @@ from aiohttp import web
 from stream.auth.invites import require_attendance
 from stream.common.grants import Permission, Role
 from stream.common.ids import validate_session_id
+from stream.common.errors import Unauthorized
 from stream.http import identity
+from stream.http.keys import NODE_SECRET
+from stream.http.nodes import is_node_request
 from stream.http.routing import Guard
 
 
@@ -43,6 +46,11 @@ async def _admin(request: web.Request) -> None:
     await identity.require_role(request, Role.ADMIN)
 
 
+async def _node(request: web.Request) -> None:
+    if not is_node_request(request, request.app[NODE_SECRET]):
+        raise Unauthorized("node routes need the deployment's node secret")
+
+
 PUBLIC = Guard("anyone", _anyone)
 # The unguessable URL of a WHIP/WHEP resource is its own credential (RFC 9725 §4.3).
 RESOURCE_HOLDER = Guard("holder of the resource URL", _anyone)
@@ -54,3 +62,5 @@ ARRANGER = _on_session(Permission.MANAGE)
 STAFF = Guard("staff", identity.require_staff)
 ORGANISER = Guard("organiser (arranger staff or admin)", _organiser)
 ADMIN = Guard("admin", _admin)
+# Another node of the deployment (the relay link an edge pulls a room over).
+NODE = Guard("node of the deployment", _node)

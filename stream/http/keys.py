@@ -36,6 +36,7 @@ REDIS = web.AppKey("redis", Redis)
 EMBEDDED_REDIS = web.AppKey("embedded_redis", EmbeddedRedis)
 REDIS_SUPERVISOR = web.AppKey("redis_supervisor", RedisSupervisor)  # embedded Redis only
 LIMITER = web.AppKey("limiter", Limiter)  # every rate limit, shared by the nodes
+NODE_SECRET = web.AppKey("node_secret", str)  # calls between nodes (stream.http.nodes)
 TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")  # request counts for /metrics
 
