@@ -39,6 +39,7 @@ from stream.auth.guards import (
     ARRANGER,
     ATTENDEE,
     MODERATOR,
+    NODE,
     ORGANISER,
     PUBLIC,
     RESOURCE_HOLDER,
@@ -97,6 +98,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/whep/{session}/{resource}", whep.whep_delete, RESOURCE_HOLDER),
     Route("OPTIONS", "/whep/{session}/{resource}", whep.whep_resource_options, PUBLIC),
     Route("GET", "/api/sessions/{session}/status", whep.session_status, ATTENDEE),
+    Route("GET", "/relay/{session}", whep.relay_link, NODE),
     # The programme: public JSON and calendars (before /s/{session}: /s/x.ics is a calendar).
     # One session's routes answer 404 for invite-only sessions, as for unknown ids.
     Route("GET", "/api/program", programme.api_program, PUBLIC),
@@ -330,6 +332,7 @@ def create_app(
     if settings.demo:
         app.cleanup_ctx.append(demo.demo_context)
     app.on_shutdown.append(chat.close_sockets)  # GOING_AWAY (1001) before handlers are awaited
+    app.on_shutdown.append(whep.close_relays)  # relay links too
     app.on_response_prepare.append(add_cors_headers)
     mount(app, ROUTES)
     app.router.add_static("/static", settings.web_dir / "static", append_version=True)

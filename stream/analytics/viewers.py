@@ -32,7 +32,7 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -41,10 +41,10 @@ from stream.analytics.curve import SAMPLE_INTERVAL, CurveWriter, NodeSample
 from stream.common.errors import BadRequest
 from stream.common.ids import validate_session_id
 from stream.http.client import client_address
-from stream.http.keys import AUTH_SECRET, REDIS, ROOMS, VIEWERS
+from stream.http.keys import AUTH_SECRET, EDGES, REDIS, ROOMS, VIEWERS
 from stream.http.render import Handler
 from stream.rooms.presence import presence_key
-from stream.rooms.room import RoomRegistry
+from stream.rooms.room import Room
 from stream.store import Redis
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class ViewerSampler:
     def __init__(
         self,
         redis: Redis,
-        rooms: RoomRegistry,
+        rooms: Callable[[], list[Room]],
         tally: ViewerTally,
         node: str,
         interval: int = SAMPLE_INTERVAL,
@@ -161,7 +161,7 @@ class ViewerSampler:
     async def sample(self, now: float | None = None) -> list[NodeSample]:
         """Count and write this node's sample of every live session (returns what it wrote)."""
         now = time.time() if now is None else now
-        here = {room.session_id: room for room in self.rooms.all() if room.live}
+        here = {room.session_id: room for room in self.rooms() if room.live}
         others = sorted(self.tally.sessions() - here.keys())
         live = set(here) | await self._live_elsewhere(others)
         samples = []
@@ -215,7 +215,10 @@ def node_id() -> str:
 async def viewers_context(app: web.Application) -> AsyncIterator[None]:
     """The tally the handlers feed and the sampler task (after the rooms and the login secret)."""
     tally = ViewerTally(app[AUTH_SECRET])
-    sampler = ViewerSampler(app[REDIS], app[ROOMS], tally, node_id())
+    def rooms() -> list[Room]:  # ours, and those mirrored here from other nodes
+        return app[ROOMS].all() + app[EDGES].rooms()
+
+    sampler = ViewerSampler(app[REDIS], rooms, tally, node_id())
     app[VIEWERS] = sampler
     sampler.start()
     try:

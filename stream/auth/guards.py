@@ -10,9 +10,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from stream.auth.invites import require_attendance
+from stream.common.errors import Unauthorized
 from stream.common.grants import Permission, Role
 from stream.common.ids import validate_session_id
-from stream.common.errors import Unauthorized
 from stream.http import identity
 from stream.http.keys import NODE_SECRET
 from stream.http.nodes import is_node_request

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from stream.ops import Metrics
     from stream.program.schedule import LiveState
     from stream.qa.service import QAService
+    from stream.rooms.edge import Edges
     from stream.rooms.presence import Presence
     from stream.rooms.room import RoomRegistry
     from stream.rtc.peer import PeerRegistry
@@ -48,6 +49,8 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 PEERS: web.AppKey[PeerRegistry] = web.AppKey("peers")
 ROOMS: web.AppKey[RoomRegistry] = web.AppKey("rooms")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
+EDGES: web.AppKey[Edges] = web.AppKey("edges")  # rooms mirrored from other nodes
+UPLINKS: web.AppKey[set[web.WebSocketResponse[bool]]] = web.AppKey("uplinks")  # relay links served
 LIVE: web.AppKey[LiveState] = web.AppKey("live")
 RTMP_SERVER: web.AppKey[RtmpServer] = web.AppKey("rtmp_server")
 ARCHIVE: web.AppKey[Archive] = web.AppKey("archive")  # recordings and live HLS

@@ -1,10 +1,11 @@
 """Where each live room is: every node records its live rooms in Redis, with a short TTL.
 
 A viewer may reach any node. The node that hosts a session's room (its origin) refreshes
-``room:{session}:live`` every ``PRESENCE_INTERVAL`` seconds with its public URL, viewer
-count and video codec; another node can then send the viewer there (WHEP allows a 307
-redirect), and pages on any node can show the live state. A node that dies stops refreshing
-and its entries expire.
+``room:{session}:live`` every ``PRESENCE_INTERVAL`` seconds with its public URL, its node link
+(``stream.http.nodes``), the audience (its viewers and its edges') and the video codec; another
+node can then serve the viewer from a mirror of the room (``stream.rooms.edge``) or send it
+there (WHEP allows a 307 redirect), and pages on any node can show the live state. A node that
+dies stops refreshing and its entries expire.
 """
 
 from __future__ import annotations
@@ -34,13 +35,20 @@ class RoomPresence:
     viewers: int
     live_since: float
     video: str | None = None  # the codec (the watch page's HLS fallback needs H.264)
+    link: str | None = None  # the origin's node link (None: records that predate it)
+
+    @property
+    def node(self) -> str:
+        """Where other nodes reach the origin."""
+        return self.link or self.origin
 
 
 class Presence:
-    def __init__(self, redis: Redis, rooms: RoomRegistry, origin: str) -> None:
+    def __init__(self, redis: Redis, rooms: RoomRegistry, origin: str, link: str) -> None:
         self.redis = redis
         self.rooms = rooms
         self.origin = origin
+        self.link = link
         self._published: set[str] = set()
 
     async def refresh(self) -> None:
@@ -53,7 +61,8 @@ class Presence:
                     key,
                     mapping={
                         "origin": self.origin,
-                        "viewers": room.viewer_count,
+                        "link": self.link,
+                        "viewers": room.audience,
                         "since": f"{since:.3f}",
                         "video": room.codecs().get("video") or "",
                     },
@@ -94,6 +103,7 @@ async def read_presence(redis: Redis, session_id: str) -> RoomPresence | None:
             int(values["viewers"]),
             float(values["since"]),
             values.get("video") or None,
+            values.get("link") or None,
         )
     except (KeyError, ValueError):
         return None

@@ -54,6 +54,8 @@ class Subscriber:
     outputs: dict[str, Output]
     disconnect: Callable[[str], Awaitable[None]]
     created: float = field(default_factory=time.monotonic)
+    # A relay link to an edge node (``stream.rooms.uplink``), not a viewer: not counted.
+    relay: bool = False
 
 
 @dataclass
@@ -100,6 +102,9 @@ class Room:
         self.log_prefix = f"[{session_id}]"
         self.sinks: list[FrameSink] = []
         self.last_keyframe_at: float | None = None
+        self.relays = 0  # subscribers that are relay links
+        # Viewers each relay link's edge reported (by subscriber id).
+        self.relayed_viewers: dict[str, int] = {}
 
     # -- publisher side -------------------------------------------------------------------
 
@@ -356,27 +361,43 @@ class Room:
         subscriber_id: str,
         disconnect: Callable[[str], Awaitable[None]],
         outputs: dict[str, Output],
+        *,
+        relay: bool = False,
     ) -> Subscriber:
-        """Add a viewer; each output starts at a keyframe once its viewer is connected."""
-        subscriber = Subscriber(subscriber_id, outputs, disconnect)
+        """Add a viewer (or a relay link); each output starts at a keyframe once its viewer
+        is connected."""
+        if subscriber_id in self.subscribers:
+            raise Conflict("subscriber already in the room")
+        subscriber = Subscriber(subscriber_id, outputs, disconnect, relay=relay)
         self.subscribers[subscriber_id] = subscriber
+        self.relays += relay
         return subscriber
 
     def unsubscribe(self, subscriber_id: str) -> None:
         subscriber = self.subscribers.pop(subscriber_id, None)
         if subscriber is not None:
+            self.relays -= subscriber.relay
+            self.relayed_viewers.pop(subscriber_id, None)
             for output in subscriber.outputs.values():
                 output.close()
 
     @property
     def viewer_count(self) -> int:
-        return len(self.subscribers)
+        """This node's viewers of the room."""
+        return len(self.subscribers) - self.relays
+
+    @property
+    def audience(self) -> int:
+        """Viewers here and at the edges this room is relayed to."""
+        return self.viewer_count + sum(self.relayed_viewers.values())
 
     def stats(self) -> dict[str, object]:
         return {
             "session": self.session_id,
             "live": self.live,
             "viewers": self.viewer_count,
+            "relays": self.relays,
+            "audience": self.audience,
             "codecs": self.codecs(),
             "frames_in": {kind: state.frames for kind, state in self._kinds.items()},
             "bytes_in": {kind: state.bytes for kind, state in self._kinds.items()},

@@ -1,0 +1,225 @@
+"""Edges: a node where a session is not live serves its viewers from a mirror of the origin's
+room, over one relay link, with real nodes on one Redis and real WebRTC peers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from stream.app import create_app
+from stream.config import Settings
+from stream.http.keys import EDGES, NODE_SECRET, ROOMS
+from stream.rooms import edge
+from stream.rooms.media import h264_is_keyframe
+from stream.rooms.room import Room
+from tests.conftest import base_url, close_or_explain, create_session
+from tests.media import publish_loop, wait_for, watch
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
+    servers = []
+    for _ in range(2):
+        port = free_port()
+        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}")
+        server = TestServer(create_app(node), host="127.0.0.1", port=port)
+        await server.start_server()
+        servers.append(server)
+    yield servers[0], servers[1]
+    for server in reversed(servers):
+        await close_or_explain(server)
+
+
+def origin_room(server: TestServer, session: str) -> Room:
+    room = server.app[ROOMS].get(session)
+    assert room is not None
+    return room
+
+
+async def live_on(server: TestServer, session: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            async with http.get(f"{base_url(server)}/api/sessions/{session}/status") as r:
+                if (await r.json())["live"]:
+                    return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{session} never showed live on {base_url(server)}")
+
+
+async def test_viewers_of_an_edge_cost_the_origin_one_link(
+    nodes: tuple[TestServer, TestServer],
+) -> None:
+    origin, other = nodes
+    key = await create_session(origin, "edgy")
+    publisher, _ = await publish_loop(base_url(origin), "edgy", key)
+    viewers = []
+    try:
+        await live_on(other, "edgy")
+        for _ in range(2):
+            viewers.append(await watch(base_url(other), "edgy"))
+        for _, received in viewers:
+            await wait_for(lambda r=received: len(r.frames["video"]) >= 20, 15, "edge video")
+            await wait_for(lambda r=received: len(r.frames["audio"]) >= 20, 15, "edge audio")
+            assert h264_is_keyframe(received.frames["video"][0])  # started at a keyframe
+        room = origin_room(origin, "edgy")
+        assert room.relays == 1  # one link for both viewers
+        assert room.viewer_count == 0  # the link is not a viewer
+        mirror = other.app[EDGES].get("edgy")
+        assert mirror is not None
+        assert mirror.viewer_count == 2
+        assert other.app[ROOMS].get("edgy") is None  # a mirror is not the node's own room
+        # The edge reports its viewers: the origin's audience (and its presence) counts them.
+        await wait_for(lambda: room.audience == 2, 10, "the edge's report")
+        async with aiohttp.ClientSession() as http:
+            for _ in range(60):
+                async with http.get(f"{base_url(other)}/api/sessions/edgy/status") as r:
+                    if (await r.json())["viewers"] == 2:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the audience never reached the presence record")
+    finally:
+        for client, _ in viewers:
+            await client.close()
+        await publisher.close()
+
+
+async def test_an_edge_follows_the_publisher_leaving_and_coming_back(
+    nodes: tuple[TestServer, TestServer],
+) -> None:
+    origin, other = nodes
+    key = await create_session(origin, "again")
+    publisher, _ = await publish_loop(base_url(origin), "again", key)
+    await live_on(other, "again")
+    client, received = await watch(base_url(other), "again")
+    try:
+        await wait_for(lambda: len(received.frames["video"]) >= 10, 15, "video before")
+        mirror = other.app[EDGES].get("again")
+        assert mirror is not None
+        await publisher.close()
+        await wait_for(lambda: not mirror.live, 10, "the mirror to see the publisher leave")
+        publisher, _ = await publish_loop(base_url(origin), "again", key)
+        before = len(received.frames["video"])
+        await wait_for(lambda: mirror.live, 10, "the mirror live again")
+        await wait_for(lambda: len(received.frames["video"]) >= before + 20, 15, "video after")
+        assert other.app[EDGES].get("again") is mirror  # the same mirror, its viewer kept
+    finally:
+        await client.close()
+        await publisher.close()
+
+
+async def test_a_mirror_without_viewers_closes_its_link(
+    nodes: tuple[TestServer, TestServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(edge, "MIRROR_IDLE", 0.5)
+    monkeypatch.setattr(edge, "REPORT_INTERVAL", 0.1)
+    origin, other = nodes
+    key = await create_session(origin, "brief")
+    publisher, _ = await publish_loop(base_url(origin), "brief", key)
+    try:
+        await live_on(other, "brief")
+        client, received = await watch(base_url(other), "brief")
+        await wait_for(lambda: len(received.frames["video"]) >= 5, 15, "edge video")
+        room = origin_room(origin, "brief")
+        assert room.relays == 1
+        await client.close()
+        await wait_for(lambda: other.app[EDGES].get("brief") is None, 10, "the mirror to close")
+        await wait_for(lambda: room.relays == 0, 10, "the origin to drop the link")
+        assert room.live  # the origin's room goes on
+    finally:
+        await publisher.close()
+
+
+async def test_the_relay_link_needs_the_node_secret(
+    nodes: tuple[TestServer, TestServer],
+) -> None:
+    origin, _ = nodes
+    key = await create_session(origin, "locked")
+    publisher, _ = await publish_loop(base_url(origin), "locked", key)
+    secret = origin.app[NODE_SECRET]
+    url = f"{base_url(origin)}/relay/locked"
+    try:
+        await wait_for(lambda: origin_room(origin, "locked").live, 10, "live")
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": secret}):
+                async with http.get(url, headers=headers) as r:
+                    assert r.status == 401
+                    assert r.content_type == "application/problem+json"
+            async with http.get(
+                f"{base_url(origin)}/relay/nothing", headers={"Authorization": f"Bearer {secret}"}
+            ) as r:
+                assert r.status in (404, 409)
+            # A node that says nonsense is cut off; the room is not disturbed.
+            for message in (
+                "not json",
+                '{"type": "publisher"}',
+                '{"type": "viewers", "count": -1}',
+            ):
+                async with http.ws_connect(
+                    url, headers={"Authorization": f"Bearer {secret}"}
+                ) as ws:
+                    await ws.send_str(message)
+                    closing = None
+                    async for incoming in ws:
+                        if incoming.type == aiohttp.WSMsgType.CLOSE:
+                            break
+                    closing = ws.close_code
+                    assert closing == 1008, message
+            room = origin_room(origin, "locked")
+            await wait_for(lambda: room.relays == 0, 5, "the links gone")
+            assert room.live
+    finally:
+        await publisher.close()
+
+
+async def test_offers_at_an_edge_open_one_link_at_most(
+    nodes: tuple[TestServer, TestServer],
+) -> None:
+    """A visitor posting offer after offer to an edge (bad ones here) makes no more than one
+    relay link; the offers are refused as anywhere."""
+    origin, other = nodes
+    key = await create_session(origin, "flood")
+    publisher, _ = await publish_loop(base_url(origin), "flood", key)
+    try:
+        await live_on(other, "flood")
+        statuses = []
+        async with aiohttp.ClientSession() as http:
+            for _ in range(8):
+                async with http.post(
+                    f"{base_url(other)}/whep/flood",
+                    data="v=0\r\n",
+                    headers={"Content-Type": "application/sdp"},
+                ) as r:
+                    statuses.append(r.status)
+                    assert r.content_type == "application/problem+json"
+        assert set(statuses) <= {400, 429}, statuses
+        assert origin_room(origin, "flood").relays <= 1
+    finally:
+        await publisher.close()
+
+
+async def test_status_of_a_session_live_elsewhere_is_not_a_mirror(
+    nodes: tuple[TestServer, TestServer],
+) -> None:
+    """Without viewers at the edge there is no mirror: pages only read the presence record."""
+    origin, other = nodes
+    key = await create_session(origin, "quiet")
+    publisher, _ = await publish_loop(base_url(origin), "quiet", key)
+    try:
+        await live_on(other, "quiet")
+        assert other.app[EDGES].get("quiet") is None
+        assert origin_room(origin, "quiet").relays == 0
+    finally:
+        await publisher.close()
