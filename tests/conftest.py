@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -93,6 +94,28 @@ async def close_or_explain(server: TestServer) -> None:
 @pytest.fixture
 async def server(make_server: MakeServer, settings: Settings) -> TestServer:
     return await make_server(settings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
+    """Two nodes of one deployment on one Redis, each at its own URL (its node link)."""
+    servers = []
+    for _ in range(2):
+        port = free_port()
+        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}")
+        server = TestServer(create_app(node), host="127.0.0.1", port=port)
+        await server.start_server()
+        servers.append(server)
+    yield servers[0], servers[1]
+    for server in reversed(servers):
+        await close_or_explain(server)
 
 
 def base_url(server: TestServer) -> str:

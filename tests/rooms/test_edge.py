@@ -4,42 +4,17 @@ room, over one relay link, with real nodes on one Redis and real WebRTC peers.""
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from stream.app import create_app
-from stream.config import Settings
 from stream.http.keys import EDGES, NODE_SECRET, ROOMS
 from stream.rooms import edge
 from stream.rooms.media import h264_is_keyframe
 from stream.rooms.room import Room
 from tests.conftest import base_url, close_or_explain, create_session
 from tests.media import publish_loop, wait_for, watch
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-async def nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
-    servers = []
-    for _ in range(2):
-        port = free_port()
-        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}")
-        server = TestServer(create_app(node), host="127.0.0.1", port=port)
-        await server.start_server()
-        servers.append(server)
-    yield servers[0], servers[1]
-    for server in reversed(servers):
-        await close_or_explain(server)
 
 
 def origin_room(server: TestServer, session: str) -> Room:
@@ -222,4 +197,27 @@ async def test_status_of_a_session_live_elsewhere_is_not_a_mirror(
         assert other.app[EDGES].get("quiet") is None
         assert origin_room(origin, "quiet").relays == 0
     finally:
+        await publisher.close()
+
+
+async def test_an_origin_shutting_down_closes_its_links_at_once(
+    nodes: tuple[TestServer, TestServer],
+) -> None:
+    """The origin's shutdown closes each relay link (1001) before its handlers are awaited: it
+    is not held up by them, and the edge sees its publisher gone."""
+    origin, other = nodes
+    key = await create_session(origin, "bye")
+    publisher, _ = await publish_loop(base_url(origin), "bye", key)
+    await live_on(other, "bye")
+    client, received = await watch(base_url(other), "bye")
+    try:
+        await wait_for(lambda: len(received.frames["video"]) >= 5, 15, "edge video")
+        mirror = other.app[EDGES].get("bye")
+        assert mirror is not None
+        started = asyncio.get_running_loop().time()
+        await close_or_explain(origin)
+        assert asyncio.get_running_loop().time() - started < 10
+        await wait_for(lambda: not mirror.live, 10, "the mirror to lose its publisher")
+    finally:
+        await client.close()
         await publisher.close()

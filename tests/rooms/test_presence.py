@@ -30,9 +30,7 @@ async def two_nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestS
     servers = []
     for _ in range(2):
         port = free_port()
-        node = settings.with_(
-            port=port, public_url=f"http://127.0.0.1:{port}", edge_relay=False
-        )
+        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}", edge_relay=False)
         server = TestServer(create_app(node), host="127.0.0.1", port=port)
         await server.start_server()
         servers.append(server)
