@@ -215,6 +215,7 @@ def node_id() -> str:
 async def viewers_context(app: web.Application) -> AsyncIterator[None]:
     """The tally the handlers feed and the sampler task (after the rooms and the login secret)."""
     tally = ViewerTally(app[AUTH_SECRET])
+
     def rooms() -> list[Room]:  # ours, and those mirrored here from other nodes
         return app[ROOMS].all() + app[EDGES].rooms()
 

@@ -27,7 +27,7 @@ from stream.common.grants import Permission, Role
 from stream.common.ids import validate_session_id
 from stream.http import identity as guard
 from stream.http.keys import ARCHIVE, CHAT, REDIS, ROOMS, SETTINGS, TEMPLATES
-from stream.http.urls import base_url
+from stream.http.nodes import node_link
 from stream.program.programme import load_programme
 from stream.program.sessions import Session, SessionStore
 from stream.qa.snapshot import load_questions
@@ -84,7 +84,7 @@ async def _live(request: web.Request, session_id: str) -> bool:
         return True
     elsewhere = await read_presence(request.app[REDIS], session_id)
     # This node's own record may outlive its room by a refresh: only another node counts.
-    return elsewhere is not None and elsewhere.origin != base_url(request.app[SETTINGS])
+    return elsewhere is not None and elsewhere.node != node_link(request.app[SETTINGS])
 
 
 async def ended_recording(request: web.Request, session: Session) -> RecordingIndex | None:

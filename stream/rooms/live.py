@@ -1,5 +1,6 @@
 """The rooms as the programme sees them: which sessions are live on this node, with how many
-viewers (the programme, the dashboard and the pages show it)."""
+viewers, here and at the edges the room is relayed to (the programme, the dashboard and the
+pages show it)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ class LiveBoard:
         """Each room's live state on this node, by session id."""
         return {
             room.session_id: Live(
-                live=room.live, publishing=room.publisher is not None, viewers=room.viewer_count
+                live=room.live, publishing=room.publisher is not None, viewers=room.audience
             )
             for room in self.rooms.all()
         }

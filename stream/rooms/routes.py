@@ -176,13 +176,13 @@ async def session_status(request: web.Request) -> web.Response:
         body = {
             "session": session_id,
             "live": True,
-            "viewers": room.viewer_count,
+            "viewers": room.audience,  # ours and our edges'
             "video": room.codecs().get("video"),  # the watch page's HLS fallback needs H.264
         }
     else:
         # Another node may host it; our own record may lag behind our room by a refresh.
         elsewhere = await request.app[PRESENCE].lookup(session_id)
-        if elsewhere is not None and elsewhere.origin == base_url(request.app[SETTINGS]):
+        if elsewhere is not None and elsewhere.node == node_link(request.app[SETTINGS]):
             elsewhere = None
         body = {
             "session": session_id,
