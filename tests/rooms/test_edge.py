@@ -4,16 +4,20 @@ room, over one relay link, with real nodes on one Redis and real WebRTC peers.""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from stream.app import create_app
+from stream.config import Settings
 from stream.http.keys import EDGES, NODE_SECRET, ROOMS
 from stream.rooms import edge
 from stream.rooms.media import h264_is_keyframe
 from stream.rooms.room import Room
-from tests.conftest import base_url, close_or_explain, create_session
+from tests.conftest import base_url, close_or_explain, create_session, free_port
 from tests.media import publish_loop, wait_for, watch
 
 
@@ -221,3 +225,38 @@ async def test_an_origin_shutting_down_closes_its_links_at_once(
     finally:
         await client.close()
         await publisher.close()
+
+
+async def test_an_edge_reaches_its_origin_over_a_unix_socket(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Worker processes on one machine link over Unix sockets (``unix:/path`` node links)."""
+    sock = tmp_path / "origin.sock"
+    servers: list[TestServer] = []
+    try:
+        for node_settings in (
+            settings.with_(port=free_port(), node_link=f"unix:{sock}"),
+            settings.with_(port=free_port(), node_link=f"unix:{tmp_path / 'edge.sock'}"),
+        ):
+            server = TestServer(create_app(node_settings), host="127.0.0.1")
+            await server.start_server()
+            servers.append(server)
+        origin, other = servers
+        assert origin.runner is not None
+        unix_site = web.UnixSite(origin.runner, str(sock))
+        await unix_site.start()
+        key = await create_session(origin, "lokal")
+        publisher, _ = await publish_loop(base_url(origin), "lokal", key)
+        try:
+            await live_on(other, "lokal")
+            client, received = await watch(base_url(other), "lokal")
+            try:
+                await wait_for(lambda: len(received.frames["video"]) >= 10, 15, "video")
+                assert origin_room(origin, "lokal").relays == 1
+            finally:
+                await client.close()
+        finally:
+            await publisher.close()
+    finally:
+        for server in reversed(servers):
+            await close_or_explain(server)
