@@ -78,9 +78,10 @@ async def close_relays(app: web.Application) -> None:
     await app[EDGES].close_all("server shutting down")
 
 
-async def _viewer_room(request: web.Request, session_id: str) -> Room | web.Response:
-    """The room a viewer of ``session_id`` joins on this node: ours, a mirror of another
-    node's (an edge), or a redirect there when edges are off."""
+async def _viewer_room(request: web.Request, session_id: str) -> Room | web.Response | None:
+    """The room a viewer of ``session_id`` joins on this node: ours or a mirror we have; None
+    when it is live on another node and we have no mirror of it yet (redirected there instead
+    when edges are off); a 409 response when it is live nowhere."""
     room = request.app[ROOMS].get(session_id)
     if room is not None and room.live:
         return room
@@ -94,7 +95,7 @@ async def _viewer_room(request: web.Request, session_id: str) -> Room | web.Resp
     if not settings.edge_relay:
         # Live on another node: WHEP clients follow a 307 with the same offer.
         raise web.HTTPTemporaryRedirect(f"{elsewhere.origin}/whep/{session_id}")
-    return await request.app[EDGES].room(session_id)
+    return None
 
 
 async def whep_post(request: web.Request) -> web.Response:
@@ -113,10 +114,12 @@ async def whep_post(request: web.Request) -> web.Response:
     room = await _viewer_room(request, session_id)
     if isinstance(room, web.Response):
         return room
+    offer = await read_body(request, SDP_CONTENT_TYPE)
+    kinds = check_offer(offer, want="recv")
+    if room is None:  # live on another node: a mirror here (a bad offer never opens one)
+        room = await request.app[EDGES].room(session_id)
     slot = peers.admission.reserve(address, per_address=MAX_VIEWERS_PER_ADDRESS, what="WHEP offers")
     try:
-        offer = await read_body(request, SDP_CONTENT_TYPE)
-        kinds = check_offer(offer, want="recv")
         peer, answer = await accept_viewer(
             room,
             offer,

@@ -163,11 +163,11 @@ async def test_the_relay_link_needs_the_node_secret(
         await publisher.close()
 
 
-async def test_offers_at_an_edge_open_one_link_at_most(
+async def test_bad_offers_at_an_edge_open_no_link(
     nodes: tuple[TestServer, TestServer],
 ) -> None:
-    """A visitor posting offer after offer to an edge (bad ones here) makes no more than one
-    relay link; the offers are refused as anywhere."""
+    """A visitor posting bad offer after offer to an edge opens no relay link: the offers are
+    refused (400, then 429) before a mirror is looked for."""
     origin, other = nodes
     key = await create_session(origin, "flood")
     publisher, _ = await publish_loop(base_url(origin), "flood", key)
@@ -184,7 +184,9 @@ async def test_offers_at_an_edge_open_one_link_at_most(
                     statuses.append(r.status)
                     assert r.content_type == "application/problem+json"
         assert set(statuses) <= {400, 429}, statuses
-        assert origin_room(origin, "flood").relays <= 1
+        assert statuses[0] == 400
+        assert origin_room(origin, "flood").relays == 0
+        assert other.app[EDGES].get("flood") is None
     finally:
         await publisher.close()
 
