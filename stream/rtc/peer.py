@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -33,8 +34,23 @@ OnClose = Callable[["Peer"], Awaitable[None]]
 Prepare = Callable[[], None]
 
 
+# The tag of the node whose peers are made in this context (set per request by
+# ``stream.rtc.resource_nodes``): it starts their resource ids, so any node of the deployment
+# can tell which node holds a resource. Empty: untagged ids (only this node can answer them).
+NODE_TAG: ContextVar[str] = ContextVar("node_tag", default="")
+NODE_TAG_SEPARATOR = "."  # not in the URL-safe base64 alphabet of the random part
+
+
 def new_resource_id() -> str:
-    return secrets.token_urlsafe(RESOURCE_ID_BYTES)
+    token = secrets.token_urlsafe(RESOURCE_ID_BYTES)
+    tag = NODE_TAG.get()
+    return f"{tag}{NODE_TAG_SEPARATOR}{token}" if tag else token
+
+
+def split_resource_id(resource_id: str) -> tuple[str | None, str]:
+    """``(node tag or None, random part)`` of a resource id."""
+    tag, separator, token = resource_id.partition(NODE_TAG_SEPARATOR)
+    return (tag, token) if separator else (None, resource_id)
 
 
 class Peer:
@@ -60,7 +76,8 @@ class Peer:
         self._closing = False
         self._connected = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.log_prefix = f"[{session_id} {role} {self.id[:6]}]"
+        self.token = split_resource_id(self.id)[1]
+        self.log_prefix = f"[{session_id} {role} {self.token[:6]}]"
         pc.on("connectionstatechange", self._on_state_change)
         loop = asyncio.get_running_loop()
         self._reaper = loop.call_later(handshake_timeout, self._handshake_expired)
