@@ -249,6 +249,8 @@ class Supervisor:
                 await watch
             await self._stop_workers()
             self._remove_sockets()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
         if self.failure is not None:
             raise WorkersFailed(self.failure)
 
