@@ -149,7 +149,9 @@ class Settings:
         ):
             raise ConfigError("STREAM_NODE_LINK must be an http(s):// URL or unix:/path")
         if not 1 <= self.workers <= MAX_WORKERS:
-            raise ConfigError(f"STREAM_WORKERS: {self.workers} is not 1 to {MAX_WORKERS} (or auto)")
+            raise ConfigError(
+                f"STREAM_WORKERS / --workers: {self.workers} is not 1 to {MAX_WORKERS} (or auto)"
+            )
         if self.workers > 1 and self.worker is None and self.node_link is not None:
             raise ConfigError(
                 "STREAM_NODE_LINK names one process: with STREAM_WORKERS each worker gets its own "
@@ -263,7 +265,7 @@ def parse_workers(value: str) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(
-            f"STREAM_WORKERS: {value!r} is not a number of processes or auto"
+            f"STREAM_WORKERS / --workers: {value!r} is not a number of processes or auto"
         ) from None
 
 

@@ -274,7 +274,11 @@ class Supervisor:
             for worker in self.workers:
                 if worker.respawn_at is not None:
                     if now >= worker.respawn_at:
-                        worker.spawn()
+                        try:
+                            worker.spawn()
+                        except (OSError, WorkersFailed) as exc:
+                            self.stop(f"cannot start worker {worker.index}: {exc}")
+                            return
                     continue
                 if worker.process is None or worker.process.poll() is None:
                     continue
