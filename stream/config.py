@@ -157,6 +157,11 @@ class Settings:
                 "STREAM_NODE_LINK names one process: with STREAM_WORKERS each worker gets its own "
                 "link (a unix socket in the data directory)"
             )
+        if self.workers > 1 and not self.edge_relay:
+            raise ConfigError(
+                "STREAM_EDGE_RELAY=off sends a viewer to the node of its session's room, but "
+                "workers share one public URL: keep it on with STREAM_WORKERS"
+            )
         if self.publisher_timeout <= 0:
             raise ConfigError("STREAM_PUBLISHER_TIMEOUT must be positive")
         if self.consent_interval <= 0:

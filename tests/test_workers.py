@@ -276,6 +276,9 @@ def test_workers_setting() -> None:
     with pytest.raises(ConfigError, match="STREAM_NODE_LINK"):
         Settings(workers=2, node_link="http://10.0.0.2:8080")
     assert Settings(workers=2, worker=1, node_link="unix:/run/n.sock").worker == 1
+    # Workers share one public URL: a redirect to "the room's node" cannot reach it.
+    with pytest.raises(ConfigError, match="STREAM_EDGE_RELAY"):
+        Settings(workers=2, edge_relay=False)
     assert Settings().runs_singletons
     assert Settings(worker=0).runs_singletons
     assert not Settings(worker=1).runs_singletons
@@ -293,7 +296,7 @@ def test_settings_reach_a_worker_whole() -> None:
         workers=4,
         worker=1,
         recording_max_bytes=10,
-        edge_relay=False,
+        cors_origins=("https://a.example", "https://b.example"),
     )
     assert decode_settings(encode_settings(settings)) == settings
 
