@@ -41,6 +41,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,8 @@ def write_spec(spec: WorkerSpec) -> int:
 
 def read_spec(fd: int) -> WorkerSpec:
     """In the worker: the spec from the inherited pipe ``fd`` (closed after)."""
+    if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        raise ValueError(f"descriptor {fd} is not a pipe")
     with os.fdopen(fd, "rb") as pipe:
         record = json.loads(pipe.read(MAX_SPEC_BYTES + 1))
     return WorkerSpec(decode_settings(record["settings"]), int(record["listen_fd"]))
@@ -232,10 +235,11 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stop)
-        for worker in self.workers:
-            worker.spawn()
-        watch = asyncio.create_task(self._watch(), name="workers-watch")
+        watch: asyncio.Task[None] | None = None
         try:
+            for worker in self.workers:
+                worker.spawn()
+            watch = asyncio.create_task(self._watch(), name="workers-watch")
             if await self._wait_ready():
                 print(
                     f"======== Running on {self.settings.base_url} "
@@ -244,9 +248,10 @@ class Supervisor:
                 )
             await self.stopping.wait()
         finally:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
             await self._stop_workers()
             self._remove_sockets()
             for signum in (signal.SIGINT, signal.SIGTERM):

@@ -35,8 +35,9 @@ Prepare = Callable[[], None]
 
 
 # The tag of the node whose peers are made in this context (set per request by
-# ``stream.rtc.resource_nodes``): it starts their resource ids, so any node of the deployment
-# can tell which node holds a resource. Empty: untagged ids (only this node can answer them).
+# ``stream.rtc.resource_nodes``): it ends their resource ids (``<random>.<tag>``, so that a
+# prefix of an id stays random), and any node of the deployment can tell which node holds a
+# resource. Empty: untagged ids (only this node can answer them).
 NODE_TAG: ContextVar[str] = ContextVar("node_tag", default="")
 NODE_TAG_SEPARATOR = "."  # not in the URL-safe base64 alphabet of the random part
 
@@ -44,12 +45,12 @@ NODE_TAG_SEPARATOR = "."  # not in the URL-safe base64 alphabet of the random pa
 def new_resource_id() -> str:
     token = secrets.token_urlsafe(RESOURCE_ID_BYTES)
     tag = NODE_TAG.get()
-    return f"{tag}{NODE_TAG_SEPARATOR}{token}" if tag else token
+    return f"{token}{NODE_TAG_SEPARATOR}{tag}" if tag else token
 
 
 def split_resource_id(resource_id: str) -> tuple[str | None, str]:
     """``(node tag or None, random part)`` of a resource id."""
-    tag, separator, token = resource_id.partition(NODE_TAG_SEPARATOR)
+    token, separator, tag = resource_id.rpartition(NODE_TAG_SEPARATOR)
     return (tag, token) if separator else (None, resource_id)
 
 
@@ -76,8 +77,7 @@ class Peer:
         self._closing = False
         self._connected = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.token = split_resource_id(self.id)[1]
-        self.log_prefix = f"[{session_id} {role} {self.token[:6]}]"
+        self.log_prefix = f"[{session_id} {role} {self.id[:6]}]"
         pc.on("connectionstatechange", self._on_state_change)
         loop = asyncio.get_running_loop()
         self._reaper = loop.call_later(handshake_timeout, self._handshake_expired)

@@ -104,7 +104,7 @@ def options_response(
 
 
 def etag_of(peer: Peer) -> str:
-    return f'"{peer.token[:16]}"'
+    return f'"{peer.id[:16]}"'
 
 
 def find_peer(request: web.Request, role: str) -> Peer:

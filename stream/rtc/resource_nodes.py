@@ -4,8 +4,8 @@ Behind one port (``stream serve --workers``) or a load balancer, a client's ``PA
 ``DELETE`` on its resource URL may reach a node other than the one that holds the peer. So
 each node:
 
-- makes a random *node tag* at start and puts it before the ids of the peers it makes
-  (``<tag>.<random>``; the random part alone keeps them unguessable);
+- makes a random *node tag* at start and puts it at the end of the ids of the peers it makes
+  (``<random>.<tag>``; the random part alone keeps them unguessable);
 - records ``node:{tag}:link`` → its node link (:func:`stream.http.nodes.node_link`) in Redis
   with a TTL, refreshed while it runs: a node that dies stops refreshing and its record expires;
 - answers a resource request for another node's peer by sending it on to that node's link, at
