@@ -247,13 +247,16 @@ def serve_worker(fd: int) -> int:
     os.umask(PRIVATE_UMASK)
     sock = socket.socket(fileno=spec.listen_fd)
     sock.setblocking(False)
+    app = create_app(settings)
+    app.on_startup.insert(0, _stop_on_first_signal)
     try:
         web.run_app(
-            create_app(settings),
+            app,
             sock=sock,
             path=str(node_socket),
             backlog=LISTEN_BACKLOG,
             shutdown_timeout=HANDLER_GRACE_SECONDS,
+            handle_signals=False,
             access_log_class=AccessLogger,
             print=lambda _: print(f"[{name}] serving, node link {settings.node_link}", flush=True),
         )
@@ -261,6 +264,23 @@ def serve_worker(fd: int) -> int:
         print(f"stream: {name} could not start: {exc}", file=sys.stderr)
         return EXIT_START_FAILED
     return 0
+
+
+async def _stop_on_first_signal(app: web.Application) -> None:
+    """A worker stops gracefully on SIGTERM or SIGINT and ignores the ones that follow while it
+    stops (the supervisor's and, say, systemd's signal to every process of the service)."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Ignored from now until the process ends (the loop's own removal at its close
+            # would restore the default, which ends the process mid-way).
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)
+        raise web.GracefulExit
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
 
 
 def _in_use(exc: DataDirInUse) -> str:

@@ -58,6 +58,7 @@ from stream.http.nodes import UNIX_PREFIX, link_session
 from stream.store import (
     MAX_UNIX_SOCKET_PATH,
     EmbeddedRedis,
+    Redis,
     RedisSupervisor,
     connect,
     parent_death_signal,
@@ -77,7 +78,7 @@ RESTART_DELAY = 0.5
 WATCH_INTERVAL = 0.1
 READY_PROBE_TIMEOUT = 2.0
 MAX_SPEC_BYTES = 60_000  # fits a pipe's buffer: written whole before the worker starts
-EXIT_FAILED = 1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class WorkersFailed(Exception):
@@ -232,9 +233,8 @@ class Supervisor:
         self.stopping.set()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self.stop)
+        """Start the workers; stop them when :meth:`stop` is called (:func:`supervise` calls it
+        on SIGINT/SIGTERM), or when they cannot go on (then :class:`WorkersFailed`)."""
         watch: asyncio.Task[None] | None = None
         try:
             for worker in self.workers:
@@ -253,9 +253,7 @@ class Supervisor:
                 with contextlib.suppress(asyncio.CancelledError):
                     await watch
             await self._stop_workers()
-            self._remove_sockets()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
+            self.remove_sockets()
         if self.failure is not None:
             raise WorkersFailed(self.failure)
 
@@ -321,8 +319,13 @@ class Supervisor:
                 logger.warning("worker %s did not stop in time: killed", worker.index)
                 worker.process.kill()
                 await asyncio.to_thread(worker.process.wait)
+            else:
+                if worker.process.returncode != 0:
+                    logger.warning(
+                        "worker %s stopped with code %s", worker.index, worker.process.returncode
+                    )
 
-    def _remove_sockets(self) -> None:
+    def remove_sockets(self) -> None:
         if self.temporary_sockets:
             shutil.rmtree(self.sockets, ignore_errors=True)
             return
@@ -337,15 +340,20 @@ async def supervise(settings: Settings, sock: socket.socket) -> None:
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir, own_process_group=True)
-        embedded.start()  # from the loop's thread: the child is bound to it (see EmbeddedRedis)
         url = embedded.url
-    client = connect(url)
+    supervisor = Supervisor(settings, sock, url)
+    loop = asyncio.get_running_loop()
+    # Until the end, Redis stopped too: a signal only asks to stop (once is enough).
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, supervisor.stop)
+    client: Redis | None = None
     watch: asyncio.Task[None] | None = None
     try:
         if embedded is not None:
+            embedded.start()  # from the loop's thread: the child is bound to it (EmbeddedRedis)
             await embedded.wait_serving()
+        client = connect(url)
         await wait_ready(client)
-        supervisor = Supervisor(settings, sock, url)
         if embedded is not None:
             redis_supervisor = RedisSupervisor(
                 embedded,
@@ -360,13 +368,18 @@ async def supervise(settings: Settings, sock: socket.socket) -> None:
             redact_url(url),
             supervisor.sockets,
         )
-        await supervisor.run()
+        if not supervisor.stopping.is_set():  # not signalled while Redis started
+            await supervisor.run()
     finally:
         if watch is not None:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
-        await client.aclose()
+        if client is not None:
+            await client.aclose()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+        supervisor.remove_sockets()
         sock.close()
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
