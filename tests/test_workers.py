@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import signal
 import socket
@@ -22,6 +24,7 @@ import pytest
 
 from stream.config import ConfigError, Settings, parse_workers
 from stream.program.sessions import Session, SessionStore
+from stream.serve import JsonFormatter, configure_logging
 from stream.store import EmbeddedRedis, connect
 from stream.workers import (
     MAX_RESTARTS,
@@ -325,3 +328,21 @@ def test_serve_help_names_workers() -> None:
     )
     assert "--workers" in result.stdout
     assert "--worker-of" not in result.stdout  # the supervisor's, not the user's
+
+
+def test_log_lines_name_their_process() -> None:
+    record = logging.LogRecord("stream.x", logging.INFO, __file__, 1, "hello %s", ("you",), None)
+    line = json.loads(JsonFormatter("worker 1").format(record))
+    assert (line["process"], line["message"]) == ("worker 1", "hello you")
+    assert "process" not in json.loads(JsonFormatter().format(record))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        configure_logging("text", "INFO", "worker 1")
+        assert "[worker 1] stream.x: hello you" in root.handlers[0].format(record)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
