@@ -187,6 +187,25 @@ async def test_two_workers_share_the_port_restart_and_stop(tmp_path: Path) -> No
         assert await answering_workers(server.base) == {0, 1}
         assert "worker 1 (pid" in server.output
 
+        # The embedded Redis is the supervisor's: killed, it is started again, the workers
+        # reconnect by themselves and the data is there.
+        redis_before = [
+            c
+            for c in psutil.Process(server.process.pid).children()
+            if "--worker-of" not in c.cmdline()
+        ]
+        assert len(redis_before) == 1, redis_before
+        redis_before[0].kill()
+        async with asyncio.timeout(START_SECONDS):
+            while "embedded Redis is back" not in server.output:
+                await asyncio.sleep(0.1)
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            for _ in range(6):
+                async with http.get(f"{server.base}/api/sessions/kept") as r:
+                    assert r.status == 200
+        assert await answering_workers(server.base) == {0, 1}
+
         children = psutil.Process(server.process.pid).children(recursive=True)
         assert len(children) == 3, children  # two workers and the Redis
         started = asyncio.get_running_loop().time()
