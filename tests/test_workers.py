@@ -37,6 +37,7 @@ from tests.rtc.offers import real_offer
 
 START_SECONDS = 60.0  # two Python processes importing aiortc on a loaded 2-core machine
 STOP_SECONDS = 30.0
+PROCESS_TEST_SECONDS = 300  # several starts of the server, bounded each; a loaded machine
 FRAGMENT = {"Content-Type": "application/trickle-ice-sdpfrag"}
 CANDIDATE = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
 
@@ -147,6 +148,7 @@ async def node_health(path: Path) -> dict[str, object]:
         return body
 
 
+@pytest.mark.timeout(PROCESS_TEST_SECONDS)
 async def test_two_workers_share_the_port_restart_and_stop(tmp_path: Path) -> None:
     port = free_port()
     async with serve_workers(tmp_path, port) as server:
@@ -227,6 +229,7 @@ async def test_two_workers_share_the_port_restart_and_stop(tmp_path: Path) -> No
         assert await server.stop() == 0
 
 
+@pytest.mark.timeout(PROCESS_TEST_SECONDS)
 async def test_resource_requests_reach_the_worker_that_holds_the_peer(tmp_path: Path) -> None:
     port = free_port()
     async with serve_workers(tmp_path, port) as server:
@@ -276,6 +279,7 @@ async def test_resource_requests_reach_the_worker_that_holds_the_peer(tmp_path: 
     assert "stopped with code" not in server.output, server.output  # 0: a clean stop
 
 
+@pytest.mark.timeout(PROCESS_TEST_SECONDS)
 async def test_a_worker_that_keeps_exiting_stops_the_server(
     tmp_path: Path, redis_server: EmbeddedRedis
 ) -> None:
