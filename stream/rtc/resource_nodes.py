@@ -31,7 +31,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from stream.common.errors import NotFound, TooLarge
+from stream.common.errors import NotFound, TooLarge, Unavailable
 from stream.http.keys import NODE_SECRET, REDIS, RESOURCE_NODES, SETTINGS
 from stream.http.nodes import link_session, node_headers, node_link
 from stream.rtc.peer import NODE_TAG, split_resource_id
@@ -121,7 +121,11 @@ class ResourceNodes:
         tag, _ = split_resource_id(resource_id)
         if tag is None or tag == self.tag:
             return None
-        link = await self.link_of(tag)
+        try:
+            link = await self.link_of(tag)
+        except Exception as exc:  # Redis away for a moment: the client may try again
+            logger.warning("node record of %s unreadable: %s", tag, type(exc).__name__)
+            raise Unavailable("cannot reach the node of this resource now; try again") from None
         if link is None or link == self.link:  # gone, or this node's previous life
             raise NotFound(GONE)
         if request.content_length is not None and request.content_length > MAX_SDP_BYTES:

@@ -17,7 +17,7 @@ from stream.config import Settings
 from stream.http.keys import NODE_SECRET, PEERS, REDIS, RESOURCE_NODES, ROOMS
 from stream.rtc.peer import split_resource_id
 from stream.rtc.resource_nodes import NODE_RECORD_TTL, ResourceNodes, node_key
-from stream.store import connect
+from stream.store import Redis, connect
 from tests.conftest import base_url, close_or_explain, create_session
 from tests.media import publish_loop, wait_for
 from tests.rtc.offers import real_offer
@@ -230,3 +230,24 @@ async def test_a_node_records_its_link_while_it_runs(settings: Settings) -> None
         assert await redis.exists(node_key(tag)) == 0  # withdrawn: its peers are gone
     finally:
         await redis.aclose()
+
+
+async def test_a_node_record_that_cannot_be_read_is_503_not_500(
+    two_nodes: tuple[TestServer, TestServer],
+) -> None:
+    _, b = two_nodes
+    nodes = nodes_of(b)
+    shared = nodes.redis
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    unreachable = Redis.from_url(f"redis://127.0.0.1:{dead.getsockname()[1]}", retry=None)
+    dead.close()
+    nodes.redis = unreachable
+    try:
+        async with aiohttp.ClientSession() as http:
+            status, body, _ = await answer(http, "DELETE", f"{base_url(b)}/whip/s/x.0badc0de")
+        assert status == 503
+        assert b"try again" in body
+    finally:
+        nodes.redis = shared
+        await unreachable.aclose()
