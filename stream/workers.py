@@ -11,8 +11,10 @@ start checks it:
   read from an inherited pipe, never from argv) that all accept on that one inherited socket;
 - gives each worker its own node link, a unix socket ``<data dir>/run/node-<i>.sock`` (the
   directory is private) served by the same application, so the workers are N nodes of one
-  deployment: chat, Q&A, presence, limits go through Redis as between machines, a WHIP/WHEP
-  resource request is forwarded to the worker holding the peer (:mod:`stream.rtc.resource_nodes`);
+  deployment: chat, Q&A, presence, limits go through Redis as between machines, a viewer who
+  reaches a worker without the session's room is served from a mirror pulled over the origin
+  worker's link (:mod:`stream.rooms.edge`), a WHIP/WHEP resource request is forwarded to the
+  worker holding the peer (:mod:`stream.rtc.resource_nodes`);
 - forwards SIGINT/SIGTERM to the workers, waits for them (bounded, then kills), then stops the
   Redis; restarts a worker that exits on its own, at most ``MAX_RESTARTS`` times in
   ``RESTART_WINDOW`` seconds, after which it stops everything and exits with code 1.
@@ -26,8 +28,9 @@ node id), and its webhooks (a worker reports the sessions live on it). The secre
 share (login signing, chat, node secret) are made once through Redis (``SET NX``).
 
 Workers run in sessions of their own (a terminal's Ctrl-C reaches the supervisor, which stops
-them in order) and get SIGTERM when the supervisor dies. Their log lines name them
-(``[worker 1]``; JSON: ``"process": "worker 1"``).
+them in order), get SIGTERM when the supervisor dies, and stop once: the signals that reach a
+stopping worker (its supervisor's, systemd's to every process) are ignored. Their log lines
+name them (``[worker 1]``; JSON: ``"process": "worker 1"``).
 """
 
 from __future__ import annotations
