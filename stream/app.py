@@ -73,7 +73,9 @@ from stream.qa import routes as qa
 from stream.qa.transparency import read_counts
 from stream.rooms import routes as whep
 from stream.rooms.presence import read_presence
+from stream.rtc import resource as rtc
 from stream.rtc.resource import add_cors_headers, peers_context
+from stream.rtc.resource_nodes import resource_nodes_context, tag_resources
 from stream.store import EmbeddedRedis, RedisSupervisor, connect, wait_ready
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,9 @@ ROUTES: tuple[Route, ...] = (
     Route("OPTIONS", "/whep/{session}/{resource}", whep.whep_resource_options, PUBLIC),
     Route("GET", "/api/sessions/{session}/status", whep.session_status, ATTENDEE),
     Route("GET", "/relay/{session}", whep.relay_link, NODE),
+    # A resource request another node took for a peer of this node (stream.rtc.resource_nodes).
+    Route("PATCH", "/node/{role:whip|whep}/{session}/{resource}", rtc.node_patch, NODE),
+    Route("DELETE", "/node/{role:whip|whep}/{session}/{resource}", rtc.node_delete, NODE),
     # The programme: public JSON and calendars (before /s/{session}: /s/x.ics is a calendar).
     # One session's routes answer 404 for invite-only sessions, as for unknown ids.
     Route("GET", "/api/program", programme.api_program, PUBLIC),
@@ -312,7 +317,13 @@ def create_app(
     """The application; ``on_redis_failure`` is called if the embedded Redis dies and cannot
     be restarted (``stream serve`` stops with a non-zero exit code)."""
     app = web.Application(
-        middlewares=[forwarded_headers, ops.count_requests, error_middleware, security_headers],
+        middlewares=[
+            forwarded_headers,
+            ops.count_requests,
+            error_middleware,
+            security_headers,
+            tag_resources,
+        ],
         client_max_size=MAX_REQUEST_BYTES,
     )
     app[SETTINGS] = settings
@@ -321,6 +332,7 @@ def create_app(
     # Resources, in the order they are needed (closed in reverse).
     app.cleanup_ctx.append(redis_context(on_redis_failure))
     app.cleanup_ctx.append(auth_context)
+    app.cleanup_ctx.append(resource_nodes_context)  # withdrawn after the peers are closed
     app.cleanup_ctx.append(peers_context)
     app.cleanup_ctx.append(whep.rooms_context)
     app.cleanup_ctx.append(archive.archive_context)  # records and writes HLS of every room

@@ -18,6 +18,8 @@ DEFAULT_DATA_DIR = Path(".data")
 PUBLISHER_TIMEOUT = 15.0
 # Seconds between the ICE consent checks sent to a publisher (RFC 7675).
 CONSENT_INTERVAL = 5.0
+# ``--workers``: processes behind one port (``auto``: one per core).
+MAX_WORKERS = 64
 
 
 def _web_dir() -> Path:
@@ -65,6 +67,11 @@ class Settings:
     # A viewer who reaches a node where the session is not live is served by that node from
     # the room's origin node over a relay link (an edge); off: redirected there (307).
     edge_relay: bool = True
+    # Processes of one server on this machine, behind one HTTP port (``stream.workers``);
+    # 1: the server is this one process.
+    workers: int = 1
+    # This process's index among the workers (set by their supervisor); None: not a worker.
+    worker: int | None = None
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed: the
     # client address behind them is what per-address limits count.
     trusted_proxies: tuple[str, ...] = ()
@@ -141,6 +148,20 @@ class Settings:
             ("http://", "https://", "unix:/")
         ):
             raise ConfigError("STREAM_NODE_LINK must be an http(s):// URL or unix:/path")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(
+                f"STREAM_WORKERS / --workers: {self.workers} is not 1 to {MAX_WORKERS} (or auto)"
+            )
+        if self.workers > 1 and self.worker is None and self.node_link is not None:
+            raise ConfigError(
+                "STREAM_NODE_LINK names one process: with STREAM_WORKERS each worker gets its own "
+                "link (a unix socket in the data directory)"
+            )
+        if self.workers > 1 and not self.edge_relay:
+            raise ConfigError(
+                "STREAM_EDGE_RELAY=off sends a viewer to the node of its session's room, but "
+                "workers share one public URL: keep it on with STREAM_WORKERS"
+            )
         if self.publisher_timeout <= 0:
             raise ConfigError("STREAM_PUBLISHER_TIMEOUT must be positive")
         if self.consent_interval <= 0:
@@ -199,6 +220,8 @@ class Settings:
             values["public_url"] = env["STREAM_PUBLIC_URL"].rstrip("/")
         if env.get("STREAM_NODE_LINK"):
             values["node_link"] = env["STREAM_NODE_LINK"].rstrip("/")
+        if env.get("STREAM_WORKERS"):
+            values["workers"] = parse_workers(env["STREAM_WORKERS"])
         if "STREAM_EDGE_RELAY" in env:
             values["edge_relay"] = _bool(env, "STREAM_EDGE_RELAY")
         if "STREAM_RECORDING_RETENTION_DAYS" in env:
@@ -228,8 +251,27 @@ class Settings:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
+    @property
+    def runs_singletons(self) -> bool:
+        """This process runs what must run once per server (the demo, RTMP ingest, the archive's
+        clean-up): it is the only process, or worker 0."""
+        return self.worker is None or self.worker == 0
+
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def parse_workers(value: str) -> int:
+    """``STREAM_WORKERS`` / ``--workers``: a count, or ``auto`` (or 0) for one per core."""
+    value = value.strip().lower()
+    if value in ("auto", "0"):
+        return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(
+            f"STREAM_WORKERS / --workers: {value!r} is not a number of processes or auto"
+        ) from None
 
 
 def _int(env: Mapping[str, str], key: str) -> int:

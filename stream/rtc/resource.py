@@ -1,5 +1,8 @@
 """WebRTC wiring shared by WHIP and WHEP: the ICE host setting, the peer registry, and the
 HTTP behaviour of a WHIP/WHEP *resource* (the Location of a session: PATCH, DELETE, OPTIONS).
+
+A resource of a peer another node holds is answered by that node
+(:mod:`stream.rtc.resource_nodes`); the ``/node/…`` handlers here answer for this node's own.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from stream.common.errors import Conflict, NotFound, PreconditionFailed, StreamError
-from stream.http.keys import PEERS, SETTINGS
+from stream.http.keys import PEERS, RESOURCE_NODES, SETTINGS
 from stream.rtc import internals
 from stream.rtc.ice import host_addresses, parse_ice_server
 from stream.rtc.peer import Peer, PeerRegistry
@@ -111,7 +114,32 @@ def find_peer(request: web.Request, role: str) -> Peer:
     return peer
 
 
+async def _elsewhere(request: web.Request, role: str) -> web.Response | None:
+    nodes = request.app.get(RESOURCE_NODES)
+    return None if nodes is None else await nodes.forward(request, role)
+
+
 async def delete_resource(request: web.Request, role: str) -> web.Response:
+    forwarded = await _elsewhere(request, role)
+    return forwarded if forwarded is not None else await _delete_here(request, role)
+
+
+async def patch_resource(request: web.Request, role: str) -> web.Response:
+    forwarded = await _elsewhere(request, role)
+    return forwarded if forwarded is not None else await _patch_here(request, role)
+
+
+async def node_delete(request: web.Request) -> web.Response:
+    """``DELETE /node/{role}/{session}/{resource}``: another node forwards a client's DELETE."""
+    return await _delete_here(request, request.match_info["role"])
+
+
+async def node_patch(request: web.Request) -> web.Response:
+    """``PATCH /node/{role}/{session}/{resource}``: another node forwards a client's PATCH."""
+    return await _patch_here(request, request.match_info["role"])
+
+
+async def _delete_here(request: web.Request, role: str) -> web.Response:
     resource_id = request.match_info["resource"]
     session_id = request.match_info["session"]
     if request.app[PEERS].recently_ended(resource_id, role, session_id):
@@ -121,7 +149,7 @@ async def delete_resource(request: web.Request, role: str) -> web.Response:
     return web.Response(status=200)
 
 
-async def patch_resource(request: web.Request, role: str) -> web.Response:
+async def _patch_here(request: web.Request, role: str) -> web.Response:
     """Trickle ICE (RFC 8840 fragments). ICE restarts are not supported: 422."""
     peer = find_peer(request, role)
     fragment = await read_body(request, TRICKLE_CONTENT_TYPE)
