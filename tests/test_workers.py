@@ -23,7 +23,9 @@ import psutil
 import pytest
 
 from stream.config import ConfigError, Settings, parse_workers
+from stream.ingest.whep_client import WhepClient, WhepError
 from stream.program.sessions import Session, SessionStore
+from stream.rtc.peer import split_resource_id
 from stream.serve import JsonFormatter, configure_logging
 from stream.store import EmbeddedRedis, connect
 from stream.workers import (
@@ -33,12 +35,14 @@ from stream.workers import (
     decode_settings,
     encode_settings,
 )
+from tests.media import Received, publish_loop, wait_for, watch
 from tests.rtc.offers import real_offer
 
 START_SECONDS = 60.0  # two Python processes importing aiortc on a loaded 2-core machine
 STOP_SECONDS = 30.0
 PROCESS_TEST_SECONDS = 300  # several starts of the server, bounded each; a loaded machine
 FRAGMENT = {"Content-Type": "application/trickle-ice-sdpfrag"}
+VIEWER_ATTEMPTS = 16  # viewers made until one reached each worker
 CANDIDATE = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
 
 
@@ -369,3 +373,54 @@ def test_log_lines_name_their_process() -> None:
         for handler in handlers:
             root.addHandler(handler)
         root.setLevel(level)
+
+
+async def watch_when_live(base: str, session: str) -> tuple[WhepClient, Received]:
+    """A viewer, once the worker its POST reached knows the session is live (the presence
+    record is refreshed every 2 s)."""
+    for _ in range(100):
+        try:
+            return await watch(base, session)
+        except WhepError as exc:
+            if exc.status != 409:
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("the session never showed live")
+
+
+@pytest.mark.timeout(PROCESS_TEST_SECONDS)
+async def test_viewers_on_either_worker_watch_a_room_published_to_one(tmp_path: Path) -> None:
+    """The publisher reaches one worker; a viewer who reaches the other is served there from
+    its mirror of the room, pulled over the first worker's unix-socket link."""
+    port = free_port()
+    async with serve_workers(tmp_path, port) as server:
+        redis = connect(f"unix://{tmp_path / 'redis.sock'}")
+        try:
+            store = SessionStore(redis)
+            await store.save(Session(id="both", title="Both", arranger="A"))
+            key = await store.rotate_key("both")
+        finally:
+            await redis.aclose()
+        publisher, _ = await publish_loop(server.base, "both", key)
+        viewers = []
+        try:
+            assert publisher.resource_url is not None
+            origin_tag, _ = split_resource_id(publisher.resource_url.rsplit("/", 1)[1])
+            tags: set[str | None] = set()
+            for _ in range(VIEWER_ATTEMPTS):  # each POST on a new connection: either worker
+                client, received = await watch_when_live(server.base, "both")
+                viewers.append((client, received))
+                assert client.resource_url is not None
+                tags.add(split_resource_id(client.resource_url.rsplit("/", 1)[1])[0])
+                if len(tags) == 2:
+                    break
+            assert origin_tag in tags or len(tags) == 2
+            assert len(tags) == 2, "every viewer reached the same worker"
+            for _, received in viewers:
+                await wait_for(lambda r=received: len(r.frames["video"]) >= 10, 30, "video")
+        finally:
+            for client, _ in viewers:
+                await client.close()
+            await publisher.close()
+        assert await server.stop() == 0, server.output
+    assert "Traceback" not in server.output, server.output
