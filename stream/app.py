@@ -75,7 +75,7 @@ from stream.rooms import routes as whep
 from stream.rooms.presence import read_presence
 from stream.rtc import resource as rtc
 from stream.rtc.resource import add_cors_headers, peers_context
-from stream.rtc.resource_nodes import resource_nodes_context, tag_resources
+from stream.rtc.resource_nodes import resource_nodes_context
 from stream.store import EmbeddedRedis, RedisSupervisor, connect, wait_ready
 
 logger = logging.getLogger(__name__)
@@ -322,7 +322,6 @@ def create_app(
             ops.count_requests,
             error_middleware,
             security_headers,
-            tag_resources,
         ],
         client_max_size=MAX_REQUEST_BYTES,
     )

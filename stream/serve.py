@@ -181,12 +181,15 @@ def serve(
             asyncio.run(probe_redis(settings.redis_url))
         if settings.rtmp_port:
             check_port(settings.rtmp_host or settings.host, settings.rtmp_port, "--rtmp-port")
-        sock = listen(settings.host, settings.port)
+        if settings.workers > 1:
+            socks = listen_each(settings.host, settings.port, settings.workers)
+        else:
+            sock = listen(settings.host, settings.port)
     except StartError as exc:
         print(f"stream: {exc}", file=sys.stderr)
         return EXIT_START_FAILED
     if settings.workers > 1:
-        return serve_workers(settings, sock)
+        return serve_workers(settings, socks)
     redis_failed: list[bool] = []
 
     def on_redis_failure() -> None:
@@ -217,10 +220,10 @@ def serve(
     return 0
 
 
-def serve_workers(settings: Settings, sock: socket.socket) -> int:
+def serve_workers(settings: Settings, socks: list[socket.socket]) -> int:
     """The supervisor of ``--workers``: until a signal, or until the workers cannot go on."""
     try:
-        asyncio.run(supervise(settings, sock))
+        asyncio.run(supervise(settings, socks))
     except DataDirInUse as exc:
         print(f"stream: {_in_use(exc)}", file=sys.stderr)
         return EXIT_START_FAILED
@@ -333,12 +336,14 @@ async def probe_redis(url: str) -> None:
         await client.aclose()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError:
         sock.close()
@@ -365,6 +370,26 @@ def listen(host: str, port: int) -> socket.socket:
         raise _bind_error(host, port, "--port", exc) from None
     sock.setblocking(False)
     return sock
+
+
+def listen_each(host: str, port: int, count: int) -> list[socket.socket]:
+    """One listening socket per worker on the same port (``SO_REUSEPORT``): the kernel spreads
+    new connections evenly over them, where workers accepting from one shared socket would
+    leave it to whichever wakes first (one worker can take nearly all). The port is checked
+    free first: a socket without the option cannot join another server's group."""
+    check_port(host, port, "--port")
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = _bind(host, port, reuse_port=True)
+            socks.append(sock)
+            sock.listen(LISTEN_BACKLOG)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in socks:
+            sock.close()
+        raise _bind_error(host, port, "--port", exc) from None
+    return socks
 
 
 def check_port(host: str, port: int, flag: str) -> None:

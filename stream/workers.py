@@ -7,8 +7,10 @@ start checks it:
   lock, supervising the Redis as a single process would (restarted when it dies; past
   ``STREAM_REDIS_RESTART_WITHIN`` everything stops with exit code 1). The workers are given its
   URL: they start and lock nothing;
-- binds the HTTP port once and starts N workers (``stream serve --worker-of FD``, the settings
-  read from an inherited pipe, never from argv) that all accept on that one inherited socket;
+- binds one listening socket per worker on the HTTP port (``SO_REUSEPORT``: the kernel spreads
+  new connections evenly over the workers; ``stream.serve.listen_each``) and starts N workers
+  (``stream serve --worker-of FD``, the settings read from an inherited pipe, never from argv),
+  each accepting on its own inherited socket (kept by the supervisor over a restart);
 - gives each worker its own node link, a unix socket ``<data dir>/run/node-<i>.sock`` (the
   directory is private) served by the same application, so the workers are N nodes of one
   deployment: chat, Q&A, presence, limits go through Redis as between machines, a viewer who
@@ -218,12 +220,12 @@ class Worker:
 class Supervisor:
     """Starts the workers, restarts those that exit, stops them all on a signal."""
 
-    def __init__(self, settings: Settings, sock: socket.socket, redis_url: str) -> None:
+    def __init__(self, settings: Settings, socks: list[socket.socket], redis_url: str) -> None:
         self.settings = settings
-        self.sock = sock
+        self.socks = socks
         self.sockets, self.temporary_sockets = run_dir(settings)
         self.workers = [
-            Worker(worker_settings(settings, i, redis_url, self.sockets), sock.fileno())
+            Worker(worker_settings(settings, i, redis_url, self.sockets), socks[i].fileno())
             for i in range(settings.workers)
         ]
         self.stopping = asyncio.Event()
@@ -337,14 +339,14 @@ class Supervisor:
                 worker.spec.node_socket.unlink()
 
 
-async def supervise(settings: Settings, sock: socket.socket) -> None:
+async def supervise(settings: Settings, socks: list[socket.socket]) -> None:
     """Run the workers until a signal (or a failure: :class:`WorkersFailed`)."""
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir, own_process_group=True)
         url = embedded.url
-    supervisor = Supervisor(settings, sock, url)
+    supervisor = Supervisor(settings, socks, url)
     loop = asyncio.get_running_loop()
     # Until the end, Redis stopped too: a signal only asks to stop (once is enough).
     for signum in STOP_SIGNALS:
@@ -383,6 +385,7 @@ async def supervise(settings: Settings, sock: socket.socket) -> None:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
         supervisor.remove_sockets()
-        sock.close()
+        for sock in socks:
+            sock.close()
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)

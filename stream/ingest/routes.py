@@ -9,7 +9,7 @@ from stream.common.errors import Conflict, Forbidden, NotFound, TooLarge, Unauth
 from stream.common.ids import validate_session_id
 from stream.common.times import iso_local
 from stream.http.client import client_address
-from stream.http.keys import PEERS, REDIS, ROOMS, SETTINGS
+from stream.http.keys import PEERS, REDIS, RESOURCE_NODES, ROOMS, SETTINGS
 from stream.ingest.whip import accept_publisher
 from stream.program.keys import KeyCheck
 from stream.program.sessions import SessionStore
@@ -75,6 +75,7 @@ async def whip_post(request: web.Request) -> web.Response:
             handshake_timeout=settings.handshake_timeout,
             media_timeout=settings.publisher_timeout,
             consent_interval=settings.consent_interval,
+            node_tag=request.app[RESOURCE_NODES].tag,
         )
     except BaseException:
         slot.release()

@@ -76,6 +76,7 @@ async def accept_publisher(
     handshake_timeout: float,
     media_timeout: float = PUBLISHER_MEDIA_TIMEOUT,
     consent_interval: float = CONSENT_INTERVAL,
+    node_tag: str = "",
 ) -> tuple[Peer, str]:
     """Create the publisher's peer, attach it to the room (409 if taken) and answer its offer.
 
@@ -83,7 +84,13 @@ async def accept_publisher(
     WHIP output answers none), and closed after ``media_timeout`` seconds of silence.
     """
     pc = RTCPeerConnection(rtc_configuration(ice_servers))
-    peer = Peer(pc, role="whip", session_id=room.session_id, handshake_timeout=handshake_timeout)
+    peer = Peer(
+        pc,
+        role="whip",
+        session_id=room.session_id,
+        handshake_timeout=handshake_timeout,
+        node_tag=node_tag,
+    )
     publisher = WhipPublisher(peer, room)
     try:
         room.attach(publisher)

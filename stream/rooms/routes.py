@@ -26,6 +26,7 @@ from stream.http.keys import (
     PEERS,
     PRESENCE,
     REDIS,
+    RESOURCE_NODES,
     ROOMS,
     SETTINGS,
     UPLINKS,
@@ -126,6 +127,7 @@ async def whep_post(request: web.Request) -> web.Response:
             kinds,
             ice_servers=settings.ice_servers,
             handshake_timeout=settings.handshake_timeout,
+            node_tag=request.app[RESOURCE_NODES].tag,
         )
     except BaseException:
         slot.release()

@@ -27,12 +27,20 @@ async def accept_viewer(
     *,
     ice_servers: tuple[str, ...],
     handshake_timeout: float,
+    node_tag: str = "",
 ) -> tuple[Peer, str]:
-    """Subscribe a new viewer to the room and answer its offer (409 while not live)."""
+    """Subscribe a new viewer to the room and answer its offer (409 while not live); the
+    viewer's resource id carries ``node_tag``."""
     if not room.live:
         raise Conflict("session is not live", headers={"Retry-After": str(NOT_LIVE_RETRY_AFTER)})
     pc = RTCPeerConnection(rtc_configuration(ice_servers))
-    peer = Peer(pc, role="whep", session_id=room.session_id, handshake_timeout=handshake_timeout)
+    peer = Peer(
+        pc,
+        role="whep",
+        session_id=room.session_id,
+        handshake_timeout=handshake_timeout,
+        node_tag=node_tag,
+    )
 
     async def disconnect(reason: str) -> None:
         await peer.close(reason)

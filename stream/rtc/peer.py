@@ -13,7 +13,6 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -34,17 +33,14 @@ OnClose = Callable[["Peer"], Awaitable[None]]
 Prepare = Callable[[], None]
 
 
-# The tag of the node whose peers are made in this context (set per request by
-# ``stream.rtc.resource_nodes``): it ends their resource ids (``<random>.<tag>``, so that a
-# prefix of an id stays random), and any node of the deployment can tell which node holds a
-# resource. Empty: untagged ids (only this node can answer them).
-NODE_TAG: ContextVar[str] = ContextVar("node_tag", default="")
 NODE_TAG_SEPARATOR = "."  # not in the URL-safe base64 alphabet of the random part
 
 
-def new_resource_id() -> str:
+def new_resource_id(tag: str = "") -> str:
+    """An unguessable id ending with the tag of the node that makes it (``<random>.<tag>``, so
+    that a prefix of an id stays random): any node of the deployment can tell which node holds
+    a resource (``stream.rtc.resource_nodes``). No tag: only this node can answer for it."""
     token = secrets.token_urlsafe(RESOURCE_ID_BYTES)
-    tag = NODE_TAG.get()
     return f"{token}{NODE_TAG_SEPARATOR}{tag}" if tag else token
 
 
@@ -64,8 +60,9 @@ class Peer:
         role: str,
         session_id: str,
         handshake_timeout: float,
+        node_tag: str = "",
     ) -> None:
-        self.id = new_resource_id()
+        self.id = new_resource_id(node_tag)
         self.pc = pc
         self.role = role
         self.session_id = session_id

@@ -25,7 +25,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import aiohttp
@@ -34,7 +34,7 @@ from aiohttp import web
 from stream.common.errors import NotFound, TooLarge, Unavailable
 from stream.http.keys import NODE_SECRET, REDIS, RESOURCE_NODES, SETTINGS
 from stream.http.nodes import link_session, node_headers, node_link
-from stream.rtc.peer import NODE_TAG, split_resource_id
+from stream.rtc.peer import split_resource_id
 from stream.rtc.sdp import MAX_SDP_BYTES
 from stream.store import Redis, text
 
@@ -171,19 +171,3 @@ async def resource_nodes_context(app: web.Application) -> AsyncIterator[None]:
             await task
         await nodes.withdraw()
         await nodes.close()
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def tag_resources(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Peers made while answering ``request`` carry this node's tag in their ids."""
-    nodes = request.app.get(RESOURCE_NODES)
-    if nodes is None:
-        return await handler(request)
-    token = NODE_TAG.set(nodes.tag)
-    try:
-        return await handler(request)
-    finally:
-        NODE_TAG.reset(token)
