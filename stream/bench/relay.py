@@ -42,8 +42,8 @@ import aiohttp
 
 from stream.bench.relay_config import Config, add_arguments
 from stream.bench.relay_peers import WhepRefused
-from stream.bench.relay_report import render, summarize
 from stream.bench.relay_runner import run_benchmark
+from stream.bench.relay_scaling import render_runs, summarize_runs
 from stream.bench.relay_server import ServerFailed
 from stream.ingest.whip_client import WhipError
 
@@ -70,15 +70,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with _quiet_aiortc():
-            results = asyncio.run(run_benchmark(config))
+            runs = asyncio.run(run_benchmark(config))
     except KeyboardInterrupt:
         print("bench relay: interrupted", file=sys.stderr)
         return 130
     except (ServerFailed, WhipError, WhepRefused, TimeoutError, aiohttp.ClientError) as exc:
         print(f"bench relay: failed: {exc}", file=sys.stderr)
         return 1
-    summary = summarize(results)
-    print(render(summary), flush=True)
+    summary = summarize_runs(runs)
+    print(render_runs(summary), flush=True)
     # Always last: one JSON line (``--json`` is kept for scripts that pass it).
     print(json.dumps(summary), flush=True)
     return 0
