@@ -110,7 +110,7 @@ def phase_summary(results: Results, full: dict[str, Any]) -> dict[str, Any]:
         "packets_lost": full["packets_lost"],
         "void": bool(void_reasons),
         "void_reasons": void_reasons,
-        "warnings": full["warnings"],
+        "warnings": list(full["warnings"]),
         "points": full["forward_points"],
     }
 
@@ -146,16 +146,16 @@ def summarize_runs(runs: list[Results]) -> dict[str, Any]:
     phases += [phase_summary(run, summarize(run)) for run in runs[1:]]
     summary["processes"] = phases
     summary["scaling"] = scaling(phases)
+    warnings, void_reasons = list(summary["warnings"]), list(summary["void_reasons"])
     for phase in phases:
         label = f"{phase['processes']} process(es): "
-        if phase is not phases[0]:
-            summary["warnings"] += [label + warning for warning in phase["warnings"]]
-        summary["void_reasons"] += [
-            label + reason
-            for reason in phase["void_reasons"]
-            if reason not in summary["void_reasons"]
-        ]
-    summary["void"] = bool(summary["void_reasons"])
+        if phase is phases[0]:  # the top level is this phase: only what it adds
+            fresh = [r for r in phase["void_reasons"] if r not in summary["void_reasons"]]
+        else:
+            warnings += [label + warning for warning in phase["warnings"]]
+            fresh = phase["void_reasons"]
+        void_reasons += [label + reason for reason in fresh]
+    summary.update(warnings=warnings, void_reasons=void_reasons, void=bool(void_reasons))
     return summary
 
 
