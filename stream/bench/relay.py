@@ -18,6 +18,18 @@ whose rooms the benchmark makes re-encode (``stream.bench.reencode``: aiortc's d
 encoder per viewer), gets a baseline and a few viewers, giving the re-encoding CPU per viewer
 and the ratio of the two.
 
+``--processes 1,2`` runs the forwarding part once per process count P, in the same Redis: P
+``stream serve`` processes, the first the origin (the publisher publishes there), the other
+P - 1 edges, each mirroring the origin's room over one relay link (``stream.rooms.edge``). The
+viewers, the timed joins and the burst go round-robin to every process, the origin included (it
+has spare cores too, and an audience reaching any node is what a deployment sees). Server CPU is
+the sum over the P processes (each from the kernel for its own pid), with each process's part;
+relay latency is each room's own (the origin's and each edge's mirror, from ``/api/rooms``);
+the client-side publisher → viewer latency includes the edge's extra hop. The JSON line then
+also carries ``processes`` (one summary per P) and ``scaling`` (each P against the first, from
+the same run). The default, ``--processes 1``, is the single server and its JSON as before;
+the re-encode baseline runs once whatever the list.
+
 CPU figures are in % of one core. A run is VOID when the generator saturates, packets go
 missing, the publisher cannot keep its frame rate or viewers fail to connect: then the figures
 say more about the load generator than about the server.
@@ -25,7 +37,8 @@ say more about the load generator than about the server.
 The pieces: ``relay_config`` (flags and limits), ``relay_runner`` (the run), ``relay_phase``
 (one server under test, its publisher and viewers), ``relay_peers`` (the publisher track and the
 light viewers), ``relay_measure`` (one window), ``relay_server`` (the server process and CPU
-accounting), ``relay_results`` and ``relay_report`` (figures, JSON and text).
+accounting), ``relay_results`` and ``relay_report`` (figures, JSON and text), ``relay_scaling``
+(the phases over processes).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ async def _forward(
             if missing:
                 progress(f"{missing} viewer(s) got no video within {FIRST_FRAME_TIMEOUT} s")
             results.ramp_joins += [join_result(v, phase.track) for v in phase.viewers[first_new:]]
-            if processes > 1 and not first_new:
+            if not first_new:
                 results.first_joins = _first_joins(phase)
             await asyncio.sleep(config.settle)
             window = await measure(phase, count)
