@@ -190,10 +190,8 @@ async def running_phase(
     ]
     track = TimedLoopTrack(frames, config.fps, answer_keyframe_requests=config.answer_pli)
     phase = Phase(config, http, servers, session, track)
-    started: list[ServerProcess] = []
     try:
         for index, server in enumerate(servers):
-            started.append(server)
             await server.start(http)
             role = "" if processes == 1 else " origin" if index == 0 else f" edge {index}"
             progress(f"{relay_mode} server{role} up (pid {server.pid}, {server.base_url})")
@@ -208,7 +206,7 @@ async def running_phase(
         yield phase
     finally:
         await phase.close()
-        for server in reversed(started):  # the edges first: their links close, not break
+        for server in reversed(servers):  # the edges first (one not started: nothing to stop)
             server.stop()
 
 
