@@ -55,7 +55,9 @@ def phase_summary(results: Results, full: dict[str, Any]) -> dict[str, Any]:
     largest = max(forward, key=lambda w: w.viewers) if forward else None
     nodes = largest.nodes if largest else []
     roles = _roles(largest, results.processes)
-    edge_p99 = [p99 for n in nodes if n.role == "edge" and (p99 := n.relay_ms.get("p99"))]
+    edge_p99 = [
+        p99 for n in nodes if n.role == "edge" and (p99 := n.relay_ms.get("p99")) is not None
+    ]
     rooms_p99 = [p99 for p99 in (full["relay_p99_ms"], *edge_p99) if p99 is not None]
     # An edge's link and mirror cost from its first viewer on: without the 0-viewer window the
     # slope is what one more viewer costs once every process has some.
