@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestServer
 
 from tests.conftest import base_url, create_session
 from tests.media import publish_loop, wait_for, watch
-from tests.rooms.test_edge import live_on, nodes  # noqa: F401 - the two nodes on one Redis
+from tests.rooms.test_edge import live_on
 
 
 async def rooms_of(server: TestServer) -> list[dict[str, object]]:
@@ -22,7 +22,7 @@ async def rooms_of(server: TestServer) -> list[dict[str, object]]:
 
 
 async def test_room_stats_list_a_mirror_on_the_edge(
-    nodes: tuple[TestServer, TestServer],  # noqa: F811 - the fixture
+    nodes: tuple[TestServer, TestServer],
 ) -> None:
     origin, other = nodes
     key = await create_session(origin, "mirrored")
