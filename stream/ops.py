@@ -33,6 +33,7 @@ from stream.common.errors import Unauthorized
 from stream.http.keys import (
     CHAT,
     CHAT_SOCKETS,
+    EDGES,
     METRICS,
     PEERS,
     REDIS,
@@ -323,10 +324,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def room_stats(request: web.Request) -> web.Response:
     """JSON stats of this process's rooms (used by the benchmark; no secrets in it), but not
-    those of invite-only sessions (their ids stay unknown)."""
-    rooms = request.app[ROOMS].all()
-    public = await _public(request.app, (room.session_id for room in rooms))
-    return web.json_response([room.stats() for room in rooms if room.session_id in public])
+    those of invite-only sessions (their ids stay unknown).
+
+    Rooms this node mirrors from another node (an edge's, ``stream.rooms.edge``) are listed
+    too, with ``"mirror": true`` and the relay links they opened; the rooms live here have
+    ``"mirror": false``."""
+    stats = [{**room.stats(), "mirror": False} for room in request.app[ROOMS].all()]
+    stats += [{**mirror.stats(), "mirror": True} for mirror in request.app[EDGES].mirrors()]
+    public = await _public(request.app, {str(room["session"]) for room in stats})
+    return web.json_response([room for room in stats if room["session"] in public])
 
 
 class AccessLogger(AbstractAccessLogger):

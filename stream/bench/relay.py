@@ -18,6 +18,18 @@ whose rooms the benchmark makes re-encode (``stream.bench.reencode``: aiortc's d
 encoder per viewer), gets a baseline and a few viewers, giving the re-encoding CPU per viewer
 and the ratio of the two.
 
+``--processes 1,2`` runs the forwarding part once per process count P, in the same Redis: P
+``stream serve`` processes, the first the origin (the publisher publishes there), the other
+P - 1 edges, each mirroring the origin's room over one relay link (``stream.rooms.edge``). The
+viewers, the timed joins and the burst go round-robin to every process, the origin included (it
+has spare cores too, and an audience reaching any node is what a deployment sees). Server CPU is
+the sum over the P processes (each from the kernel for its own pid), with each process's part;
+relay latency is each room's own (the origin's and each edge's mirror, from ``/api/rooms``);
+the client-side publisher → viewer latency includes the edge's extra hop. The JSON line then
+also carries ``processes`` (one summary per P) and ``scaling`` (each P against the first, from
+the same run). The default, ``--processes 1``, is the single server and its JSON as before;
+the re-encode baseline runs once whatever the list.
+
 CPU figures are in % of one core. A run is VOID when the generator saturates, packets go
 missing, the publisher cannot keep its frame rate or viewers fail to connect: then the figures
 say more about the load generator than about the server.
@@ -25,7 +37,8 @@ say more about the load generator than about the server.
 The pieces: ``relay_config`` (flags and limits), ``relay_runner`` (the run), ``relay_phase``
 (one server under test, its publisher and viewers), ``relay_peers`` (the publisher track and the
 light viewers), ``relay_measure`` (one window), ``relay_server`` (the server process and CPU
-accounting), ``relay_results`` and ``relay_report`` (figures, JSON and text).
+accounting), ``relay_results`` and ``relay_report`` (figures, JSON and text), ``relay_scaling``
+(the phases over processes).
 """
 
 from __future__ import annotations
@@ -42,8 +55,8 @@ import aiohttp
 
 from stream.bench.relay_config import Config, add_arguments
 from stream.bench.relay_peers import WhepRefused
-from stream.bench.relay_report import render, summarize
 from stream.bench.relay_runner import run_benchmark
+from stream.bench.relay_scaling import render_runs, summarize_runs
 from stream.bench.relay_server import ServerFailed
 from stream.ingest.whip_client import WhipError
 
@@ -70,15 +83,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with _quiet_aiortc():
-            results = asyncio.run(run_benchmark(config))
+            runs = asyncio.run(run_benchmark(config))
     except KeyboardInterrupt:
         print("bench relay: interrupted", file=sys.stderr)
         return 130
     except (ServerFailed, WhipError, WhepRefused, TimeoutError, aiohttp.ClientError) as exc:
         print(f"bench relay: failed: {exc}", file=sys.stderr)
         return 1
-    summary = summarize(results)
-    print(render(summary), flush=True)
+    summary = summarize_runs(runs)
+    print(render_runs(summary), flush=True)
     # Always last: one JSON line (``--json`` is kept for scripts that pass it).
     print(json.dumps(summary), flush=True)
     return 0

@@ -21,25 +21,32 @@ DEFAULT_FPS = 30
 DEFAULT_BITRATE = 1_500_000
 DEFAULT_RAMP_CONCURRENCY = 10  # viewers connecting at once while ramping up
 LOOP_GOPS = 2  # the pre-encoded loop is this many GOPs long
+DEFAULT_PROCESSES = (1,)
 
 # Limits of the flags.
 MAX_VIEWERS = 1000
 MAX_SECONDS = 600.0
 MAX_TTFF_JOINS = 200
+MAX_PROCESSES = 16
 
 
 def progress(message: str) -> None:
     print(f"bench relay: {message}", file=sys.stderr, flush=True)
 
 
-def _viewer_counts(text: str) -> tuple[int, ...]:
-    try:
-        counts = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of viewer counts: {text!r}") from None
-    if not counts or counts[0] < 1 or counts[-1] > MAX_VIEWERS:
-        raise argparse.ArgumentTypeError(f"viewer counts must be 1..{MAX_VIEWERS}")
-    return counts
+def _counts(what: str, high: int) -> Callable[[str], tuple[int, ...]]:
+    """A parser of a comma list of ``what`` counts, 1..``high``: sorted, each once."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            counts = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a list of {what} counts: {text!r}") from None
+        if not counts or counts[0] < 1 or counts[-1] > high:
+            raise argparse.ArgumentTypeError(f"{what} counts must be 1..{high}")
+        return counts
+
+    return parse
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -66,9 +73,17 @@ def _bounded(kind: Callable[[str], Any], low: float, high: float) -> Callable[[s
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--viewers",
-        type=_viewer_counts,
+        type=_counts("viewer", MAX_VIEWERS),
         default=",".join(str(count) for count in DEFAULT_VIEWERS),
         help="viewer counts for the forwarding slope, e.g. 25,50,100 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=_counts("process", MAX_PROCESSES),
+        default=",".join(str(count) for count in DEFAULT_PROCESSES),
+        help="server processes the forwarding runs on, one phase each, e.g. 1,2: the first "
+        "is the origin (the publisher's), the others edges mirroring its room over a relay "
+        "link; the viewers are spread round-robin over all of them (default %(default)s)",
     )
     parser.add_argument(
         "--seconds",
@@ -156,6 +171,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class Config:
     viewers: tuple[int, ...] = DEFAULT_VIEWERS
+    processes: tuple[int, ...] = DEFAULT_PROCESSES
     seconds: float = DEFAULT_SECONDS
     settle: float = DEFAULT_SETTLE
     reencode_viewers: int = DEFAULT_REENCODE_VIEWERS
@@ -177,6 +193,7 @@ class Config:
     def from_args(cls, args: argparse.Namespace) -> Config:
         return cls(
             viewers=tuple(args.viewers),
+            processes=tuple(args.processes),
             seconds=args.seconds,
             settle=args.settle,
             reencode_viewers=args.reencode_viewers,

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from stream.bench.relay_config import progress
 from stream.bench.relay_peers import frame_latencies
 from stream.bench.relay_phase import Phase
-from stream.bench.relay_results import Window, ms, percentile, quantiles_ms
+from stream.bench.relay_results import NodeWindow, Window, ms, percentile, quantiles_ms
 from stream.bench.relay_server import (
     cpu_seconds,
     machine_busy_seconds,
@@ -60,21 +61,21 @@ class LoopLag:
 @dataclass
 class _Snapshot:
     at: float
-    server: float
+    servers: list[float]  # CPU seconds of each server process (the origin first)
     generator: float
     machine: float
     published: int
     viewers: list[tuple[int, int, int, int]]  # frames, packets, bytes, expected
-    server_wait: float | None
+    server_waits: list[float | None]
     generator_wait: float | None
-    server_drops: int | None
+    server_drops: list[int | None]
     generator_drops: int | None
 
     @classmethod
     def take(cls, phase: Phase) -> _Snapshot:
         return cls(
             at=time.monotonic(),
-            server=phase.server.cpu_seconds(),
+            servers=[server.cpu_seconds() for server in phase.servers],
             generator=cpu_seconds(),
             machine=machine_busy_seconds(),
             published=phase.track.frames_sent,
@@ -87,9 +88,9 @@ class _Snapshot:
                 )
                 for c in (v.counter for v in phase.viewers)
             ],
-            server_wait=runqueue_wait_seconds(phase.server.pid),
+            server_waits=[runqueue_wait_seconds(server.pid) for server in phase.servers],
             generator_wait=runqueue_wait_seconds(),
-            server_drops=udp_drops(phase.server.pid),
+            server_drops=[udp_drops(server.pid) for server in phase.servers],
             generator_drops=udp_drops(),
         )
 
@@ -104,6 +105,28 @@ def _share(start: float | None, end: float | None, elapsed: float) -> float | No
     return round((end - start) / elapsed * 100, 1)
 
 
+async def _rooms(phase: Phase) -> list[dict[str, Any] | None]:
+    """The session's room stats on every node: the origin's room, then each edge's mirror."""
+    return list(await asyncio.gather(*(phase.room_stats(n) for n in range(len(phase.servers)))))
+
+
+def _ingest_fps(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, elapsed: float
+) -> float | None:
+    if before is None or after is None:
+        return None
+    frames = int(after["frames_in"].get("video", 0)) - int(before["frames_in"].get("video", 0))
+    return round(frames / elapsed, 2)
+
+
+def _sum_or_none(values: list[int | None]) -> int | None:
+    return None if None in values else sum(v for v in values if v is not None)
+
+
+def _max_or_none(values: list[float | None]) -> float | None:
+    return None if None in values else max(v for v in values if v is not None)
+
+
 async def measure(phase: Phase, target: int) -> Window:
     config = phase.config
     viewers = list(phase.viewers)
@@ -111,7 +134,7 @@ async def measure(phase: Phase, target: int) -> Window:
     log_limit = int(config.seconds * config.fps * 2) + 10
     for viewer in viewers:
         viewer.counter.start_log(log_limit)
-    room_before = await phase.room_stats()
+    rooms_before = await _rooms(phase)
     lag = LoopLag()
     lag.start()
     before = _Snapshot.take(phase)
@@ -119,12 +142,18 @@ async def measure(phase: Phase, target: int) -> Window:
     after = _Snapshot.take(phase)
     lag_p99 = await lag.stop()
     logs = [viewer.counter.stop_log() for viewer in viewers]
-    room = await phase.room_stats()
+    rooms = await _rooms(phase)
 
     elapsed = after.at - before.at
-    server = (after.server - before.server) / elapsed * 100
+    cpus = [(b - a) / elapsed * 100 for a, b in zip(before.servers, after.servers, strict=True)]
+    server = sum(cpus)
     generator = (after.generator - before.generator) / elapsed * 100
     machine = (after.machine - before.machine) / elapsed * 100
+    waits = [
+        _share(a, b, elapsed) for a, b in zip(before.server_waits, after.server_waits, strict=True)
+    ]
+    drops = [_delta(a, b) for a, b in zip(before.server_drops, after.server_drops, strict=True)]
+    memory = [rss_mb(s.pid) for s in phase.servers]
     window = Window(
         mode=phase.mode,
         viewers=len(viewers),
@@ -135,15 +164,15 @@ async def measure(phase: Phase, target: int) -> Window:
         other_cpu=round(max(0.0, machine - server - generator), 2),
         publisher_fps=round((after.published - before.published) / elapsed, 2),
         loop_lag_p99_ms=ms(lag_p99),
-        server_wait=_share(before.server_wait, after.server_wait, elapsed),
-        server_drops=_delta(before.server_drops, after.server_drops),
+        server_wait=_max_or_none(waits),
+        server_drops=_sum_or_none(drops),
         generator_drops=_delta(before.generator_drops, after.generator_drops),
         generator_wait=_share(before.generator_wait, after.generator_wait, elapsed),
-        server_rss_mb=rss_mb(phase.server.pid),
+        server_rss_mb=None if None in memory else sum(m for m in memory if m is not None),
     )
+    room_before, room = rooms_before[0], rooms[0]
+    window.ingest_fps = _ingest_fps(room_before, room, elapsed)
     if room is not None and room_before is not None:
-        frames = room["frames_in"].get("video", 0) - room_before["frames_in"].get("video", 0)
-        window.ingest_fps = round(frames / elapsed, 2)
         window.plis_upstream = (
             room["keyframe_requests_sent"] - room_before["keyframe_requests_sent"]
         )
@@ -151,6 +180,22 @@ async def measure(phase: Phase, target: int) -> Window:
         window.relay_ms = dict(room.get("relay_latency_ms", {}))
         rate = config.fps + (AUDIO_FRAMES_PER_SECOND if config.audio else 0)
         window.relay_steady = rate * len(viewers) * (config.settle + elapsed) >= LATENCY_WINDOW
+    if len(phase.servers) > 1:
+        for index, (start, end) in enumerate(zip(rooms_before, rooms, strict=True)):
+            node = NodeWindow(
+                role="origin" if index == 0 else "edge",
+                viewers=0,
+                server_cpu=round(cpus[index], 2),
+                server_wait=waits[index],
+                server_drops=drops[index],
+                server_rss_mb=memory[index],
+                ingest_fps=_ingest_fps(start, end, elapsed),
+                frames_shed=_frames_shed(start, end),
+            )
+            if end is not None:
+                node.links_opened = end.get("links_opened")
+                node.relay_ms = dict(end.get("relay_latency_ms", {}))
+            window.nodes.append(node)
     if not viewers:
         return window
     fps: list[float] = []
@@ -164,17 +209,35 @@ async def measure(phase: Phase, target: int) -> Window:
     window.fps_mean = round(sum(fps) / len(fps), 2)
     window.fps_min = round(min(fps), 2)
     window.viewer_kbps = round(sum(kbps) / len(kbps), 1)
+    latencies: list[list[float]] = [[] for _ in viewers]
     if phase.mode == "forward":
-        latencies: list[float] = []
-        for viewer, log in zip(viewers, logs, strict=True):
+        for viewer, log, found in zip(viewers, logs, latencies, strict=True):
             counter = viewer.counter
-            found = frame_latencies(
-                log, counter.first_video_at, counter.first_video_timestamp, phase.track
+            found += (
+                frame_latencies(
+                    log, counter.first_video_at, counter.first_video_timestamp, phase.track
+                )
+                or []
             )
-            latencies += found or []
-        window.e2e_ms = quantiles_ms(latencies)
-        window.e2e_frames = len(latencies)
+        everything = [latency for found in latencies for latency in found]
+        window.e2e_ms = quantiles_ms(everything)
+        window.e2e_frames = len(everything)
+    for node_index, node in enumerate(window.nodes):
+        mine = [i for i, viewer in enumerate(viewers) if phase.node_of(viewer) == node_index]
+        node.viewers = len(mine)
+        if mine:
+            node.fps_mean = round(sum(fps[i] for i in mine) / len(mine), 2)
+            node.fps_min = round(min(fps[i] for i in mine), 2)
+            node.stalled = sum(1 for i in mine if fps[i] == 0)
+            if phase.mode == "forward":
+                node.e2e_ms = quantiles_ms([x for i in mine for x in latencies[i]])
     return window
+
+
+def _frames_shed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> int | None:
+    if before is None or after is None:
+        return None
+    return int(after.get("frames_shed", 0)) - int(before.get("frames_shed", 0))
 
 
 def describe(window: Window) -> str:

@@ -1,7 +1,12 @@
 """One server under test: start it, publish into a session, connect and time viewers, close.
 
+With several processes (``--processes``) the server under test is that many ``stream serve``
+nodes on one Redis: the first is the origin (the publisher publishes there), the others are
+edges that mirror its room over a relay link (``stream.rooms.edge``); the viewers are spread
+round-robin over all of them, the origin included.
+
 Every wait is bounded; every viewer and the publisher are closed when the phase ends, and the
-server process is stopped.
+server processes are stopped.
 """
 
 from __future__ import annotations
@@ -49,11 +54,12 @@ class PublisherLost(Exception):
 
 @dataclass
 class Phase:
-    """A server, its session, its publisher and the viewers this process connected to it."""
+    """The servers (the origin first), their session, its publisher and the viewers this
+    process connected to them."""
 
     config: Config
     http: aiohttp.ClientSession
-    server: ServerProcess
+    servers: list[ServerProcess]
     session: str
     track: TimedLoopTrack
     publisher: WhipClient | None = None
@@ -61,12 +67,25 @@ class Phase:
     owned: list[LightViewer] = field(default_factory=list)  # every viewer made: closed at end
 
     @property
+    def server(self) -> ServerProcess:
+        """The origin: the node the publisher publishes to."""
+        return self.servers[0]
+
+    @property
     def mode(self) -> str:
         return self.server.relay_mode
 
-    @property
-    def whep_endpoint(self) -> str:
-        return f"{self.server.base_url}/whep/{self.session}"
+    def whep_endpoint(self, node: int = 0) -> str:
+        return f"{self.servers[node].base_url}/whep/{self.session}"
+
+    def node_of(self, viewer: LightViewer) -> int:
+        """Which server (index into ``servers``) the viewer watches at."""
+        endpoints = [self.whep_endpoint(node) for node in range(len(self.servers))]
+        return endpoints.index(viewer.endpoint)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of all the server processes together."""
+        return sum(server.cpu_seconds() for server in self.servers)
 
     def check_publisher(self) -> None:
         """Raise :class:`PublisherLost` if the publisher's connection has failed."""
@@ -75,15 +94,19 @@ class Phase:
             raise PublisherLost(f"{self.mode} publisher connection {state or 'gone'}")
 
     def new_viewer(self) -> LightViewer:
-        viewer = LightViewer(self.whep_endpoint, self.http, viewer_address(len(self.owned)))
+        """A viewer of the next node round-robin (the origin, then each edge)."""
+        index = len(self.owned)
+        endpoint = self.whep_endpoint(index % len(self.servers))
+        viewer = LightViewer(endpoint, self.http, viewer_address(index))
         self.owned.append(viewer)
         return viewer
 
-    async def room_stats(self) -> dict[str, Any] | None:
+    async def room_stats(self, node: int = 0) -> dict[str, Any] | None:
+        """The session's room stats on a node: the origin's room, or an edge's mirror."""
         timeout = aiohttp.ClientTimeout(total=STATS_TIMEOUT)
         try:
             async with self.http.get(
-                f"{self.server.base_url}/api/rooms", timeout=timeout
+                f"{self.servers[node].base_url}/api/rooms", timeout=timeout
             ) as response:
                 rooms: list[dict[str, Any]] = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError):
@@ -98,6 +121,22 @@ class Phase:
                 return
             await asyncio.sleep(POLL_INTERVAL)
         raise ServerFailed(f"session {self.session} not live within {LIVE_TIMEOUT} s")
+
+    async def wait_edges_see_it(self) -> None:
+        """Until every edge finds the session live on the origin (the origin's presence record,
+        refreshed every few seconds)."""
+        timeout = aiohttp.ClientTimeout(total=STATS_TIMEOUT)
+        deadline = time.monotonic() + LIVE_TIMEOUT
+        for server in self.servers[1:]:
+            url = f"{server.base_url}/api/sessions/{self.session}/status"
+            while True:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                    async with self.http.get(url, timeout=timeout) as response:
+                        if (await response.json()).get("live"):
+                            break
+                if time.monotonic() > deadline:
+                    raise ServerFailed(f"{server.base_url} did not see {self.session} live")
+                await asyncio.sleep(POLL_INTERVAL)
 
     async def close(self) -> None:
         viewers, self.owned, self.viewers = self.owned, [], []
@@ -136,27 +175,39 @@ async def running_phase(
     relay_mode: str,
     session: str,
     frames: list[EncodedFrame],
+    processes: int = 1,
 ) -> AsyncIterator[Phase]:
-    """Start a server, publish into ``session``; on exit close everything and stop the server."""
-    server = ServerProcess(
-        data_dir=data_dir, redis_url=redis_url, relay_mode=relay_mode, nice=config.nice
-    )
+    """Start the server (``processes`` nodes: the origin, then the edges), publish into
+    ``session`` at the origin; on exit close everything and stop the servers."""
+    servers = [
+        ServerProcess(
+            data_dir=data_dir if processes == 1 else data_dir / f"node-{index}",
+            redis_url=redis_url,
+            relay_mode=relay_mode,
+            nice=config.nice,
+        )
+        for index in range(processes)
+    ]
     track = TimedLoopTrack(frames, config.fps, answer_keyframe_requests=config.answer_pli)
-    phase = Phase(config, http, server, session, track)
+    phase = Phase(config, http, servers, session, track)
     try:
-        await server.start(http)
-        progress(f"{relay_mode} server up (pid {server.pid}, {server.base_url})")
+        for index, server in enumerate(servers):
+            await server.start(http)
+            role = "" if processes == 1 else " origin" if index == 0 else f" edge {index}"
+            progress(f"{relay_mode} server{role} up (pid {server.pid}, {server.base_url})")
         key = await _create_session(redis_url, session)
         tracks: list[Any] = [track]
         if config.audio:
             tracks.append(TestPatternAudioTrack())
-        phase.publisher = WhipClient(f"{server.base_url}/whip/{session}", key, tracks)
+        phase.publisher = WhipClient(f"{phase.server.base_url}/whip/{session}", key, tracks)
         await phase.publisher.publish()
         await phase.wait_live()
+        await phase.wait_edges_see_it()
         yield phase
     finally:
         await phase.close()
-        server.stop()
+        for server in reversed(servers):  # the edges first (one not started: nothing to stop)
+            server.stop()
 
 
 # -- viewers --------------------------------------------------------------------------------------

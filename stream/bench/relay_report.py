@@ -41,6 +41,19 @@ def _flag(
     out.append(f"{message.format(v=worst, neg=-worst)} ({where})")
 
 
+def server_cpu_per_loop(window: Window) -> float:
+    """The busiest server process's CPU (each is one event loop): the sum with one process."""
+    return max((node.server_cpu for node in window.nodes), default=window.server_cpu)
+
+
+def point(window: Window) -> dict[str, Any]:
+    """A window as JSON; ``nodes`` only where there were several server processes."""
+    data = asdict(window)
+    if not window.nodes:
+        del data["nodes"]
+    return data
+
+
 def summarize(results: Results) -> dict[str, Any]:
     config = results.config
     forward = results.forward
@@ -136,7 +149,7 @@ def summarize(results: Results) -> dict[str, Any]:
     _flag(
         warnings,
         forward,
-        lambda w: w.server_cpu,
+        server_cpu_per_loop,
         SERVER_SATURATED,
         "forwarding server saturated: {v:.0f} % of a core",
     )
@@ -226,8 +239,8 @@ def summarize(results: Results) -> dict[str, Any]:
         "void_reasons": void,
         "warnings": warnings,
         "targets": targets,
-        "forward_points": [asdict(w) for w in forward],
-        "reencode_points": [asdict(w) for w in results.reencode],
+        "forward_points": [point(w) for w in forward],
+        "reencode_points": [point(w) for w in results.reencode],
         "publisher": {
             "size": f"{config.width}x{config.height}",
             "fps": config.fps,

@@ -11,6 +11,26 @@ QUANTILES = (50, 95, 99)
 
 
 @dataclass
+class NodeWindow:
+    """One server process's part of a window when the server under test is several nodes."""
+
+    role: str  # "origin" (the publisher's) or "edge" (a mirror of the origin's room)
+    viewers: int
+    server_cpu: float  # % of one core
+    server_wait: float | None = None
+    server_drops: int | None = None
+    server_rss_mb: float | None = None
+    ingest_fps: float | None = None  # video frames reaching its room (an edge's: over the link)
+    frames_shed: int | None = None  # frames its room dropped for slow viewers in the window
+    links_opened: int | None = None  # an edge's relay links to the origin so far
+    fps_mean: float | None = None
+    fps_min: float | None = None
+    stalled: int = 0
+    relay_ms: dict[str, float | None] = field(default_factory=dict)  # its room's hand-offs
+    e2e_ms: dict[str, float | None] = field(default_factory=dict)  # its viewers' client-side
+
+
+@dataclass
 class Window:
     """One steady measuring window of one server at one viewer count."""
 
@@ -44,6 +64,10 @@ class Window:
     e2e_frames: int = 0
     loop_lag_p99_ms: float | None = None
     server_rss_mb: float | None = None  # the server's resident memory at the window's end
+    # With several server processes: each one's part (the origin first). The figures above are
+    # then the sums over the processes (CPU, drops, memory), the worst (wait), the origin's
+    # (ingest, relay latency) or over every viewer (fps, e2e).
+    nodes: list[NodeWindow] = field(default_factory=list)
 
     @property
     def delivered_streams(self) -> float:
@@ -71,6 +95,7 @@ class Join:
 @dataclass
 class Results:
     config: Config
+    processes: int = 1  # server processes of the forwarding phase: the origin and its edges
     forward: list[Window] = field(default_factory=list)
     reencode: list[Window] = field(default_factory=list)
     ramp_joins: list[Join] = field(default_factory=list)
@@ -81,6 +106,8 @@ class Results:
     connect_failures: int = 0
     keyframe_requests: int = 0
     aborted: list[str] = field(default_factory=list)
+    # The first viewer of each node (origin first): an edge's waited for its relay link to open.
+    first_joins: list[Join] = field(default_factory=list)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

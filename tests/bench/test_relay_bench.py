@@ -20,6 +20,7 @@ from stream.bench.relay_peers import (
 )
 from stream.bench.relay_report import render, summarize
 from stream.bench.relay_results import Join, Results, Window, percentile, slope
+from stream.bench.relay_scaling import SCALED, scaling
 from stream.cli import main
 from stream.ingest.sources import EncodedFrame
 
@@ -192,3 +193,64 @@ def test_relay_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     assert loaded["fps_mean"] > 0
     assert summary["burst_joins"] == 3
     assert loaded["server_rss_mb"] > 0
+
+
+def test_scaling_divides_by_the_first_process_count() -> None:
+    base = {field: 2.0 for _, field in SCALED} | {"processes": 1}
+    two = {field: 3.0 for _, field in SCALED} | {"processes": 2, "e2e_p99_ms": None}
+    ratios = scaling([base, two])
+    assert ratios["vs_processes"] == 1
+    assert ratios["ratios"]["2"]["cpu_per_viewer"] == 1.5
+    assert ratios["ratios"]["2"]["e2e_p99"] is None  # not measured: no ratio
+
+
+@pytest.mark.timeout(120)
+def test_relay_bench_over_processes(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--processes 1,2``: a phase on one process, then one on an origin and an edge, whose
+    viewers get video from the edge's mirror (fed over one relay link), all in one JSON line."""
+    code = main(
+        [
+            "bench", "relay",
+            "--viewers", "2,4",
+            "--processes", "1,2",
+            "--seconds", "1.5",
+            "--settle", "0.5",
+            "--reencode-viewers", "0",
+            "--ttff-joins", "2",
+            "--burst-joins", "4",
+            "--gop-seconds", "1",
+            "--size", "320x180",
+            "--bitrate", "300000",
+            "--seed", "1",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    output = capsys.readouterr().out
+    summary = json.loads(output.strip().splitlines()[-1])
+    assert "over processes" in output
+    one, two = summary["processes"]
+    assert one["processes"] == 1
+    assert two["processes"] == 2
+    assert summary["viewers"] == one["viewers"] == 4  # the top level is the first phase's
+    assert "nodes" not in one["points"][-1]
+    loaded = two["points"][-1]
+    origin, edge = loaded["nodes"]
+    assert (origin["role"], edge["role"]) == ("origin", "edge")
+    # round-robin over both processes (2 each, unless a viewer failed and its retry went on)
+    assert origin["viewers"] + edge["viewers"] == 4
+    assert edge["viewers"] >= 1
+    assert edge["fps_min"] > 0  # every edge viewer got video in the window
+    assert edge["stalled"] == 0
+    assert edge["ingest_fps"] > 0  # the mirror's room (its stats in the edge's /api/rooms)
+    assert edge["links_opened"] == 1  # one link for all the edge's viewers
+    assert edge["relay_ms"]["p50"] is not None
+    assert edge["e2e_ms"]["p50"] is not None  # publisher -> edge viewer, matched
+    # no CPU counted twice: the total is the sum of the processes
+    assert loaded["server_cpu"] == pytest.approx(origin["server_cpu"] + edge["server_cpu"], 0.01)
+    assert two["viewers_per_process_at_max"] == [origin["viewers"], edge["viewers"]]
+    assert [join["role"] for join in two["first_joins"]] == ["origin", "edge"]
+    assert two["first_joins"][1]["ttff_post_ms"] is not None
+    assert two["burst_ttff_post_p95_ms"] is not None
+    assert summary["scaling"]["vs_processes"] == 1
+    assert set(summary["scaling"]["ratios"]) == {"2"}
+    assert summary["scaling"]["ratios"]["2"]["fps_min"] is not None
