@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import hypothesis
 import pytest
 from aiohttp import web
@@ -103,19 +105,38 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-async def nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
+@contextlib.asynccontextmanager
+async def two_nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
     """Two nodes of one deployment on one Redis, each at its own URL (its node link)."""
     servers = []
-    for _ in range(2):
-        port = free_port()
-        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}")
-        server = TestServer(create_app(node), host="127.0.0.1", port=port)
-        await server.start_server()
-        servers.append(server)
-    yield servers[0], servers[1]
-    for server in reversed(servers):
-        await close_or_explain(server)
+    try:
+        for _ in range(2):
+            port = free_port()
+            node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}")
+            server = TestServer(create_app(node), host="127.0.0.1", port=port)
+            await server.start_server()
+            servers.append(server)
+        yield servers[0], servers[1]
+    finally:
+        for server in reversed(servers):
+            await close_or_explain(server)
+
+
+@pytest.fixture
+async def nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
+    async with two_nodes(settings) as pair:
+        yield pair
+
+
+async def live_on(server: TestServer, session: str) -> None:
+    """Wait until ``server`` says ``session`` is live (its own room or another node's record)."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            async with http.get(f"{base_url(server)}/api/sessions/{session}/status") as r:
+                if (await r.json())["live"]:
+                    return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{session} never showed live on {base_url(server)}")
 
 
 def base_url(server: TestServer) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,16 +13,10 @@ import psutil
 
 from stream.rtc.ice import host_addresses
 from stream.store import connect
+from tests.conftest import free_port
 from tests.media import wait_for, watch
 
 DEMO_KEY = "demo-key-for-tests-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def start_serve(data_dir: Path, port: int) -> asyncio.subprocess.Process:

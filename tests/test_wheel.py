@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 # What a build needs; build/ and *.egg-info left in a checkout must not reach the wheel.
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "stream", "web")
@@ -24,13 +25,6 @@ PAGES = ("/", "/s/demo")
 CSS = ("text/css",)
 JS = ("text/javascript", "application/javascript")
 ASSET = re.compile(r'(?:href|src)="(/static/[^"?]+\.(?:css|js))(?:\?[^"]*)?"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str]) -> str:

@@ -36,6 +36,7 @@ from stream.workers import (
     decode_settings,
     encode_settings,
 )
+from tests.conftest import free_port
 from tests.media import Received, publish_loop, wait_for, watch
 from tests.rtc.offers import real_offer
 
@@ -45,13 +46,6 @@ PROCESS_TEST_SECONDS = 300  # several starts of the server, bounded each; a load
 FRAGMENT = {"Content-Type": "application/trickle-ice-sdpfrag"}
 VIEWER_ATTEMPTS = 16  # viewers made until one reached each worker
 CANDIDATE = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,17 +31,10 @@ from stream.ingest.whep_client import WhepClient
 from stream.rooms.presence import presence_key
 from stream.store import EmbeddedRedis, connect
 from tests.chat.client import ChatClient
-from tests.conftest import base_url, create_session
+from tests.conftest import base_url, create_session, free_port
 from tests.media import publish_loop, wait_for
 
 T0 = 1_800_000_005.0  # the middle of a 10 s bucket
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def sampler(server: TestServer) -> ViewerSampler:

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page
 
 from stream.http.keys import EDGES, ROOMS
-from tests.conftest import base_url, create_session
+from tests.conftest import base_url, create_session, live_on
 from tests.e2e.conftest import PageLog, text, wait_for_frames, wait_for_state
 from tests.media import publish_loop, wait_for
 
@@ -22,6 +22,7 @@ async def test_watch_page_plays_from_an_edge(
     assert room is not None
     try:
         await wait_for(lambda: room.live, what="room live")
+        await live_on(edge, "kant")  # the origin's presence record has reached the edge
         await page.goto(f"{base_url(edge)}/s/kant")
         await wait_for_state(page, "#player", "live", timeout=20)
         await wait_for_frames(page, 10)

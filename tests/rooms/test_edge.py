@@ -17,7 +17,7 @@ from stream.http.keys import EDGES, NODE_SECRET, ROOMS
 from stream.rooms import edge
 from stream.rooms.media import h264_is_keyframe
 from stream.rooms.room import Room
-from tests.conftest import base_url, close_or_explain, create_session, free_port
+from tests.conftest import base_url, close_or_explain, create_session, free_port, live_on
 from tests.media import publish_loop, wait_for, watch
 
 
@@ -25,16 +25,6 @@ def origin_room(server: TestServer, session: str) -> Room:
     room = server.app[ROOMS].get(session)
     assert room is not None
     return room
-
-
-async def live_on(server: TestServer, session: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(100):
-            async with http.get(f"{base_url(server)}/api/sessions/{session}/status") as r:
-                if (await r.json())["live"]:
-                    return
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{session} never showed live on {base_url(server)}")
 
 
 async def test_viewers_of_an_edge_cost_the_origin_one_link(

@@ -4,39 +4,23 @@ and redirects WHEP."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from stream.app import create_app
 from stream.config import Settings
 from stream.rooms.presence import PRESENCE_INTERVAL
 from tests.conftest import base_url, create_session
+from tests.conftest import two_nodes as start_two_nodes
 from tests.media import publish_loop
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 async def two_nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
-    servers = []
-    for _ in range(2):
-        port = free_port()
-        node = settings.with_(port=port, public_url=f"http://127.0.0.1:{port}", edge_relay=False)
-        server = TestServer(create_app(node), host="127.0.0.1", port=port)
-        await server.start_server()
-        servers.append(server)
-    yield servers[0], servers[1]
-    for server in servers:
-        await server.close()
+    async with start_two_nodes(settings.with_(edge_relay=False)) as pair:
+        yield pair
 
 
 async def test_other_node_redirects_viewers_to_the_origin(

@@ -5,7 +5,6 @@ a request without the node secret; unknown or dead nodes give 404."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,7 +17,7 @@ from stream.http.keys import NODE_SECRET, PEERS, REDIS, RESOURCE_NODES, ROOMS
 from stream.rtc.peer import split_resource_id
 from stream.rtc.resource_nodes import NODE_RECORD_TTL, ResourceNodes, node_key
 from stream.store import Redis, connect
-from tests.conftest import base_url, close_or_explain, create_session
+from tests.conftest import base_url, close_or_explain, create_session, free_port
 from tests.media import publish_loop, wait_for
 from tests.rtc.offers import real_offer
 
@@ -26,26 +25,9 @@ FRAGMENT = {"Content-Type": "application/trickle-ice-sdpfrag"}
 CANDIDATE = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-async def two_nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServer]]:
-    servers = []
-    for _ in range(2):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        node = settings.with_(port=port, public_url=url, node_link=url)
-        server = TestServer(create_app(node), host="127.0.0.1", port=port)
-        await server.start_server()
-        servers.append(server)
-    yield servers[0], servers[1]
-    for server in servers:
-        await close_or_explain(server)
+async def two_nodes(nodes: tuple[TestServer, TestServer]) -> tuple[TestServer, TestServer]:
+    return nodes
 
 
 def app_of(server: TestServer) -> web.Application:

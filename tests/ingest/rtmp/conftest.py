@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from aiohttp.test_utils import TestServer
 
 from stream.config import Settings
 from stream.http.keys import RTMP_SERVER
-from tests.conftest import MakeServer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.conftest import MakeServer, free_port
 
 
 @pytest.fixture
