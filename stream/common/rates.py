@@ -30,6 +30,10 @@ QA_NEW_IDENTITY_PER_ADDRESS = Rate("qa-identity-addr", per_second=1 / 5, burst=4
 # WHEP offers per address: a burst for a room of people behind one NAT joining at once, then
 # one a second (a player that reconnects needs far less).
 WHEP_OFFERS_PER_ADDRESS = Rate("whep-offer-address", per_second=1.0, burst=30)
+# WHIP/WHEP resource requests (trickle PATCH, DELETE) passed on to the node holding the peer,
+# per address: each costs that node a request too, so ids forged with a real node's tag are
+# limited (a client's own trickle and DELETE stay far below; a venue's NAT has room).
+RESOURCE_FORWARDS_PER_ADDRESS = Rate("resource-forward-address", per_second=10.0, burst=100)
 
 # Chat
 # Messages (and name changes) per identity; per address looser, for a venue behind one NAT.

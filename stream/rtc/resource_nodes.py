@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -31,8 +32,10 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from stream.common.errors import NotFound, TooLarge, Unavailable
-from stream.http.keys import NODE_SECRET, REDIS, RESOURCE_NODES, SETTINGS
+from stream.common.errors import NotFound, RateLimited, TooLarge, Unavailable
+from stream.common.rates import RESOURCE_FORWARDS_PER_ADDRESS
+from stream.http.client import client_address
+from stream.http.keys import LIMITER, NODE_SECRET, REDIS, RESOURCE_NODES, SETTINGS
 from stream.http.nodes import link_session, node_headers, node_link
 from stream.rtc.peer import split_resource_id
 from stream.rtc.sdp import MAX_SDP_BYTES
@@ -128,6 +131,13 @@ class ResourceNodes:
             raise Unavailable("cannot reach the node of this resource now; try again") from None
         if link is None or link == self.link:  # gone, or this node's previous life
             raise NotFound(GONE)
+        address = client_address(request)
+        wait = await request.app[LIMITER].hit(RESOURCE_FORWARDS_PER_ADDRESS, ("addr", address))
+        if wait > 0:
+            raise RateLimited(
+                "too many resource requests from your address; wait and retry",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         if request.content_length is not None and request.content_length > MAX_SDP_BYTES:
             raise TooLarge(f"body is larger than {MAX_SDP_BYTES} bytes")
         body = await request.read()
