@@ -273,8 +273,14 @@ async def _stop_on_first_signal(app: web.Application) -> None:
     """A worker stops gracefully on SIGTERM or SIGINT and ignores the ones that follow while it
     stops (the supervisor's and, say, systemd's signal to every process of the service)."""
     loop = asyncio.get_running_loop()
+    stopping: list[bool] = []
 
     def stop() -> None:
+        # Two signals read in one turn of the loop schedule this twice: the second must not
+        # raise again (it would run during run_app's clean-up and end the process with 1).
+        if stopping:
+            return
+        stopping.append(True)
         for signum in (signal.SIGINT, signal.SIGTERM):
             # Ignored from now until the process ends (the loop's own removal at its close
             # would restore the default, which ends the process mid-way).
