@@ -160,7 +160,9 @@ async def _redis_up(app: web.Application) -> bool:
 
 
 async def snapshot(app: web.Application) -> list[Metric]:
-    rooms = app[ROOMS].all()
+    own = app[ROOMS].all()
+    mirrored = app[EDGES].rooms()  # rooms live on another node, served here as an edge
+    rooms = own + mirrored
     peers = app[PEERS]
     redis_up = await _redis_up(app)
     public: set[str] = set()
@@ -168,8 +170,12 @@ async def snapshot(app: web.Application) -> list[Metric]:
         with contextlib.suppress(Exception):
             public = await _public(app, [room.session_id for room in rooms])
     families: list[Metric] = [
-        _gauge("stream_rooms", "Rooms in this process.", len(rooms)),
-        _gauge("stream_publishers", "Rooms with a publisher sending.", sum(r.live for r in rooms)),
+        _gauge("stream_rooms", "Rooms in this process.", len(own)),
+        _gauge("stream_mirrored_rooms", "Rooms mirrored from another node.", len(mirrored)),
+        _gauge(
+            "stream_relay_links", "Relay links to edge nodes served.", sum(r.relays for r in own)
+        ),
+        _gauge("stream_publishers", "Rooms with a publisher sending.", sum(r.live for r in own)),
         _gauge("stream_viewers", "Viewers of every room.", sum(r.viewer_count for r in rooms)),
         _gauge("stream_redis_up", "1 when Redis answers a PING.", int(redis_up)),
     ]

@@ -52,6 +52,14 @@ async def test_viewers_of_an_edge_cost_the_origin_one_link(
         # The edge reports its viewers: the origin's audience (and its presence) counts them.
         await wait_for(lambda: room.audience == 2, 10, "the edge's report")
         async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base_url(origin)}/metrics") as r:
+                origin_metrics = await r.text()
+            async with http.get(f"{base_url(other)}/metrics") as r:
+                edge_metrics = await r.text()
+            assert "stream_relay_links 1.0" in origin_metrics
+            assert "stream_viewers 0.0" in origin_metrics
+            assert "stream_mirrored_rooms 1.0" in edge_metrics
+            assert "stream_viewers 2.0" in edge_metrics
             for _ in range(60):
                 async with http.get(f"{base_url(other)}/api/sessions/edgy/status") as r:
                     if (await r.json())["viewers"] == 2:
