@@ -128,15 +128,20 @@ async def nodes(settings: Settings) -> AsyncIterator[tuple[TestServer, TestServe
         yield pair
 
 
+async def wait_live(http: aiohttp.ClientSession, base: str, session: str) -> None:
+    """Wait until the node at ``base`` says ``session`` is live (its own room or another node's
+    record, refreshed every 2 s)."""
+    for _ in range(100):
+        async with http.get(f"{base}/api/sessions/{session}/status") as r:
+            if (await r.json())["live"]:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{session} never showed live at {base}")
+
+
 async def live_on(server: TestServer, session: str) -> None:
-    """Wait until ``server`` says ``session`` is live (its own room or another node's record)."""
     async with aiohttp.ClientSession() as http:
-        for _ in range(100):
-            async with http.get(f"{base_url(server)}/api/sessions/{session}/status") as r:
-                if (await r.json())["live"]:
-                    return
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{session} never showed live on {base_url(server)}")
+        await wait_live(http, base_url(server), session)
 
 
 def base_url(server: TestServer) -> str:

@@ -36,7 +36,7 @@ from stream.workers import (
     decode_settings,
     encode_settings,
 )
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_live
 from tests.media import Received, publish_loop, wait_for, watch
 from tests.rtc.offers import real_offer
 
@@ -232,13 +232,7 @@ async def test_two_workers_share_the_port_restart_and_stop(tmp_path: Path) -> No
 async def test_resource_requests_reach_the_worker_that_holds_the_peer(tmp_path: Path) -> None:
     port = free_port()
     async with serve_workers(tmp_path, port) as server:
-        redis = connect(f"unix://{tmp_path / 'redis.sock'}")
-        try:
-            store = SessionStore(redis)
-            await store.save(Session(id="spread", title="Spread", arranger="A"))
-            key = await store.rotate_key("spread")
-        finally:
-            await redis.aclose()
+        key = await session_with_key(tmp_path, "spread")
         connector = aiohttp.TCPConnector(force_close=True)  # each request may reach either worker
         async with aiohttp.ClientSession(connector=connector) as http:
             headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {key}"}
@@ -373,12 +367,18 @@ def test_log_lines_name_their_process() -> None:
 async def live_at(node_socket: Path, session: str) -> None:
     connector = aiohttp.UnixConnector(path=str(node_socket))
     async with aiohttp.ClientSession(connector=connector) as http:
-        for _ in range(100):
-            async with http.get(f"http://node.local/api/sessions/{session}/status") as r:
-                if (await r.json())["live"]:
-                    return
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{session} never showed live at {node_socket}")
+        await wait_live(http, "http://node.local", session)
+
+
+async def session_with_key(data_dir: Path, session_id: str) -> str:
+    """A session stored in the server's Redis; its publish key."""
+    redis = connect(f"unix://{data_dir / 'redis.sock'}")
+    try:
+        store = SessionStore(redis)
+        await store.save(Session(id=session_id, title=session_id.title(), arranger="A"))
+        return await store.rotate_key(session_id)
+    finally:
+        await redis.aclose()
 
 
 async def watch_when_live(base: str, session: str) -> tuple[WhepClient, Received]:
@@ -400,13 +400,7 @@ async def test_viewers_on_either_worker_watch_a_room_published_to_one(tmp_path: 
     its mirror of the room, pulled over the first worker's unix-socket link."""
     port = free_port()
     async with serve_workers(tmp_path, port) as server:
-        redis = connect(f"unix://{tmp_path / 'redis.sock'}")
-        try:
-            store = SessionStore(redis)
-            await store.save(Session(id="both", title="Both", arranger="A"))
-            key = await store.rotate_key("both")
-        finally:
-            await redis.aclose()
+        key = await session_with_key(tmp_path, "both")
         publisher, _ = await publish_loop(server.base, "both", key)
         viewers = []
         try:
