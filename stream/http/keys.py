@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from stream.rooms.edge import Edges
     from stream.rooms.presence import Presence
     from stream.rooms.room import RoomRegistry
+    from stream.rtc.address_caps import SharedAddressCap
     from stream.rtc.peer import PeerRegistry
     from stream.rtc.resource_nodes import ResourceNodes
 
@@ -54,6 +55,7 @@ ROOMS: web.AppKey[RoomRegistry] = web.AppKey("rooms")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 EDGES: web.AppKey[Edges] = web.AppKey("edges")  # rooms mirrored from other nodes
 UPLINKS: web.AppKey[set[web.WebSocketResponse[bool]]] = web.AppKey("uplinks")  # relay links served
+VIEWER_CAP: web.AppKey[SharedAddressCap] = web.AppKey("viewer_cap")  # per address, all nodes
 LIVE: web.AppKey[LiveState] = web.AppKey("live")
 RTMP_SERVER: web.AppKey[RtmpServer] = web.AppKey("rtmp_server")
 ARCHIVE: web.AppKey[Archive] = web.AppKey("archive")  # recordings and live HLS

@@ -30,6 +30,7 @@ from stream.http.keys import (
     ROOMS,
     SETTINGS,
     UPLINKS,
+    VIEWER_CAP,
 )
 from stream.http.middleware import problem
 from stream.http.nodes import node_link
@@ -42,6 +43,8 @@ from stream.rooms.room import Room, RoomRegistry
 from stream.rooms.uplink import MAX_LINKS_PER_ROOM, Uplink
 from stream.rooms.whep import MAX_VIEWERS_PER_ADDRESS, NOT_LIVE_RETRY_AFTER, accept_viewer
 from stream.rtc import resource as rtc
+from stream.rtc.address_caps import SharedAddressCap
+from stream.rtc.peer import Peer
 from stream.rtc.sdp import SDP_CONTENT_TYPE, check_offer, read_body
 
 
@@ -60,11 +63,20 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
 
     app[EDGES] = Edges(origin_of, app[NODE_SECRET])
     app[UPLINKS] = set()
-    task = asyncio.create_task(presence.run())
+    cap = SharedAddressCap(
+        app[REDIS], app[RESOURCE_NODES].tag, app[NODE_SECRET].encode(), MAX_VIEWERS_PER_ADDRESS
+    )
+    app[VIEWER_CAP] = cap
+    tasks = [
+        asyncio.create_task(presence.run()),
+        asyncio.create_task(cap.run(lambda: app[PEERS].by_address("whep"))),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await app[EDGES].close_all("server shutting down")
     await registry.close_all("server shutting down")
     await presence.withdraw()
@@ -120,6 +132,18 @@ async def whep_post(request: web.Request) -> web.Response:
     if room is None:  # live on another node: a mirror here (a bad offer never opens one)
         room = await request.app[EDGES].room(session_id)
     slot = peers.admission.reserve(address, per_address=MAX_VIEWERS_PER_ADDRESS, what="WHEP offers")
+    shared = request.app[VIEWER_CAP]
+    try:
+        # The same cap over every node of the deployment (workers behind one port, machines).
+        if not await shared.acquire(address):
+            peers.admission.log.refused("WHEP offers", address, "viewers from this address")
+            raise RateLimited(
+                f"too many connections from your address (at most {MAX_VIEWERS_PER_ADDRESS})",
+                headers={"Retry-After": str(NOT_LIVE_RETRY_AFTER)},
+            )
+    except BaseException:
+        slot.release()
+        raise
     try:
         peer, answer = await accept_viewer(
             room,
@@ -131,7 +155,13 @@ async def whep_post(request: web.Request) -> web.Response:
         )
     except BaseException:
         slot.release()
+        await shared.release(address)
         raise
+
+    async def released(_: Peer) -> None:
+        await shared.release(address)
+
+    peer.on_close(released)
     peers.add(peer, slot)
     response = web.Response(
         status=201,

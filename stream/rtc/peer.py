@@ -208,17 +208,21 @@ class PeerRegistry:
 
     def __init__(self, admission: PeerAdmission | None = None) -> None:
         self._peers: dict[str, Peer] = {}
+        self._addresses: dict[str, str] = {}  # resource id -> the address its slot counts
         self._ended: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
         self.admission = admission or PeerAdmission()
 
     def add(self, peer: Peer, slot: Slot | None = None) -> None:
         """Keep ``peer`` until it closes; its admission ``slot`` is given back then."""
         self._peers[peer.id] = peer
+        if slot is not None:
+            self._addresses[peer.id] = slot.address
 
         async def forget(closed: Peer) -> None:
             if slot is not None:
                 slot.release()
             self._peers.pop(closed.id, None)
+            self._addresses.pop(closed.id, None)
             self._ended[closed.id] = (closed.role, closed.session_id, time.monotonic())
             while len(self._ended) > MAX_ENDED_RESOURCES:
                 self._ended.popitem(last=False)
@@ -241,6 +245,15 @@ class PeerRegistry:
 
     def count(self, role: str) -> int:
         return sum(1 for peer in self._peers.values() if peer.role == role)
+
+    def by_address(self, role: str) -> dict[str, int]:
+        """How many peers of ``role`` each client address holds here."""
+        held: dict[str, int] = {}
+        for resource_id, address in self._addresses.items():
+            peer = self._peers.get(resource_id)
+            if peer is not None and peer.role == role:
+                held[address] = held.get(address, 0) + 1
+        return held
 
     async def close_all(self, reason: str = "server shutting down") -> None:
         peers = list(self._peers.values())
