@@ -1,4 +1,5 @@
-"""Lua shared by the Q&A scripts: filling the live values into a prepared event payload."""
+"""Lua shared by the Q&A scripts: filling the live values into a prepared event payload, the
+stream append, the state counts, letting a poll answer in."""
 
 from __future__ import annotations
 
@@ -26,6 +27,21 @@ local function move_state(counts, before, after)
   if before == after then return end
   if before then redis.call('HINCRBY', counts, before, -1) end
   if after then redis.call('HINCRBY', counts, after, 1) end
+end
+-- A poll answer is let in (1), or refused: no such poll (-1), not open (-2), answered before
+-- (0), ``cap`` answers from the address ``tag`` already (-3; '' counts no address).
+local function admit_answer(poll, answers, by_address, uid, tag, cap)
+  local state = redis.call('HGET', poll, 'state')
+  if not state then return -1 end
+  if state ~= 'open' then return -2 end
+  if redis.call('HEXISTS', answers, uid) == 1 then return 0 end
+  if tag ~= '' then
+    if tonumber(redis.call('HGET', by_address, tag) or '0') >= tonumber(cap) then
+      return -3
+    end
+    redis.call('HINCRBY', by_address, tag, 1)
+  end
+  return 1
 end
 local function json_id(value)
   if value then return '"' .. value .. '"' end

@@ -109,16 +109,8 @@ _ANSWER = (
 -- KEYS: poll, answers, counts, stream, answers by address.
 -- ARGV: uid, choices (JSON), maxlen, payload, counts mark, voters mark, address tag ('' for
 --       none), answers per address, then the choices.
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {-1} end
-if state ~= 'open' then return {-2} end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {0} end
-if ARGV[7] ~= '' then
-  if tonumber(redis.call('HGET', KEYS[5], ARGV[7]) or '0') >= tonumber(ARGV[8]) then
-    return {-3}
-  end
-  redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
-end
+local admitted = admit_answer(KEYS[1], KEYS[2], KEYS[5], ARGV[1], ARGV[7], ARGV[8])
+if admitted ~= 1 then return {admitted} end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 for i = 9, #ARGV do redis.call('HINCRBY', KEYS[3], ARGV[i], 1) end
 redis.call('HINCRBY', KEYS[1], 'voters', 1)

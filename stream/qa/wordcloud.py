@@ -68,16 +68,8 @@ _ANSWER = (
 -- KEYS: poll, answers, words, stream, answers by address, labels, hidden.
 -- ARGV: uid, maxlen, payload, words mark, voters mark, address tag ('' for none), answers per
 --       address, distinct entries per poll, top, then key and label of each entry.
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {-1} end
-if state ~= 'open' then return {-2} end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return {0} end
-if ARGV[6] ~= '' then
-  if tonumber(redis.call('HGET', KEYS[5], ARGV[6]) or '0') >= tonumber(ARGV[7]) then
-    return {-3}
-  end
-  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)
-end
+local admitted = admit_answer(KEYS[1], KEYS[2], KEYS[5], ARGV[1], ARGV[6], ARGV[7])
+if admitted ~= 1 then return {admitted} end
 local kept = {}
 for i = 10, #ARGV, 2 do
   local key = ARGV[i]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from stream.config import Settings
 from stream.http.keys import PEERS, VIEWER_CAP
@@ -22,6 +25,26 @@ from tests.rtc.offers import real_offer
 ADDRESS = "203.0.113.80"
 
 
+@dataclass
+class Answer:
+    status: int
+    text: str
+    location: str
+    headers: Mapping[str, str]  # the response's own (case-insensitive) headers
+    content_type: str
+
+
+async def offer(http: aiohttp.ClientSession, node: TestServer, address: str = ADDRESS) -> Answer:
+    """A real viewer's offer to ``node`` from ``address`` (never connected: it holds a slot)."""
+    async with http.post(
+        f"{base_url(node)}/whep/capped",
+        data=await real_offer(("video", "audio"), direction="recvonly"),
+        headers={"Content-Type": "application/sdp", "X-Forwarded-For": address},
+    ) as r:
+        location = base_url(node) + r.headers["Location"] if r.status == 201 else ""
+        return Answer(r.status, await r.text(), location, r.headers, r.content_type)
+
+
 async def test_an_address_at_its_cap_on_one_node_is_refused_on_another(
     settings: Settings,
 ) -> None:
@@ -30,36 +53,22 @@ async def test_an_address_at_its_cap_on_one_node_is_refused_on_another(
         publisher, _ = await publish_loop(base_url(a), "capped", key)
         try:
             await live_on(b, "capped")
-            headers = {"Content-Type": "application/sdp", "X-Forwarded-For": ADDRESS}
             locations = []
             async with aiohttp.ClientSession() as http:
                 # Half the cap on each node: each process's own count stays under it.
                 for n in range(MAX_VIEWERS_PER_ADDRESS):
-                    node = a if n % 2 else b
-                    async with http.post(
-                        f"{base_url(node)}/whep/capped",
-                        data=await real_offer(("video", "audio"), direction="recvonly"),
-                        headers=headers,
-                    ) as r:
-                        assert r.status == 201, await r.text()
-                        locations.append(base_url(node) + r.headers["Location"])
+                    answer = await offer(http, a if n % 2 else b)
+                    assert answer.status == 201, answer.text
+                    locations.append(answer.location)
                 for node in (a, b):
-                    async with http.post(
-                        f"{base_url(node)}/whep/capped",
-                        data=await real_offer(("video", "audio"), direction="recvonly"),
-                        headers=headers,
-                    ) as r:
-                        assert r.status == 429, await r.text()
-                        assert "Retry-After" in r.headers
-                        assert r.content_type == "application/problem+json"
+                    answer = await offer(http, node)
+                    assert answer.status == 429, answer.text
+                    assert "Retry-After" in answer.headers
+                    assert answer.content_type == "application/problem+json"
                 # Another address is not affected.
-                async with http.post(
-                    f"{base_url(a)}/whep/capped",
-                    data=await real_offer(("video", "audio"), direction="recvonly"),
-                    headers={**headers, "X-Forwarded-For": "198.51.100.81"},
-                ) as r:
-                    assert r.status == 201
-                    await http.delete(base_url(a) + r.headers["Location"])
+                answer = await offer(http, a, "198.51.100.81")
+                assert answer.status == 201
+                await http.delete(answer.location)
                 # One viewer leaves (from node B): node A admits one more.
                 async with http.delete(locations[0]) as r:
                     assert r.status == 200
@@ -71,13 +80,8 @@ async def test_an_address_at_its_cap_on_one_node_is_refused_on_another(
                     what="the viewer gone",
                 )
                 for _ in range(50):
-                    async with http.post(
-                        f"{base_url(a)}/whep/capped",
-                        data=await real_offer(("video", "audio"), direction="recvonly"),
-                        headers=headers,
-                    ) as r:
-                        if r.status == 201:
-                            break
+                    if (await offer(http, a)).status == 201:
+                        break
                     await asyncio.sleep(0.1)
                 else:
                     pytest.fail("no room for a viewer after one left")
